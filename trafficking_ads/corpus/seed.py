@@ -1,0 +1,115 @@
+"""The project's own labelled seed set: `data/seed/<lang>.jsonl`.
+
+No public labelled Russian or Kazakh trafficking-recruitment data exists, so the project
+writes its own: each line is one ad with its label, the indicator ids it shows, the
+template family it belongs to (so splits keep a family together) and whether it is a hard
+negative (a legitimate ad that looks risky). Format, one JSON object per line::
+
+    {"id": "seed-ru-0001", "lang": "ru", "label": 0|1, "title": "...", "text": "...",
+     "indicators": ["travel_abroad_offer"], "template": "ru-dubai-hostess",
+     "hard_negative": false, "style": "telegram"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..records import Ad
+from .problems import DataError, Problems
+
+SEED_LANGS = ("ru", "kk", "en")
+
+
+def default_seed_dir() -> Path:
+    """`data/seed` in the checkout."""
+    return Path(__file__).resolve().parents[2] / "data" / "seed"
+
+
+def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None) -> list[Ad]:
+    """One seed JSONL file as Ads (source "seed"; indicators/template/hard_negative/style in meta)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such file")
+    problems = problems if problems is not None else Problems()
+    ads: list[Ad] = []
+    seen: set[str] = set()
+    with p.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                problems.report(p, i, None, f"not JSON: {e.msg}")
+                continue
+            if not isinstance(d, dict):
+                problems.report(p, i, None, "not a JSON object")
+                continue
+            text = d.get("text")
+            if not isinstance(text, str) or not text.strip():
+                problems.report(p, i, "text", "missing or empty text")
+                continue
+            label = d.get("label")
+            if label not in (0, 1) or isinstance(label, bool):
+                problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+                continue
+            lang = d.get("lang")
+            if lang not in SEED_LANGS:
+                problems.report(p, i, "lang", f"lang must be one of {SEED_LANGS}, got {lang!r}")
+                continue
+            sid = d.get("id")
+            if not isinstance(sid, str) or not sid.strip():
+                problems.report(p, i, "id", "missing id")
+                continue
+            if sid in seen:
+                problems.report(p, i, "id", f"duplicate id {sid!r}")
+                continue
+            seen.add(sid)
+            indicators = d.get("indicators") or []
+            if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
+                problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
+                continue
+            template = d.get("template")
+            title = d.get("title")
+            ads.append(
+                Ad(
+                    text=text.strip(),
+                    id=sid,
+                    title=title.strip() if isinstance(title, str) and title.strip() else None,
+                    source="seed",
+                    language=lang,
+                    label=int(label),
+                    meta={
+                        "indicators": indicators,
+                        "template": str(template) if template not in (None, "") else None,
+                        "hard_negative": bool(d.get("hard_negative", False)),
+                        "style": d.get("style"),
+                        "seed_file": p.name,
+                    },
+                )
+            )
+    return ads
+
+
+def load_seed(seed_dir: str | os.PathLike | None = None, *, problems: Problems | None = None) -> list[Ad]:
+    """All `*.jsonl` seed files in a directory (default `data/seed`), in file-name order.
+
+    A missing directory or an empty one yields no ads (the corpus builds without seeds).
+    Ids must be unique across files; later duplicates are skipped and reported.
+    """
+    d = Path(seed_dir) if seed_dir else default_seed_dir()
+    problems = problems if problems is not None else Problems()
+    if not d.is_dir():
+        return []
+    ads: list[Ad] = []
+    seen: set[str] = set()
+    for f in sorted(d.glob("*.jsonl")):
+        for ad in load_seed_file(f, problems=problems):
+            if ad.id in seen:
+                problems.report(f, None, "id", f"id {ad.id!r} already used in another seed file")
+                continue
+            seen.add(ad.id)
+            ads.append(ad)
+    return ads
