@@ -19,6 +19,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    """Find deceptive recruitment in job and modelling ads (Russian, Kazakh, English)."""
+    if version:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
 #: Command modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("score", "schema", "explain", "report", "cluster", "data", "evaluate", "train", "label", "models", "scrape")
 
