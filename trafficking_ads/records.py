@@ -160,6 +160,13 @@ def scored_record(ad: Ad, assessment: Assessment, ad_fields: tuple[str, ...] = S
     return rec
 
 
+def scored_record_from(ad_fields: dict[str, Any], assessment: Assessment) -> dict[str, Any]:
+    """A scored line rebuilt from its parts (as returned by `read_scored`)."""
+    rec = assessment.to_dict()
+    rec["ad"] = ad_fields
+    return rec
+
+
 def read_scored(line: str) -> tuple[dict[str, Any], Assessment]:
     """Parse one line of `score` output back into (ad fields, Assessment)."""
     d = json.loads(line)
