@@ -1,9 +1,68 @@
-"""`trafficking-ads evaluate` commands (owned by the stage that implements them)."""
+"""`trafficking-ads evaluate`: a model and the TF-IDF baseline on the same labelled data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+EPILOG = (
+    "Examples: trafficking-ads evaluate --data out/corpus --split test --json training/results/eval.json "
+    "--md training/results/eval.md ; trafficking-ads evaluate --data labelled.jsonl --model models/default"
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    """Add the `evaluate` command to the app."""
+
+    @app.command("evaluate", epilog=EPILOG, help="Evaluate a model and the TF-IDF + logistic regression baseline side by side on labelled data (JSONL or a built corpus split).")
+    def evaluate_cmd(
+        data: Path = typer.Option(..., "--data", help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default)."),
+        split: str = typer.Option("test", "--split", help="Split to evaluate when --data is a built corpus."),
+        train: Optional[Path] = typer.Option(None, "--train", help="Built corpus whose train/dev splits fit the baseline (default: out/corpus, else built now)."),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON here."),
+        md_out: Optional[Path] = typer.Option(None, "--md", help="Write markdown tables here."),
+        no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the TF-IDF + logistic regression baseline."),
+        shared_data: Optional[Path] = typer.Option(None, "--shared-data", help="Shared data folder for building the baseline's corpus."),
+        seed_dir: Optional[Path] = typer.Option(None, "--seed-dir", help="Seed directory for building the baseline's corpus."),
+        batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
+        strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row (exit code 2)."),
+    ) -> None:
+        """Score labelled ads with a model and the baseline; print the markdown table and write
+        JSON/markdown. Metrics: precision/recall/F1 at the model's operating threshold, PR-AUC,
+        ROC-AUC, recall at 1%/5% FPR, FPR on real RU/KZ vacancies, Brier, ECE — overall, per
+        language and per source."""
+        from ..corpus.problems import DataError
+        from ..evaluation.evaluate import evaluate, write_json
+        from ..evaluation.report import markdown, write_markdown
+
+        if not data.exists():
+            typer.echo(f"error: {data}: no such file or directory", err=True)
+            raise typer.Exit(1)
+        try:
+            result = evaluate(
+                data,
+                model=model,
+                split=split,
+                train=train,
+                baseline=not no_baseline,
+                shared_data=shared_data,
+                seed_dir=seed_dir,
+                batch_size=batch_size,
+                strict=strict,
+            )
+        except DataError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
+        except (FileNotFoundError, ValueError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1)
+        if json_out:
+            write_json(result, json_out)
+        if md_out:
+            write_markdown(result, md_out)
+        typer.echo(markdown(result))
+
+    _ = evaluate_cmd

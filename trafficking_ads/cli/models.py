@@ -1,9 +1,84 @@
-"""`trafficking-ads models` commands (owned by the stage that implements them)."""
+"""`trafficking-ads models`: list model versions, promote one to default behind the PR-AUC gate."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+PROMOTE_EPILOG = (
+    "Example: trafficking-ads evaluate --data out/corpus --model models/retrained-1 --json models/retrained-1/metrics.json ; "
+    "trafficking-ads models promote retrained-1"
+)
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
+
+
+def _data_summary(e) -> str:
+    d = e.held_out.data or {}
+    if d.get("n") is not None:
+        where = Path(str(d.get("path", ""))).name + (f":{d['split']}" if d.get("split") else "")
+        return f"{where} n={d['n']} pos={d.get('positives', '?')}"
+    if isinstance(e.data, dict):
+        return ", ".join(f"{k}={v}" for k, v in e.data.items() if isinstance(v, (str, int, float)))[:60] or "-"
+    return "-" if e.data is None else str(e.data)[:60]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    """Add the `models` command group (list, promote) to the app."""
+    models_app = typer.Typer(help="Model versions under models/: list them, promote one to default.", no_args_is_help=True)
+
+    @models_app.command("list")
+    def list_cmd(
+        root: Optional[Path] = typer.Option(None, "--root", help="Models directory (default: models/ in the checkout)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ) -> None:
+        """Show each model directory: kind, name and version, creation date, parent, held-out data and PR-AUC."""
+        from ..registry import list_models
+
+        entries = list_models(root)
+        if as_json:
+            typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2, default=str))
+            return
+        if not entries:
+            typer.echo("no models found", err=True)
+            return
+        rows = [("", "DIR", "KIND", "NAME@VERSION", "CREATED", "PARENT", "HELD-OUT DATA", "PR-AUC")]
+        for e in entries:
+            parent = e.parent if isinstance(e.parent, str) or e.parent is None else f"{e.parent.get('name')}@{e.parent.get('version')}"
+            rows.append(("*" if e.is_default else "", e.dir_name, e.kind or "?", f"{e.name}@{e.version}", (e.created_at or "-")[:32], _fmt(parent), _data_summary(e), _fmt(e.held_out.pr_auc)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+    @models_app.command("promote", epilog=PROMOTE_EPILOG)
+    def promote_cmd(
+        name: str = typer.Argument(..., help="Model directory name under models/ (or a path)."),
+        tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="Largest allowed drop in held-out PR-AUC."),
+        force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (recorded as forced)."),
+        root: Optional[Path] = typer.Option(None, "--root", help="Models directory (default: models/ in the checkout)."),
+    ) -> None:
+        """Make a model the default if its held-out PR-AUC did not drop by more than --tolerance versus
+        the current default on the same held-out data; the old default is kept as models/<name>-<version>."""
+        from ..registry import PromotionError, promote
+
+        try:
+            res = promote(name, root, tolerance=tolerance, force=force)
+        except PromotionError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1)
+        if res.forced:
+            bar = "!" * 72
+            typer.echo(f"{bar}\nFORCED PROMOTION: the PR-AUC gate REFUSED {res.promoted}: {res.decision.reason}\n"
+                       f"It is now the default anyway (recorded as forced in {res.registry}).\n{bar}", err=True)
+        else:
+            typer.echo(f"gate passed: {res.decision.reason}", err=True)
+        kept = f"; previous default kept as {res.archived_as}" if res.archived_as else ""
+        typer.echo(f"promoted {res.promoted} to default{kept}", err=True)
+
+    _ = (list_cmd, promote_cmd)
+    app.add_typer(models_app, name="models")

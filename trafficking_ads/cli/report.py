@@ -1,9 +1,43 @@
-"""`trafficking-ads report` commands (owned by the stage that implements them)."""
+"""`trafficking-ads report`: one self-contained HTML page over scored files, for analysts."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import List
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    @app.command()
+    def report(
+        inputs: List[Path] = typer.Argument(..., help="Scored JSONL files (output of `trafficking-ads score`)."),
+        output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write (atomically)."),
+        title: str = typer.Option("trafficking-ads report", "--title", help="The page title."),
+        max_text: int = typer.Option(100_000, "--max-text", help="Cut any one ad field to this many characters (0: no cap)."),
+        strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on the first bad line instead of skipping it."),
+    ) -> None:
+        """Write an offline HTML report: overview (bands, languages, sources, risk histogram,
+        frequent indicators, networks), a sortable and filterable table of all ads, and a
+        per-ad view with the evidence highlighted. Opens in any browser; fetches nothing.
+        """
+        from ..report import ScoredInputError, write_report
+
+        for p in inputs:
+            if not p.is_file():
+                typer.echo(f"error: {p}: no such file", err=True)
+                raise typer.Exit(1)
+        if max_text < 0:
+            typer.echo("error: --max-text must be 0 or more", err=True)
+            raise typer.Exit(1)
+        try:
+            result = write_report(inputs, output, title=title, strict=strict, max_text=max_text)
+        except ScoredInputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        for p in result.problems[:20]:
+            typer.echo(f"warning: skipped {p}", err=True)
+        if len(result.problems) > 20:
+            typer.echo(f"warning: … and {len(result.problems) - 20} more skipped lines", err=True)
+        typer.echo(f"wrote {result.path} ({result.ads:,} ads, {result.bytes / 1e6:.1f} MB"
+                   + (f", {len(result.problems):,} lines skipped" if result.problems else "") + ")", err=True)

