@@ -21,4 +21,11 @@ def read_ads(*args, **kwargs):
     return _read_ads(*args, **kwargs)
 
 
-__all__ = ["Ad", "Assessment", "Evidence", "IndicatorHit", "ModelInfo", "Scorer", "load_scorer", "read_ads", "__version__"]
+def score_file(*args, **kwargs):
+    """Score ad files into a scored JSONL/CSV file, atomically and resumably (see `trafficking_ads.batch.score_file`)."""
+    from .batch import score_file as _score_file
+
+    return _score_file(*args, **kwargs)
+
+
+__all__ = ["Ad", "Assessment", "Evidence", "IndicatorHit", "ModelInfo", "Scorer", "load_scorer", "read_ads", "score_file", "__version__"]

@@ -10,8 +10,34 @@ from __future__ import annotations
 import importlib
 
 import typer
+from typer.core import TyperGroup
+
+try:  # recent typer vendors its own click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import UsageError
+
+
+class _Group(TyperGroup):
+    """Usage errors exit with 1, as documented; click's default 2 means an input error under --strict here."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as e:
+            e.exit_code = 1
+            raise
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except UsageError as e:
+            e.exit_code = 1
+            raise
+
 
 app = typer.Typer(
+    cls=_Group,
     name="trafficking-ads",
     help="Find deceptive recruitment (trafficking-risk job and modelling ads). Exit codes: 0 done, 1 usage error, 2 input error under --strict.",
     no_args_is_help=True,

@@ -7,6 +7,7 @@ Parses options, draws progress and the summary on stderr; everything else is
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -17,11 +18,25 @@ MAX_PRINTED_ERRORS = 20
 
 EPILOG = (
     "Formats in: JSON Lines, JSON array, Telegram export (result.json or its folder), CSV/TSV "
-    "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, '-' for stdin. "
+    "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, a scrape crawl store (.sqlite, .db), '-' for stdin. "
     "Encodings: UTF-8 (BOM or not), UTF-16 with BOM, Windows-1251 detected; others by --encoding. "
     "Exit codes: 0 done; 1 usage error (bad option, missing input, no model); "
     "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume)."
 )
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    text = "text"
 
 
 def _err(console, message: str) -> None:
@@ -39,8 +54,8 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
         text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
-        output_format: str = typer.Option("jsonl", "--format", help="Output format: jsonl or csv (indicator ids joined by ';', evidence as JSON)."),
-        input_format: str = typer.Option("auto", "--input-format", help="Input format: auto, jsonl, json, csv, tsv, text."),
+        output_format: OutputFormat = typer.Option("jsonl", "--format", help="Output format; CSV joins indicator ids with ';' and holds evidence as JSON."),
+        input_format: InputFormat = typer.Option("auto", "--input-format", help="Input format (auto: by extension, then content)."),
         mapping: Optional[list[str]] = typer.Option(None, "--map", help="Column mapping for CSV/JSON input, e.g. 'text=description+requirements,title=name'."),
         errors: Optional[Path] = typer.Option(None, "--errors", help="Where to list skipped records as JSON Lines (default: OUTPUT.errors.jsonl)."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record (exit code 2)."),
@@ -62,9 +77,6 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True, highlight=False)
         if not inputs and not text:
             _err(console, "error: give at least one INPUT (a file, a directory or '-') or --text")
-            raise typer.Exit(1)
-        if output_format not in ("jsonl", "csv"):
-            _err(console, f"error: --format must be jsonl or csv, not {output_format!r}")
             raise typer.Exit(1)
         ad_fields = SCORED_AD_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
         if resume and output is None:
@@ -106,7 +118,7 @@ def register(app: typer.Typer) -> None:
         try:
             summary = score_file(
                 inputs or [], output, model=model, text=text, encoding=encoding, mapping=mapping,
-                input_format=input_format, output_format=output_format, ad_fields=ad_fields,
+                input_format=input_format.value, output_format=output_format.value, ad_fields=ad_fields,
                 batch_size=batch_size, errors=errors, strict=strict, resume=resume,
                 on_bad=on_bad, on_progress=on_progress,
             )

@@ -1,0 +1,144 @@
+"""Streaming a large JSON document: walk objects and arrays, decode one value at a time.
+
+`json.load` of a 1 GB array or Telegram export would hold it all in memory. `JsonStream`
+keeps a window of text, walks the containers the caller asks for (`items()`, `members()`)
+and decodes each leaf value with `json.JSONDecoder.raw_decode`, refilling the window when a
+value runs past its end. Memory is bounded by the largest single value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator, TextIO
+
+_DECODER = json.JSONDecoder()
+_WS = " \t\n\r"
+CHUNK = 1 << 16
+
+
+class JsonSyntaxError(ValueError):
+    """The document is not valid JSON at `line`: nothing after this point can be read."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class JsonStream:
+    """A pull parser over a text stream, enough for arrays of records and Telegram exports."""
+
+    def __init__(self, stream: TextIO, chunk: int = CHUNK) -> None:
+        self._stream = stream
+        self._chunk = chunk
+        self._buf = ""
+        self._pos = 0
+        self._eof = False
+        self._line = 1  # line number at self._pos
+
+    # -- the window -----------------------------------------------------------------
+    def _fill(self) -> bool:
+        """Read another chunk into the window; False at end of input."""
+        if self._eof:
+            return False
+        # grow geometrically so a huge value is re-scanned O(log n) times, not O(n)
+        data = self._stream.read(max(self._chunk, len(self._buf) - self._pos))
+        if not data:
+            self._eof = True
+            return False
+        self._buf = self._buf[self._pos:] + data
+        self._pos = 0
+        return True
+
+    def _advance(self, end: int) -> None:
+        self._line += self._buf.count("\n", self._pos, end)
+        self._pos = end
+
+    @property
+    def line(self) -> int:
+        """The line where the next value starts (after skipping whitespace)."""
+        return self._line
+
+    def skip_ws(self) -> str:
+        """Skip whitespace; the next character, or '' at end of input."""
+        while True:
+            i = self._pos
+            n = len(self._buf)
+            while i < n and self._buf[i] in _WS:
+                i += 1
+            self._advance(i)
+            if i < n:
+                return self._buf[i]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        """Consume one of `chars` (after whitespace) and return it, or fail."""
+        c = self.skip_ws()
+        if not c or c not in chars:
+            found = repr(c) if c else "end of input"
+            raise JsonSyntaxError(f"invalid JSON at line {self._line}: expected {' or '.join(map(repr, chars))}, found {found}", self._line)
+        self._advance(self._pos + 1)
+        return c
+
+    def value(self) -> tuple[Any, str]:
+        """Decode the next whole value; returns (value, its source text)."""
+        self.skip_ws()
+        while True:
+            try:
+                obj, end = _DECODER.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as e:
+                truncated = len(self._buf) - e.pos < 16 or e.msg.startswith("Unterminated string")
+                if truncated and self._fill():
+                    continue
+                line = self._line + self._buf.count("\n", self._pos, e.pos)
+                raise JsonSyntaxError(f"invalid JSON at line {line}: {e.msg}", line) from None
+            if end >= len(self._buf) and not self._eof and self._fill():
+                continue  # a number at the window's end may continue in the next chunk
+            text = self._buf[self._pos:end]
+            self._advance(end)
+            return obj, text
+
+    def skip_value(self) -> None:
+        """Skip the next value, streaming through containers so a huge one is not held."""
+        c = self.skip_ws()
+        if c == "[":
+            for _ in self.items():
+                self.skip_value()
+        elif c == "{":
+            for _ in self.members():
+                self.skip_value()
+        else:
+            self.value()
+
+    # -- containers -----------------------------------------------------------------
+    def items(self) -> Iterator[int]:
+        """Walk an array: yields the 1-based index of each item; the caller consumes it."""
+        self.expect("[")
+        if self.skip_ws() == "]":
+            self._advance(self._pos + 1)
+            return
+        index = 0
+        while True:
+            index += 1
+            yield index
+            if self.expect(",]") == "]":
+                return
+
+    def members(self) -> Iterator[str]:
+        """Walk an object: yields each key; the caller consumes (or skips) its value."""
+        self.expect("{")
+        if self.skip_ws() == "}":
+            self._advance(self._pos + 1)
+            return
+        while True:
+            if self.skip_ws() != '"':
+                raise JsonSyntaxError(f"invalid JSON at line {self._line}: expected a key", self._line)
+            key, _ = self.value()
+            self.expect(":")
+            yield key
+            if self.expect(",}") == "}":
+                return
+
+    def at_end(self) -> bool:
+        """True when only whitespace is left."""
+        return self.skip_ws() == ""
