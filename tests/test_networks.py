@@ -144,3 +144,16 @@ def test_cluster_cli_writes_clusters_annotations_and_index(tmp_path):
 
     strict = CliRunner().invoke(app, ["cluster", str(scored), "-o", str(out), "--strict"])
     assert strict.exit_code == 2
+
+
+def test_score_cluster_fills_network_in_the_scored_file(tmp_path):
+    ads = [{"id": f"d{i}", "text": DUBAI.format(city=c, b=25, pay=3000, phone="+7 701 111 22 33")} for i, c in enumerate(["Дубае", "Стамбуле", "Сеуле"])]
+    ads.append({"id": "office", "text": OFFICE})
+    inp, out = tmp_path / "ads.jsonl", tmp_path / "scored.jsonl"
+    inp.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in ads) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", str(inp), "-o", str(out), "--cluster", "-q"])
+    assert result.exit_code == 0, result.output
+    rows = {r["ad_id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows["d0"]["network"]["template_size"] == 3 and rows["office"]["network"] is None
+    clusters = [json.loads(x) for x in (tmp_path / "scored.jsonl.clusters.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {c["kind"] for c in clusters} == {"template", "contact"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -26,32 +25,22 @@ def register(app: typer.Typer) -> None:
         `template_many_cities` (the same template in five or more cities) or
         `contact_many_employers` (one contact across several employers).
         """
-        from ..networks import NetworkIndex, annotate
-        from ..networks.index import INDEX_FILE
-        from ..networks.io import read_scored_files
-        from ..writers import write_jsonl_atomic
+        from ..networks.io import cluster_files
 
-        records, bad = read_scored_files(scored, strict=strict)
-        for problem in bad:
+        run = cluster_files(scored, out, annotate_out, index, min_size=min_size, strict=strict)
+        for problem in run.bad:
             typer.echo(f"skipped {problem.message()}", err=True)
-        if strict and bad:
+        if strict and run.bad:
             raise typer.Exit(2)
-        net_index = NetworkIndex.load(index) if index and (index / INDEX_FILE).is_file() else NetworkIndex()
-        before = len(net_index)
-        clusters = [c for c in annotate(records, net_index) if c.size >= min_size]
-        write_jsonl_atomic(out, (c.to_dict() for c in clusters))
-        if annotate_out:
-            from ..records import scored_record_from
+        typer.echo(summary_line(run), err=True)
 
-            write_jsonl_atomic(annotate_out, (scored_record_from(fields, a) for fields, a in records))
-        if index:
-            net_index.save(index)
-        n_template = sum(c.kind == "template" for c in clusters)
-        flagged = sum(bool(c.flags) for c in clusters)
-        typer.echo(
-            f"{len(records)} ads ({len(net_index) - before} new to the index, {len(net_index)} in it): "
-            f"{n_template} template clusters, {len(clusters) - n_template} contact networks, {flagged} flagged; "
-            f"{len(bad)} bad lines skipped",
-            err=True,
-        )
-        sys.stderr.flush()
+
+def summary_line(run) -> str:
+    """One line on what clustering found, for stderr."""
+    n_template = sum(c.kind == "template" for c in run.clusters)
+    flagged = sum(bool(c.flags) for c in run.clusters)
+    return (
+        f"{run.n_records} ads ({run.n_new} new to the index, {run.n_indexed} in it): "
+        f"{n_template} template clusters, {len(run.clusters) - n_template} contact networks, {flagged} flagged; "
+        f"{len(run.bad)} bad lines skipped"
+    )

@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
         fields: Optional[str] = typer.Option(None, "--fields", help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress, per-record warnings or summary."),
+        cluster: bool = typer.Option(False, "--cluster", help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only)."),
     ) -> None:
         """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.
 
@@ -81,6 +82,9 @@ def register(app: typer.Typer) -> None:
         ad_fields = SCORED_AD_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
         if resume and output is None:
             _err(console, "error: --resume needs -o OUTPUT")
+            raise typer.Exit(1)
+        if cluster and (output is None or output_format.value != "jsonl"):
+            _err(console, "error: --cluster needs -o OUTPUT in JSON Lines format")
             raise typer.Exit(1)
 
         printed = [0]
@@ -140,3 +144,10 @@ def register(app: typer.Typer) -> None:
         if not quiet:
             for line in summary.lines():
                 _err(console, line)
+        if cluster:
+            from ..networks.io import cluster_files
+            from .cluster import summary_line
+
+            run = cluster_files([output], output.with_name(output.name + ".clusters.jsonl"), annotate_out=output)
+            if not quiet:
+                _err(console, summary_line(run))
