@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
         seed_dir: Optional[Path] = typer.Option(None, "--seed-dir", help="Directory of seed *.jsonl files (default: data/seed)."),
         shared_data: Optional[Path] = typer.Option(None, "--shared-data", help="Shared data folder (default: $TRAFFICKING_ADS_SHARED_DATA or ../shared/data)."),
         seed: int = typer.Option(13, "--seed", help="Random seed of the split."),
-        dev: float = typer.Option(0.15, "--dev", min=0.0, max=0.5, help="Dev share (steps of 0.05)."),
-        test: float = typer.Option(0.15, "--test", min=0.0, max=0.5, help="Test share (steps of 0.05)."),
+        dev: float = typer.Option(0.15, "--dev", min=0.0, max=0.5, help="Dev share of the ads."),
+        test: float = typer.Option(0.15, "--test", min=0.0, max=0.5, help="Test share of the ads."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first unreadable row (exit code 2)."),
     ) -> None:
         """Load every source, deduplicate, group template families, split 70/15/15 by group, and
@@ -45,10 +45,10 @@ def register(app: typer.Typer) -> None:
             )
         except DataError as e:
             typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         except ValueError as e:
             typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         card = corpus.card
         for p in corpus.problems[:20]:
             typer.echo(f"skipped: {p}", err=True)

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
         if not data.exists():
             typer.echo(f"error: {data}: no such file or directory", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         try:
             result = evaluate(
                 data,
@@ -55,10 +55,10 @@ def register(app: typer.Typer) -> None:
             )
         except DataError as e:
             typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         except (FileNotFoundError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         if json_out:
             write_json(result, json_out)
         if md_out:

@@ -8,6 +8,10 @@ negative (a legitimate ad that looks risky). Format, one JSON object per line::
     {"id": "seed-ru-0001", "lang": "ru", "label": 0|1, "title": "...", "text": "...",
      "indicators": ["travel_abroad_offer"], "template": "ru-dubai-hostess",
      "hard_negative": false, "style": "telegram"}
+
+`parallel.tsv` beside the files links templates written as translations of each other
+(`en_template<TAB>kk_template<TAB>relation`): a translation is the same ad, so both share
+one template family, or a cross-lingual model would meet test ads in training.
 """
 
 from __future__ import annotations
@@ -112,4 +116,32 @@ def load_seed(seed_dir: str | os.PathLike | None = None, *, problems: Problems |
                 continue
             seen.add(ad.id)
             ads.append(ad)
+    families = template_families(d / "parallel.tsv")
+    for ad in ads:
+        own = ad.meta.get("template")
+        if own in families:
+            ad.meta["seed_template"] = own
+            ad.meta["template"] = families[own]
     return ads
+
+
+def template_families(path: Path) -> dict[str, str]:
+    """Template id -> its family id (the first template of its row) from `parallel.tsv`."""
+    if not path.is_file():
+        return {}
+    parent: dict[str, str] = {}
+
+    def find(t: str) -> str:
+        while parent.setdefault(t, t) != t:
+            t = parent[t]
+        return t
+
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        cells = [c.strip() for c in line.split("\t")]
+        if i == 0 and cells[:2] == ["en_template", "kk_template"]:
+            continue
+        if len(cells) >= 2 and cells[0] and cells[1]:
+            a, b = find(cells[0]), find(cells[1])
+            if a != b:
+                parent[b] = a
+    return {t: find(t) for t in parent}
