@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     """Add the `label` command group (export, import, retrain) to the app."""
     label_app = typer.Typer(help="Active-learning labelling with Label Studio: export tasks, import annotations, retrain.", no_args_is_help=True)
 
-    @label_app.command("export", epilog=EXPORT_EPILOG)
+    @label_app.command("export", epilog=EXPORT_EPILOG, help="Select ads to label from a scored batch (uncertain, high, random or diverse; never near-copies of labelled ads) and write Label Studio tasks with pre-annotations plus the labelling config XML.")
     def export_cmd(
         scored: Path = typer.Argument(..., help="Output of `trafficking-ads score` (JSON Lines)."),
         to: str = typer.Option("label-studio", "--to", help="Target tool (only label-studio)."),
@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         labels: Optional[Path] = typer.Option(None, "--labels", help="labels.jsonl: ads already labelled (and near-copies of them) are not selected again."),
         seed: int = typer.Option(0, "--seed", help="Seed for --select random."),
         threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0, help="Operating threshold (default: from the scoring model's model.json)."),
+        model: Optional[str] = typer.Option(None, "--model", help="The model that scored the batch, for its threshold (default: found by the model name in the scored lines)."),
         dup_threshold: float = typer.Option(0.8, "--dup-threshold", min=0.0, max=1.0, help="Jaccard similarity at which two ads count as near-duplicates."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input line (exit code 2)."),
     ) -> None:
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"error: {scored}: no scored ads to select from", err=True)
                 _report(problems)
                 raise typer.Exit(2)
-            t, t_src = operating_threshold(cands, threshold)
+            t, t_src = operating_threshold(cands, threshold, model)
             sel = select(cands, strategy, n, threshold=t, threshold_source=t_src, labelled=labelled, seed=seed, dup_threshold=dup_threshold)
             tasks, config = export_tasks(sel.chosen, output, sel.threshold, problems=problems)
         except DataError as e:
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
             err=True,
         )
 
-    @label_app.command("import", epilog=IMPORT_EPILOG)
+    @label_app.command("import", epilog=IMPORT_EPILOG, help="Validate a Label Studio JSON export and merge its annotations into labels.jsonl (provenance kept; conflicts resolved by majority, ties become unsure).")
     def import_cmd(
         exports: List[Path] = typer.Argument(..., help="Label Studio JSON export file(s)."),
         output: Path = typer.Option(..., "-o", "--output", help="labels.jsonl to write (atomically)."),
@@ -135,7 +136,7 @@ def register(app: typer.Typer) -> None:
         if problems and strict:
             raise typer.Exit(2)
 
-    @label_app.command("retrain", epilog=RETRAIN_EPILOG)
+    @label_app.command("retrain", epilog=RETRAIN_EPILOG, help="Continue training a model on the original corpus plus new labels (group-aware splits), evaluate it against its parent on the same held-out rows, and write the model with a comparison card.")
     def retrain_cmd(
         from_model: str = typer.Option(..., "--from", help="Model to continue from (directory or name under models/)."),
         add: List[Path] = typer.Option(..., "--add", help="labels.jsonl file(s) to add to the training data."),

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     """Add the `models` command group (list, promote) to the app."""
     models_app = typer.Typer(help="Model versions under models/: list them, promote one to default.", no_args_is_help=True)
 
-    @models_app.command("list")
+    @models_app.command("list", help="Show the model versions under models/: kind, name@version, creation date, parent, held-out data and PR-AUC (* = default).")
     def list_cmd(
         root: Optional[Path] = typer.Option(None, "--root", help="Models directory (default: models/ in the checkout)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
-    @models_app.command("promote", epilog=PROMOTE_EPILOG)
+    @models_app.command("promote", epilog=PROMOTE_EPILOG, help="Make a model the default if its held-out PR-AUC did not drop by more than --tolerance versus the current default on the same rows; the old default is kept.")
     def promote_cmd(
         name: str = typer.Argument(..., help="Model directory name under models/ (or a path)."),
         tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="Largest allowed drop in held-out PR-AUC."),

@@ -21,8 +21,10 @@ import httpx
 from .. import __version__
 from .robots import Robots, host_key, robots_url
 
-#: Where site owners can read who is crawling them and why (override with --user-agent-contact).
-DEFAULT_CONTACT = "https://github.com/trafficking-ads/trafficking-ads"
+#: Where site owners can read who is crawling them and why. The project has no public page to
+#: point at, so by default the User-Agent names only the project; operators should set their own
+#: contact URL (--user-agent-contact or `user_agent_contact:` in the sources file).
+DEFAULT_CONTACT = ""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Statuses worth retrying: rate limiting and server trouble (501 Not Implemented will not change).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
@@ -48,7 +50,7 @@ class FetchConfig:
     @property
     def user_agent(self) -> str:
         """`trafficking-ads/<version> (+<contact URL>)`: names the project and how to reach its operator."""
-        return f"trafficking-ads/{__version__} (+{self.contact})"
+        return f"trafficking-ads/{__version__} (+{self.contact})" if self.contact else f"trafficking-ads/{__version__}"
 
 
 class FetchError(Exception):
