@@ -1,0 +1,233 @@
+"""Contacts in an ad: phone numbers (also obfuscated), messenger handles, e-mail, links.
+
+Phones are parsed with `phonenumbers` (country, mobile or not) after undoing the usual
+obfuscation: letters standing for digits ("7O1", "6ОЗ"), spaced digits, digits spelled
+out in Russian, Kazakh or English ("восемь семь ноль ..."), emoji keycaps (removed by
+normalization). All spans are offsets into the normalized text; the engine maps them
+back to the original.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+#: Characters that stand for digits inside a phone number.
+DIGIT_LOOKALIKES = str.maketrans({
+    "O": "0", "o": "0", "О": "0", "о": "0", "D": "0", "l": "1", "I": "1", "|": "1", "і": "1", "І": "1",
+    "З": "3", "з": "3", "б": "6", "Б": "6", "B": "8", "S": "5", "s": "5", "Ч": "4", "ч": "4",
+})
+_DIGITISH = "0-9OoОоlI|іІЗзбБBSsЧчD"
+_DIGIT_PAIR = re.compile(r"\d\d")
+PHONE_RE = re.compile(
+    rf"(?<![\w/.])\+?\(?[{_DIGITISH}](?:[ \t\-().]{{0,3}}[{_DIGITISH}]){{6,14}}(?![\w])"
+)
+#: Spoken digits (Russian, Kazakh, English).
+NUMBER_WORDS = {
+    "ноль": "0", "нуль": "0", "один": "1", "одна": "1", "два": "2", "две": "2", "три": "3",
+    "четыре": "4", "пять": "5", "шесть": "6", "семь": "7", "восемь": "8", "девять": "9",
+    "нөл": "0", "бір": "1", "екі": "2", "үш": "3", "төрт": "4", "бес": "5", "алты": "6",
+    "жеті": "7", "сегіз": "8", "тоғыз": "9",
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "плюс": "+", "plus": "+",
+}
+_NW = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+SPELLED_RE = re.compile(rf"(?<!\w)(?:(?:{_NW}|\d{{1,3}})(?:[\s,.\-]+|$)){{7,}}", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W\d_]+")
+_SPELLED_PART = re.compile(rf"{_NW}|\d+", re.IGNORECASE)
+
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+URL_RE = re.compile(
+    r"(?i)\b(?:https?://)?((?:[a-z0-9-]+\.)+(?:[a-z]{2,12}|рф|қаз))(/[^\s<>\"'()]*)?"
+)
+HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
+MESSENGER_RE = re.compile(
+    r"(?i)(?<!\w)(whats\s?app\w*|ват\s?с?\s?ап+\w*|вот\s?с?\s?ап+\w*|уатсап+\w*|вацап+\w*|"
+    r"viber|вайбер\w*|telegram|телеграм+\w*|телег[аиуе]|instagram|инстаграм+\w*|insta|инст[аеуы]|"
+    r"директ[еуа]?|wechat|вичат|line\s?id)(?!\w)"
+)
+#: Substrings one of which every MESSENGER_RE match holds (a cheap test before the regex).
+_MESSENGER_CUES = ("whats", "ват", "вот", "уатс", "вац", "viber", "вайбер", "telegram", "телег", "instagram", "инстаграм",
+                   "insta", "инст", "директ", "wechat", "вичат", "line")
+FREE_MAIL = frozenset(
+    "gmail.com googlemail.com mail.ru bk.ru inbox.ru list.ru internet.ru yandex.ru yandex.kz "
+    "ya.ru yandex.com rambler.ru outlook.com hotmail.com live.com yahoo.com ymail.com "
+    "icloud.com me.com aol.com proton.me protonmail.com gmx.com gmx.net mail.kz zoho.com".split()
+)
+SHORTENERS = frozenset(
+    "bit.ly tinyurl.com clck.ru goo.gl cutt.ly t.co is.gd ow.ly rb.gy tiny.cc shorturl.at "
+    "u.to vk.cc bitly.com s.id lnkd.in taplink.cc linktr.ee".split()
+)
+MESSENGER_DOMAINS = {
+    "t.me": "telegram", "telegram.me": "telegram", "wa.me": "whatsapp", "api.whatsapp.com": "whatsapp",
+    "chat.whatsapp.com": "whatsapp", "instagram.com": "instagram", "www.instagram.com": "instagram",
+    "viber.click": "viber", "invite.viber.com": "viber",
+}
+SOCIAL_DOMAINS = frozenset("vk.com facebook.com fb.com ok.ru tiktok.com www.tiktok.com youtube.com".split())
+#: Country calling codes of the region for ads without a "+" (Kazakh numbers start 8 7xx / 7 7xx).
+DEFAULT_REGION = "KZ"
+
+
+@dataclass(slots=True)
+class Contact:
+    """One contact found in the normalized text."""
+
+    kind: str  # phone | messenger | handle | email | url
+    value: str
+    start: int
+    end: int
+    country: str | None = None  # ISO region of a phone number
+    mobile: bool | None = None
+    free_mail: bool = False
+    shortener: bool = False
+    messenger: str | None = None  # whatsapp | telegram | ...
+    obfuscated: bool = False
+
+
+@lru_cache(maxsize=65_536)
+def parse_phone(digits: str) -> tuple[str, str | None, bool] | None:
+    """(E.164, region, mobile) of a digit string ("+" allowed), or None if not a valid number.
+
+    Numbers without "+" are tried as international first, then as Kazakhstan numbers
+    (8 7xx ... / 7xx ...). Cached: the same number recurs across a corpus.
+    """
+    plus = digits.startswith("+")
+    only = re.sub(r"\D", "", digits)
+    if not 7 <= len(only) <= 15:
+        return None
+    cands = ["+" + only] if plus else ["+" + only, only]
+    for cand in cands:
+        try:
+            num = phonenumbers.parse(cand, None if cand.startswith("+") else DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number(num):
+            continue
+        region = phonenumbers.region_code_for_number(num)
+        ntype = phonenumbers.number_type(num)
+        mobile = ntype in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), region, mobile
+    return None
+
+
+def _phone(digits: str, start: int, end: int, obfuscated: bool) -> Contact | None:
+    parsed = parse_phone(re.sub(r"[^\d+]", "", digits))
+    if parsed is None:
+        return None
+    e164, region, mobile = parsed
+    return Contact("phone", e164, start, end, country=region, mobile=mobile, obfuscated=obfuscated)
+
+
+def messenger_kind(name: str) -> str:
+    """Which messenger a mention names (whatsapp, telegram, viber, instagram, ...)."""
+    n = name.lower()
+    if n.startswith(("wh", "ват", "вот", "уат", "вац")):
+        return "whatsapp"
+    if n.startswith(("te", "те")):
+        return "telegram"
+    if n.startswith(("vi", "вай")):
+        return "viber"
+    if n.startswith(("in", "ин", "ди")):
+        return "instagram"
+    return n
+
+
+def find_phones(text: str) -> list[Contact]:
+    """Phone numbers, with digit look-alikes and spelled-out digits undone."""
+    found: list[Contact] = []
+    taken: list[tuple[int, int]] = []
+    # The phone regex runs only around pairs of digits (found by a fast digit-first scan).
+    windows: list[list[int]] = []
+    for d in _DIGIT_PAIR.finditer(text):
+        s, e = max(0, d.start() - 24), min(len(text), d.end() + 40)
+        if windows and s <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], e)
+        else:
+            windows.append([s, e])
+    matches = []
+    for s, e in windows:
+        for m in PHONE_RE.finditer(text, s, e):
+            if not matches or m.start() >= matches[-1].end():
+                matches.append(m)
+    for m in matches:
+        raw = m.group()
+        real = sum(c.isdigit() for c in raw)
+        if real < 6:
+            continue
+        digits = raw.translate(DIGIT_LOOKALIKES)
+        c = _phone(digits, m.start(), m.end(), obfuscated=real != sum(c.isdigit() for c in digits))
+        if c:
+            found.append(c)
+            taken.append((m.start(), m.end()))
+    lowered = text.lower()
+    if sum(1 for w in _WORDS.findall(lowered) if w in NUMBER_WORDS) < 5:
+        return found
+    for m in SPELLED_RE.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        parts = _SPELLED_PART.findall(m.group())
+        if sum(1 for p in parts if not p.isdigit()) < 3:
+            continue
+        digits = "".join(NUMBER_WORDS.get(p.lower(), p) for p in parts)
+        end = m.end()
+        while end > m.start() and not text[end - 1].isalnum():
+            end -= 1
+        c = _phone(digits, m.start(), end, obfuscated=True)
+        if c:
+            found.append(c)
+    return found
+
+
+def find_contacts(text: str) -> list[Contact]:
+    """All contacts of a (normalized) text, in order of appearance."""
+    out = find_phones(text)
+    emails = []
+    for m in EMAIL_RE.finditer(text) if "@" in text else ():
+        dom = m.group(1).lower()
+        emails.append((m.start(), m.end()))
+        out.append(Contact("email", m.group(), m.start(), m.end(), free_mail=dom in FREE_MAIL))
+    for m in URL_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in emails):
+            continue
+        host = m.group(1).lower()
+        path = m.group(2) or ""
+        # A bare "word.word" is a URL only with a known TLD-like ending and no spaces.
+        if not m.group().lower().startswith("http") and "." not in host.strip("."):
+            continue
+        if re.fullmatch(r"[\d.]+", host) or host.replace("www.", "").count(".") == 0:
+            continue
+        if not m.group().lower().startswith(("http", "www")) and host.split(".")[-1] not in _TLDS:
+            continue
+        c = Contact("url", m.group(), m.start(), m.end())
+        bare = host[4:] if host.startswith("www.") else host
+        if bare in MESSENGER_DOMAINS or host in MESSENGER_DOMAINS:
+            c.kind = "messenger"
+            c.messenger = MESSENGER_DOMAINS.get(bare) or MESSENGER_DOMAINS.get(host)
+        elif bare in SHORTENERS:
+            c.shortener = True
+        elif bare in SOCIAL_DOMAINS:
+            c.kind = "social"
+        out.append(c)
+        del path
+    for m in HANDLE_RE.finditer(text) if "@" in text else ():
+        if any(s <= m.start() < e for s, e in emails):
+            continue
+        out.append(Contact("handle", m.group(), m.start(), m.end(), messenger="telegram"))
+    low = text.lower()
+    for m in MESSENGER_RE.finditer(text) if any(c in low for c in _MESSENGER_CUES) else ():
+        name = m.group(1).lower()
+        kind = messenger_kind(name)
+        out.append(Contact("messenger", m.group(), m.start(), m.end(), messenger=kind))
+    out.sort(key=lambda c: c.start)
+    return out
+
+
+_TLDS = frozenset(
+    "com net org kz ru uz kg tj info biz io me co uk de tr ae kr cc su рф қаз by ua pl cz eu us "
+    "ly gl gd at cn jp th kh la mm in pro online site club shop work jobs app link".split()
+)

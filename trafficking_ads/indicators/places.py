@@ -1,0 +1,100 @@
+"""Places named in an ad, from the gazetteer (data/gazetteer.yaml).
+
+One combined regex per gazetteer (built once): each name is a stem matched at a word start
+with any ending, which covers Russian case forms and Kazakh suffixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from .tokens import Tokens
+
+
+@dataclass(slots=True)
+class Place:
+    """A place mention: normalized-text span, ISO country, high-risk destination or not."""
+
+    start: int
+    end: int
+    country: str
+    high_risk: bool
+
+
+_LITERAL = re.compile(r"[^\\\[\](){}.*+?|^$]+")
+_WORDSTART = re.compile(r"(?<!\w)\w")
+
+
+class Gazetteer:
+    """Countries and cities in three languages.
+
+    Each name regex is indexed by its first two letters, so a text is scanned word by
+    word with one dictionary look-up each and a name regex is tried only where the word
+    could start it (one big alternation regex was ~10x slower on 1,000-character ads).
+    """
+
+    def __init__(self, path: Path) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.home: str = data.get("home", "KZ")
+        self.compound: frozenset[str] = frozenset(data.get("scam_compound_countries", []))
+        self.high_risk: dict[str, bool] = {}
+        self._index: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        for i, p in enumerate(data["places"]):
+            country = p["country"]
+            self.high_risk[country] = bool(p.get("high_risk"))
+            for name in p["names"]:
+                where = f"{path}: place {i + 1} ({country}), name {name!r}"
+                try:
+                    rx = re.compile(name + r"\w*", re.IGNORECASE)
+                except re.error as e:
+                    raise ValueError(f"{where}: bad regex: {e}") from e
+                body = name[2:] if name.startswith("\\b") else name
+                lit = _LITERAL.match(body)
+                if not lit or len(lit.group()) < 2:
+                    raise ValueError(f"{where}: a name must start with two plain letters")
+                self._index.setdefault(lit.group()[:2].lower(), []).append((rx, country))
+
+    def find(self, text: str, toks: "Tokens | None" = None) -> list[Place]:
+        """Every place mention in text, in order (longest name at each word).
+
+        With the text's tokens at hand, word starts come from them (no scan of the text).
+        """
+        out: list[Place] = []
+        index = self._index
+        last_end = -1
+        if toks is not None:
+            hits = [i for i, w in enumerate(toks.words) if w[:2] in index]
+            positions = [toks.starts[i] for i in hits] if hits else []
+        else:
+            positions = [m.start() for m in _WORDSTART.finditer(text)]
+        for pos in positions:
+            if pos < last_end:
+                continue
+            cands = index.get(text[pos: pos + 2].lower())
+            if not cands:
+                continue
+            best = None
+            for rx, country in cands:
+                mm = rx.match(text, pos)
+                if mm and (best is None or mm.end() > best[0]):
+                    best = (mm.end(), country)
+            if best:
+                out.append(Place(pos, best[0], best[1], self.high_risk[best[1]]))
+                last_end = best[0]
+        return out
+
+    def country_of(self, text: str | None) -> str | None:
+        """The country a location field names ("US, NY, New York", "Алматы"), if any."""
+        if not text:
+            return None
+        m = re.match(r"\s*([A-Z]{2})\s*(?:,|$)", text)
+        if m:
+            return m.group(1)
+        found = self.find(text)
+        return found[0].country if found else None
