@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
         run = cluster_files(scored, out, annotate_out, index, min_size=min_size, strict=strict)
         for problem in run.bad:
-            typer.echo(f"skipped {problem.message()}", err=True)
+            typer.echo(f"skipped {problem}", err=True)
         if strict and run.bad:
             raise typer.Exit(2)
         typer.echo(summary_line(run), err=True)

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         `trafficking-ads explain out/scored.jsonl --id sha256:3f2a...`.
         """
         from ..report import explain as build, iter_scored, ScoredInputError
-        from ..report.inputs import is_scored_file
+        from ..scored import is_scored_file
 
         if (text is None) == (input is None):
             _fail("give either --text TEXT or an INPUT file with --id ID")

@@ -190,7 +190,7 @@ def cluster_records(
     records: Iterable[tuple[dict[str, Any], Assessment]], index: NetworkIndex | None = None
 ) -> tuple[NetworkIndex, list[Cluster]]:
     """Cluster scored records (as from `read_scored`), optionally joining an existing index."""
-    index = index or NetworkIndex()
+    index = index if index is not None else NetworkIndex()
     index.add(_pairs(records))
     return index, index.clusters()
 

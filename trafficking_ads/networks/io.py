@@ -1,37 +1,14 @@
-"""Reading scored JSONL files (the output of `score`) into (ad fields, Assessment) pairs."""
+"""Clustering scored files (the output of `score`): the one entry point of both CLI commands."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
-from ..readers.errors import BadRecord
-from ..records import Assessment, read_scored, scored_record_from
+from ..records import scored_record_from
+from ..scored import Problem, ScoredInputError, iter_scored
 from .features import Cluster
-
-
-def read_scored_files(paths: Iterable[Path], strict: bool = False) -> tuple[list[tuple[dict[str, Any], Assessment]], list[BadRecord]]:
-    """All records of the files, and the lines that could not be read (skip-and-report).
-
-    Under `strict` reading stops at the first bad line.
-    """
-    records: list[tuple[dict[str, Any], Assessment]] = []
-    bad: list[BadRecord] = []
-    for path in paths:
-        with open(path, encoding="utf-8-sig", errors="strict") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(read_scored(line))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                    kind = "invalid_json" if isinstance(e, json.JSONDecodeError) else "wrong_type"
-                    bad.append(BadRecord(str(path), kind, f"not a scored record ({type(e).__name__}: {e})", line=lineno, raw=line))
-                    if strict:
-                        return records, bad
-    return records, bad
 
 
 @dataclass
@@ -39,7 +16,7 @@ class ClusterRun:
     """What `cluster_files` did: the clusters, the lines it skipped, and the index's growth."""
 
     clusters: list[Cluster]
-    bad: list[BadRecord]
+    bad: list[Problem]
     n_records: int
     n_new: int
     n_indexed: int
@@ -61,9 +38,11 @@ def cluster_files(
     from ..writers import write_jsonl_atomic
     from .index import INDEX_FILE, NetworkIndex, annotate
 
-    records, bad = read_scored_files(scored, strict=strict)
-    if strict and bad:
-        return ClusterRun([], bad, len(records), 0, 0)
+    bad: list[Problem] = []
+    try:
+        records = list(iter_scored(scored, problems=bad, strict=strict))
+    except ScoredInputError as e:
+        return ClusterRun([], [e.problem], 0, 0, 0)
     index = NetworkIndex.load(index_dir) if index_dir and (Path(index_dir) / INDEX_FILE).is_file() else NetworkIndex()
     before = len(index)
     clusters = [c for c in annotate(records, index) if c.size >= min_size]

@@ -10,6 +10,6 @@ never scores or re-weighs anything itself.
 
 from .explain import Explanation, explain
 from .html import ReportResult, render_report, write_report
-from .inputs import Problem, ScoredInputError, iter_scored
+from ..scored import Problem, ScoredInputError, iter_scored
 
 __all__ = ["Explanation", "explain", "render_report", "write_report", "ReportResult", "Problem", "ScoredInputError", "iter_scored"]

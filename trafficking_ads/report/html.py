@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from ..records import Assessment
 from .dataset import ReportData, script_safe_json
-from .inputs import Problem, iter_scored
+from ..scored import Problem, iter_scored
 from .overview import Overview, esc
 
 PAGE_SIZE = 100

@@ -1,4 +1,4 @@
-"""Reading scored JSONL files (`trafficking-ads score` output) for explanations and reports.
+"""Reading scored JSONL files (`trafficking-ads score` output): for reports, explanations, clustering and labelling.
 
 Bad lines are skipped and reported with file, line and reason; under `strict` the first
 one raises `ScoredInputError`. Ads are keyed by `ad_id`: a repeat is skipped and reported,
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..records import Assessment, read_scored
+from .records import Assessment, read_scored
 
 
 @dataclass(slots=True)
