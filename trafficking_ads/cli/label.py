@@ -154,8 +154,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(label_app, name="label")
 
 
-def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path], config: Optional[Path], strict: bool) -> None:
-    """Shared by `label retrain` and `train --from/--add`: call `retrain` and print the comparison."""
+def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path], config: Optional[Path], strict: bool = False, quiet: bool = False) -> None:
+    """Shared by `label retrain` and `train --from/--add`: call `retrain`, report progress on stderr, map errors to exit codes."""
     from ..corpus.problems import DataError
 
     try:
@@ -164,7 +164,7 @@ def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path
         typer.echo(f"error: retraining needs the transformer model code: {e}", err=True)
         raise typer.Exit(1)
     try:
-        result = retrain(from_model, add, out, data_dir=data, config=config, strict=strict)
+        result = retrain(from_model, add, out, data_dir=data, config=config, strict=strict, log=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
     except DataError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)

@@ -61,13 +61,14 @@ def register(app: typer.Typer) -> None:
         tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="Largest allowed drop in held-out PR-AUC."),
         force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (recorded as forced)."),
         root: Optional[Path] = typer.Option(None, "--root", help="Models directory (default: models/ in the checkout)."),
+        verify: bool = typer.Option(True, "--verify/--no-verify", help="Load the candidate and score one ad before promoting it."),
     ) -> None:
         """Make a model the default if its held-out PR-AUC did not drop by more than --tolerance versus
         the current default on the same held-out data; the old default is kept as models/<name>-<version>."""
         from ..registry import PromotionError, promote
 
         try:
-            res = promote(name, root, tolerance=tolerance, force=force)
+            res = promote(name, root, tolerance=tolerance, force=force, verify=verify)
         except PromotionError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1)

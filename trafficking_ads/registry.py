@@ -1,0 +1,336 @@
+"""The model registry: the versions under `models/`, their held-out metrics, and promotion.
+
+A model is a directory `models/<name>/` holding `model.json` (kind, name, version and,
+when a run wrote them, `created_at`, `parent`, `data`, `metrics`) and optionally
+`metrics.json`, the result of `trafficking-ads evaluate --json models/<name>/metrics.json`.
+`models/default` is the one `score` uses.
+
+Promotion copies `models/<name>` over `models/default` only if the candidate's held-out
+PR-AUC is not lower than the current default's by more than `tolerance` on the *same*
+held-out data (a PR-AUC on another set is not comparable, and the gate says so). The old
+default is kept as `models/<its name>-<its version>` (nothing is lost), and every promotion is
+appended to `models/registry.json`. `force=True` skips the gate and is recorded as forced.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .scoring import MODELS_ROOT
+
+DEFAULT = "default"
+METRICS_FILE = "metrics.json"
+REGISTRY_FILE = "registry.json"
+DEFAULT_TOLERANCE = 0.01
+
+
+class PromotionError(RuntimeError):
+    """Promotion refused (gate failed, or the candidate cannot be promoted)."""
+
+
+@dataclass
+class HeldOut:
+    """A model's held-out PR-AUC and what it was measured on."""
+
+    pr_auc: float | None
+    source: str  # where the number was read
+    data: dict[str, Any] = field(default_factory=dict)  # path/split/n/positives/fingerprint
+
+    def same_data(self, other: "HeldOut") -> tuple[bool, str]:
+        """Whether two measurements are on the same held-out rows (fingerprint, else path/split/n/positives)."""
+        a, b = self.data, other.data
+        if a.get("fingerprint") and b.get("fingerprint"):
+            same = a["fingerprint"] == b["fingerprint"]
+            return same, "same held-out fingerprint" if same else f"held-out fingerprints differ ({a['fingerprint'][:12]} vs {b['fingerprint'][:12]})"
+        keys = ("path", "split", "n", "positives")
+        if not any(a.get(k) is not None for k in keys) or not any(b.get(k) is not None for k in keys):
+            return False, "the held-out data of one measurement is not recorded"
+        diff = [k for k in keys if a.get(k) != b.get(k)]
+        if diff:
+            return False, "held-out data differ in " + ", ".join(f"{k} ({a.get(k)!r} vs {b.get(k)!r})" for k in diff)
+        return True, "same held-out path, split and counts"
+
+
+@dataclass
+class ModelEntry:
+    """One model directory as the registry sees it."""
+
+    dir_name: str
+    path: Path
+    kind: str | None
+    name: str | None
+    version: str | None
+    created_at: str | None
+    parent: Any
+    data: Any
+    held_out: HeldOut
+    is_default: bool = False
+    card: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d.pop("card")
+        return d
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def held_out(path: Path, card: dict[str, Any] | None = None) -> HeldOut:
+    """A model's held-out PR-AUC: `metrics.json` (an `evaluate` result) first, then model.json `metrics`."""
+    card = card if card is not None else (_read_json(path / "model.json") or {})
+    m = _read_json(path / METRICS_FILE)
+    if m is not None:
+        overall = ((m.get("model") or {}).get("metrics") or {}).get("overall") or {}
+        pr = _num(overall.get("pr_auc"))
+        if pr is None:
+            pr = _num(m.get("pr_auc"))
+        if pr is not None:
+            return HeldOut(pr, str(path / METRICS_FILE), dict(m.get("data") or {}))
+    metrics = card.get("metrics")
+    if isinstance(metrics, dict):
+        pr = _num(metrics.get("pr_auc"))
+        if pr is None:
+            pr = _num(((metrics.get("overall") or {}) if isinstance(metrics.get("overall"), dict) else {}).get("pr_auc"))
+        if pr is not None:
+            return HeldOut(pr, f"{path / 'model.json'} metrics", dict(metrics.get("data") or card.get("held_out") or {}))
+    return HeldOut(None, "none (no metrics.json and no metrics in model.json)", {})
+
+
+def _created_at(path: Path, card: dict[str, Any]) -> str:
+    if card.get("created_at"):
+        return str(card["created_at"])
+    t = _dt.datetime.fromtimestamp((path / "model.json").stat().st_mtime, _dt.timezone.utc)
+    return t.isoformat(timespec="seconds").replace("+00:00", "Z") + " (file time)"
+
+
+def _fingerprint(path: Path) -> str:
+    """sha256 over the files of a model directory (names and contents): equal dirs, equal prints."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(b"\x00")
+        with open(f, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    return h.hexdigest()
+
+
+def model_entry(path: str | os.PathLike, *, is_default: bool = False) -> ModelEntry:
+    """The registry entry of one model directory (raises FileNotFoundError without model.json)."""
+    p = Path(path)
+    card = _read_json(p / "model.json")
+    if card is None:
+        raise FileNotFoundError(f"{p}: no readable model.json")
+    return ModelEntry(
+        dir_name=p.name,
+        path=p,
+        kind=card.get("kind"),
+        name=card.get("name"),
+        version=None if card.get("version") is None else str(card.get("version")),
+        created_at=_created_at(p, card),
+        parent=card.get("parent"),
+        data=card.get("data"),
+        held_out=held_out(p, card),
+        is_default=is_default,
+        card=card,
+    )
+
+
+def list_models(root: str | os.PathLike | None = None) -> list[ModelEntry]:
+    """Every model directory under `root` (default: the checkout's models/), default first."""
+    r = Path(root) if root is not None else MODELS_ROOT
+    if not r.is_dir():
+        return []
+    out = []
+    for p in sorted(r.iterdir()):
+        if p.is_dir() and not p.name.startswith(".") and (p / "model.json").is_file():
+            out.append(model_entry(p, is_default=p.name == DEFAULT))
+    out.sort(key=lambda e: (not e.is_default, e.dir_name))
+    return out
+
+
+@dataclass
+class GateDecision:
+    """Whether the candidate may replace the default, and the numbers behind the answer."""
+
+    ok: bool
+    reason: str
+    candidate_pr_auc: float | None
+    default_pr_auc: float | None
+    tolerance: float
+    baseline_source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _baseline_from_comparison(cand: ModelEntry, current: ModelEntry) -> HeldOut | None:
+    """The current default's PR-AUC on the candidate's own held-out set, if the candidate's run measured it.
+
+    `retrain` evaluates the model it started from on the new held-out set and records it in
+    model.json `comparison.parent`; that number is like for like with the candidate's.
+    """
+    comp = cand.card.get("comparison")
+    if not isinstance(comp, dict):
+        return None
+    parent = comp.get("parent") or {}
+    if parent.get("name") != current.name or str(parent.get("version")) != str(current.version):
+        return None
+    pr = _num(parent.get("pr_auc"))
+    if pr is None:
+        return None
+    return HeldOut(pr, f"{cand.path / 'model.json'} comparison.parent", dict(comp.get("held_out") or {}))
+
+
+def gate(candidate: ModelEntry, current: ModelEntry | None, tolerance: float = DEFAULT_TOLERANCE) -> GateDecision:
+    """The PR-AUC gate: pass iff candidate >= default - tolerance on the same held-out data."""
+    c = candidate.held_out
+    if current is None:
+        return GateDecision(True, "no current default: nothing to compare against", c.pr_auc, None, tolerance)
+    if c.pr_auc is None:
+        return GateDecision(False, f"{candidate.dir_name} has no held-out PR-AUC ({c.source}); evaluate it first", None, None, tolerance)
+    base = _baseline_from_comparison(candidate, current)
+    if base is not None:
+        same, why = c.same_data(base)
+        if not same and base.data and c.data:
+            base = None  # the comparison was measured on other rows than metrics.json
+    if base is None:
+        base = current.held_out
+        if base.pr_auc is None:
+            return GateDecision(False, f"the current default has no held-out PR-AUC ({base.source}); evaluate it on the candidate's held-out data first", c.pr_auc, None, tolerance)
+        same, why = base.same_data(c)
+        if not same:
+            return GateDecision(False, f"not comparable (default vs candidate): {why}", c.pr_auc, base.pr_auc, tolerance, base.source)
+    drop = base.pr_auc - c.pr_auc
+    if drop > tolerance:
+        return GateDecision(False, f"held-out PR-AUC dropped by {drop:.4f} ({base.pr_auc:.4f} -> {c.pr_auc:.4f}), more than the tolerance {tolerance}", c.pr_auc, base.pr_auc, tolerance, base.source)
+    return GateDecision(True, f"held-out PR-AUC {base.pr_auc:.4f} -> {c.pr_auc:.4f} (change {-drop:+.4f}, tolerance {tolerance})", c.pr_auc, base.pr_auc, tolerance, base.source)
+
+
+@dataclass
+class PromoteResult:
+    """What a promotion did."""
+
+    promoted: str
+    decision: GateDecision
+    forced: bool
+    archived_as: str | None
+    registry: Path
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _archive_name(root: Path, entry: ModelEntry) -> tuple[str, bool]:
+    """(dir name for the old default, whether an identical copy already exists there)."""
+    base = _SAFE.sub("-", f"{entry.name or 'model'}-{entry.version or 'unversioned'}").strip("-.") or "model"
+    if base == DEFAULT:
+        base = "previous-default"
+    fp = None
+    name, k = base, 1
+    while (root / name).exists():
+        fp = fp or _fingerprint(entry.path)
+        if _fingerprint(root / name) == fp:
+            return name, True
+        k += 1
+        name = f"{base}-{k}"
+    return name, False
+
+
+def _append_registry(root: Path, event: dict[str, Any]) -> Path:
+    path = root / REGISTRY_FILE
+    reg = _read_json(path) or {}
+    reg.setdefault("promotions", []).append(event)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{REGISTRY_FILE}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(reg, ensure_ascii=False, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def verify_loads(path: Path) -> None:
+    """Load the model with `load_scorer` and score one ad: a model that cannot score is never promoted."""
+    from .scoring import load_scorer
+
+    try:
+        scorer = load_scorer(path)
+        a = scorer.score("Test ad: waiter wanted, official contract.")
+    except Exception as exc:  # any failure to load or score means: do not promote
+        raise PromotionError(f"{path}: the model does not load or score ({type(exc).__name__}: {exc})") from None
+    if not 0.0 <= a.risk <= 1.0:
+        raise PromotionError(f"{path}: the model scored a risk outside [0, 1] ({a.risk})")
+
+
+def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: float = DEFAULT_TOLERANCE, force: bool = False, verify: bool = True) -> PromoteResult:
+    """Make `models/<name>` the default if it passes the gate (or `force`); raises PromotionError if refused.
+
+    With `verify` the candidate must load and score an ad first (even under `force`). The
+    candidate is copied to a temporary directory beside `default`, the old default is
+    renamed to its archive name, and the copy is renamed to `default` (rolled back on error).
+    """
+    r = Path(root) if root is not None else MODELS_ROOT
+    src = Path(name) if Path(name).is_absolute() or os.sep in name else r / name
+    if src.name == DEFAULT and src.parent.resolve() == r.resolve():
+        raise PromotionError("the default is already the default; name another model directory")
+    if not (src / "model.json").is_file():
+        raise PromotionError(f"{src}: no model here (expected model.json)")
+    cand = model_entry(src)
+    cur_path = r / DEFAULT
+    current = model_entry(cur_path, is_default=True) if (cur_path / "model.json").is_file() else None
+    decision = gate(cand, current, tolerance)
+    if not decision.ok and not force:
+        raise PromotionError(f"refused to promote {cand.dir_name}: {decision.reason} (use --force to override)")
+    if verify:
+        verify_loads(src)
+
+    archived_as = None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT}.new.", dir=r))
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        if current is not None:
+            archived_as, exists = _archive_name(r, current)
+            aside = r / archived_as if not exists else r / f".{DEFAULT}.old.{os.getpid()}"
+            os.replace(cur_path, aside)
+            try:
+                os.replace(tmp, cur_path)
+            except BaseException:
+                os.replace(aside, cur_path)
+                raise
+            if exists:
+                shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(tmp, cur_path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    event = {
+        "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "promoted": cand.dir_name,
+        "name": cand.name,
+        "version": cand.version,
+        "previous": None if current is None else {"name": current.name, "version": current.version, "archived_as": archived_as},
+        "gate": decision.to_dict(),
+        "forced": bool(force and not decision.ok),
+    }
+    reg = _append_registry(r, event)
+    return PromoteResult(cand.dir_name, decision, bool(force and not decision.ok), archived_as, reg)
