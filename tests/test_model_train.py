@@ -114,7 +114,7 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     many = list(scorer.score_many(ads, batch_size=2))
     assert [a.ad_id for a in many] == [scorer.score(t).ad_id for t in ads]
     for a, b in zip(many, (scorer.score(t) for t in ads)):
-        assert a.risk == pytest.approx(b.risk, abs=1e-4)
+        assert a.risk == b.risk  # batch-invariant: an ad scores the same alone or in company
         assert set(a.components) == {"transformer_prob", "lexical_prob", "indicator_score", "fused"}
         assert a.band in ("low", "medium", "high")
     assert any(h.id == "travel_abroad_offer" for h in many[0].indicators)

@@ -45,11 +45,11 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int, head: int |
     return [[bos, *head_tail(ids, budget, head), eos] for ids in content]
 
 
-def pad_batch(batch: Sequence[Sequence[int]], pad_id: int):
-    """Dynamic padding: (input_ids, attention_mask) tensors as long as the longest row."""
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, width: int | None = None):
+    """Dynamic padding: (input_ids, attention_mask) tensors as long as the longest row (or `width`)."""
     import torch
 
-    width = max(len(r) for r in batch)
+    width = max(max(len(r) for r in batch), width or 0)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     for i, row in enumerate(batch):

@@ -27,7 +27,7 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -167,7 +167,8 @@ class LightTokenizer:
     250k-piece vocabulary, the bare tokenizer 0.9 s and 281 MB.
     """
 
-    SPECIALS = {"bos": "<s>", "eos": "</s>", "pad": "<pad>", "unk": "<unk>", "cls": "<s>", "sep": "</s>", "mask": "<mask>"}
+    SPECIALS: ClassVar[dict[str, str]] = {"bos": "<s>", "eos": "</s>", "pad": "<pad>", "unk": "<unk>", "cls": "<s>",
+                                          "sep": "</s>", "mask": "<mask>"}
 
     def __init__(self, path: str | os.PathLike) -> None:
         from tokenizers import Tokenizer

@@ -46,22 +46,39 @@ class E5Classifier(nn.Module):
         return out
 
 
+#: Inference batches have this fixed shape (rows) and ads are padded to a multiple of
+#: LENGTH_BUCKET tokens: an ad's logit then depends only on the ad, never on which ads
+#: share its batch (float32 matrix kernels round differently for other batch shapes), so a
+#: resumed or re-chunked run reproduces a fresh run byte for byte.
+INFER_ROWS = 8
+LENGTH_BUCKET = 16
+
+
 def batched_logits(model: E5Classifier, ids: list[list[int]], pad_id: int, batch_size: int = 32) -> "np.ndarray":
-    """Logits for pre-tokenized inputs, in input order: length-sorted, dynamically padded
-    batches under `torch.inference_mode` (little padding, no wasted attention)."""
+    """Logits for pre-tokenized inputs, in input order, batch-invariant.
+
+    Ads are grouped by padded length (a multiple of LENGTH_BUCKET), run under
+    `torch.inference_mode` in batches of INFER_ROWS rows (a short last batch is filled with
+    copies of its first ad), so each ad is computed with the same shapes whatever else is
+    scored with it. `batch_size` is accepted for the Scorer protocol; INFER_ROWS rules."""
     import numpy as np
 
     from .encoding import pad_batch
 
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    groups: dict[int, list[int]] = {}
+    for i, row in enumerate(ids):
+        groups.setdefault(-(-len(row) // LENGTH_BUCKET) * LENGTH_BUCKET, []).append(i)
     logits = np.zeros(len(ids))
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for s in range(0, len(order), max(1, batch_size)):
-            idx = order[s:s + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            logits[idx] = model(input_ids=input_ids, attention_mask=mask)["logits"].float().numpy()
+        for width, members in sorted(groups.items()):
+            for s in range(0, len(members), INFER_ROWS):
+                idx = members[s:s + INFER_ROWS]
+                rows = [ids[i] for i in idx] + [ids[idx[0]]] * (INFER_ROWS - len(idx))
+                input_ids, mask = pad_batch(rows, pad_id, width=width)
+                out = model(input_ids=input_ids, attention_mask=mask)["logits"].float().numpy()
+                logits[idx] = out[: len(idx)]
     model.train(was_training)
     return logits
 
