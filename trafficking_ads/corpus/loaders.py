@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..records import Ad
-from .problems import DataError, Problems
+from .problems import DataError, Problems, json_object_lines
 
 SHARED_DATA_ENV = "TRAFFICKING_ADS_SHARED_DATA"
 
@@ -195,35 +195,24 @@ def load_difraud(path: str | os.PathLike, *, problems: Problems | None = None, d
     problems = problems if problems is not None else Problems()
     domain = domain or p.parent.name
     ads: list[Ad] = []
-    with p.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.report(p, i, None, f"not JSON: {e.msg}")
-                continue
-            if not isinstance(d, dict):
-                problems.report(p, i, None, "not a JSON object")
-                continue
-            label = d.get("label")
-            if label not in (0, 1) or isinstance(label, bool):
-                problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
-                continue
-            text = d.get("text")
-            if not isinstance(text, str) or not text.strip():
-                problems.report(p, i, "text", "missing or empty text")
-                continue
-            ads.append(
-                Ad(
-                    text=text.strip(),
-                    id=f"difraud:{domain}:{p.stem}:{i}",
-                    source=f"difraud:{domain}",
-                    language="en",
-                    label=int(label),
-                )
+    for i, d in json_object_lines(p, problems):
+        label = d.get("label")
+        if label not in (0, 1) or isinstance(label, bool):
+            problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+            continue
+        text = d.get("text")
+        if not isinstance(text, str) or not text.strip():
+            problems.report(p, i, "text", "missing or empty text")
+            continue
+        ads.append(
+            Ad(
+                text=text.strip(),
+                id=f"difraud:{domain}:{p.stem}:{i}",
+                source=f"difraud:{domain}",
+                language="en",
+                label=int(label),
             )
+        )
     return ads
 
 

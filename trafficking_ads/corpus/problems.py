@@ -6,9 +6,10 @@ moves on; with `strict=True` the first such row raises `DataError` instead.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
 class DataError(ValueError):
@@ -46,3 +47,20 @@ class Problems(list):
         if self.strict:
             raise DataError(str(p))
         self.append(p)
+
+
+def json_object_lines(path: Path, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each JSON-object line of a JSONL file; other lines are reported."""
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                problems.report(path, i, None, f"not JSON: {e.msg}")
+                continue
+            if not isinstance(d, dict):
+                problems.report(path, i, None, "not a JSON object")
+                continue
+            yield i, d

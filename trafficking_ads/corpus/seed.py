@@ -16,12 +16,11 @@ one template family, or a cross-lingual model would meet test ads in training.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ..records import Ad
-from .problems import DataError, Problems
+from .problems import DataError, Problems, json_object_lines
 
 SEED_LANGS = ("ru", "kk", "en")
 
@@ -39,61 +38,50 @@ def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None)
     problems = problems if problems is not None else Problems()
     ads: list[Ad] = []
     seen: set[str] = set()
-    with p.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.report(p, i, None, f"not JSON: {e.msg}")
-                continue
-            if not isinstance(d, dict):
-                problems.report(p, i, None, "not a JSON object")
-                continue
-            text = d.get("text")
-            if not isinstance(text, str) or not text.strip():
-                problems.report(p, i, "text", "missing or empty text")
-                continue
-            label = d.get("label")
-            if label not in (0, 1) or isinstance(label, bool):
-                problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
-                continue
-            lang = d.get("lang")
-            if lang not in SEED_LANGS:
-                problems.report(p, i, "lang", f"lang must be one of {SEED_LANGS}, got {lang!r}")
-                continue
-            sid = d.get("id")
-            if not isinstance(sid, str) or not sid.strip():
-                problems.report(p, i, "id", "missing id")
-                continue
-            if sid in seen:
-                problems.report(p, i, "id", f"duplicate id {sid!r}")
-                continue
-            seen.add(sid)
-            indicators = d.get("indicators") or []
-            if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
-                problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
-                continue
-            template = d.get("template")
-            title = d.get("title")
-            ads.append(
-                Ad(
-                    text=text.strip(),
-                    id=sid,
-                    title=title.strip() if isinstance(title, str) and title.strip() else None,
-                    source="seed",
-                    language=lang,
-                    label=int(label),
-                    meta={
-                        "indicators": indicators,
-                        "template": str(template) if template not in (None, "") else None,
-                        "hard_negative": bool(d.get("hard_negative", False)),
-                        "style": d.get("style"),
-                        "seed_file": p.name,
-                    },
-                )
+    for i, d in json_object_lines(p, problems):
+        text = d.get("text")
+        if not isinstance(text, str) or not text.strip():
+            problems.report(p, i, "text", "missing or empty text")
+            continue
+        label = d.get("label")
+        if label not in (0, 1) or isinstance(label, bool):
+            problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+            continue
+        lang = d.get("lang")
+        if lang not in SEED_LANGS:
+            problems.report(p, i, "lang", f"lang must be one of {SEED_LANGS}, got {lang!r}")
+            continue
+        sid = d.get("id")
+        if not isinstance(sid, str) or not sid.strip():
+            problems.report(p, i, "id", "missing id")
+            continue
+        if sid in seen:
+            problems.report(p, i, "id", f"duplicate id {sid!r}")
+            continue
+        seen.add(sid)
+        indicators = d.get("indicators") or []
+        if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
+            problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
+            continue
+        template = d.get("template")
+        title = d.get("title")
+        ads.append(
+            Ad(
+                text=text.strip(),
+                id=sid,
+                title=title.strip() if isinstance(title, str) and title.strip() else None,
+                source="seed",
+                language=lang,
+                label=int(label),
+                meta={
+                    "indicators": indicators,
+                    "template": str(template) if template not in (None, "") else None,
+                    "hard_negative": bool(d.get("hard_negative", False)),
+                    "style": d.get("style"),
+                    "seed_file": p.name,
+                },
             )
+        )
     return ads
 
 

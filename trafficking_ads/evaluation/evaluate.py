@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..corpus.problems import DataError, Problems
+from ..corpus.problems import DataError, Problems, json_object_lines
 from ..records import Ad
 from .metrics import best_f1_threshold, grouped_metrics
 
@@ -34,34 +34,23 @@ def read_labelled_jsonl(path: str | os.PathLike, *, problems: Problems | None = 
         raise DataError(f"{p}: no such file")
     problems = problems if problems is not None else Problems()
     ads: list[Ad] = []
-    with p.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.report(p, i, None, f"not JSON: {e.msg}")
-                continue
-            if not isinstance(d, dict):
-                problems.report(p, i, None, "not a JSON object")
-                continue
-            text = d.get("text")
-            title = d.get("title")
-            if not isinstance(text, str) or not (text.strip() or (isinstance(title, str) and title.strip())):
-                problems.report(p, i, "text", "missing text (and no title)")
-                continue
-            label = d.get("label")
-            if isinstance(label, bool) or label not in (0, 1):
-                problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
-                continue
-            kw = {k: d[k] for k in _AD_FIELDS if d.get(k) is not None}
-            if not isinstance(kw.get("meta", {}), dict):
-                kw.pop("meta")
-            kw = {k: (v if k == "meta" else str(v)) for k, v in kw.items()}
-            if "hard_negative" in d:
-                kw["meta"] = {**kw.get("meta", {}), "hard_negative": bool(d["hard_negative"])}
-            ads.append(Ad(text=text, label=int(label), language=d.get("lang") or d.get("language"), **kw))
+    for i, d in json_object_lines(p, problems):
+        text = d.get("text")
+        title = d.get("title")
+        if not isinstance(text, str) or not (text.strip() or (isinstance(title, str) and title.strip())):
+            problems.report(p, i, "text", "missing text (and no title)")
+            continue
+        label = d.get("label")
+        if isinstance(label, bool) or label not in (0, 1):
+            problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+            continue
+        kw = {k: d[k] for k in _AD_FIELDS if d.get(k) is not None}
+        if not isinstance(kw.get("meta", {}), dict):
+            kw.pop("meta")
+        kw = {k: (v if k == "meta" else str(v)) for k, v in kw.items()}
+        if "hard_negative" in d:
+            kw["meta"] = {**kw.get("meta", {}), "hard_negative": bool(d["hard_negative"])}
+        ads.append(Ad(text=text, label=int(label), language=d.get("lang") or d.get("language"), **kw))
     return ads
 
 

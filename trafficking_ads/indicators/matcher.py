@@ -55,7 +55,6 @@ class TokenMatcher:
         out: list[tuple[PatternEntry, int, int]] = []
         words, lemmas, keys = toks.words, toks.lemmas, toks.keys
         n = len(words)
-        oi, li, ni, num = self._orth, self._lemma, self._norm, self._num
         # A pattern whose required later tokens do not occur anywhere in the text cannot
         # match; checked once per pattern per text (set look-ups), before any scanning.
         present = (set(words), set(lemmas), set(keys), any(w.isdigit() for w in words))
