@@ -57,7 +57,8 @@ class Corpus:
     problems: list
 
 
-def _row(ad: Ad, group: str) -> dict[str, Any]:
+def ad_to_row(ad: Ad, group: str) -> dict[str, Any]:
+    """One corpus row (the dataset's columns) for an ad in a template group."""
     meta = {k: v for k, v in ad.meta.items() if v is not None}
     return {
         "id": ad.id,
@@ -153,7 +154,7 @@ def build_corpus(
 
     rows: dict[str, list[dict[str, Any]]] = {sp: [] for sp in SPLITS}
     for ad, g, sp in zip(kept, groups, splits):
-        rows[sp].append(_row(ad, g))
+        rows[sp].append(ad_to_row(ad, g))
     feats = features()
     dataset = DatasetDict({sp: Dataset.from_list(rows[sp], features=feats) for sp in SPLITS})
 

@@ -72,32 +72,11 @@ class Placement:
         }
 
 
-def _row(ad: Ad, group: str) -> dict[str, Any]:
-    """A corpus row (the corpus builder's columns) for a labelled ad."""
-    meta = {k: v for k, v in ad.meta.items() if v is not None}
-    return {
-        "id": ad.id,
-        "text": ad.text,
-        "title": ad.title,
-        "label": int(ad.label),
-        "lang": ad.language or "",
-        "source": ad.source or "label",
-        "group": group,
-        "company_name": ad.company_name,
-        "company_profile": ad.company_profile,
-        "location": ad.location,
-        "salary": ad.salary,
-        "url": ad.url,
-        "posted_at": ad.posted_at,
-        "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True),
-    }
-
-
 def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 13) -> tuple[Any, Placement]:
     """The corpus (DatasetDict train/dev/test) with `new_ads` placed group-aware (see the module docstring)."""
     from datasets import Dataset, DatasetDict
 
-    from ..corpus.build import COLUMNS, features, row_to_ad
+    from ..corpus.build import COLUMNS, ad_to_row, features, row_to_ad
     from ..corpus.dedup import UnionFind, candidate_pairs, char_shingle_hashes, comparison_text, normalize_tokens, similarity
     from ..corpus.splits import split_groups
 
@@ -178,7 +157,9 @@ def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, fl
     replaced_ids = {new_ads[j].id for j in range(len(new_ads)) if j not in remaining}
     for ad in new_ads:
         if ad.id not in replaced_ids:
-            rows[place.split_of[ad.id]].append(_row(ad, place.group_of[ad.id]))
+            row = ad_to_row(ad, place.group_of[ad.id])
+            row["source"] = row["source"] or "label"
+            rows[place.split_of[ad.id]].append(row)
     feats = features()
     out = DatasetDict({sp: Dataset.from_list([{c: r.get(c) for c in COLUMNS} for r in rows[sp]], features=feats) for sp in SPLITS})
     return out, place
