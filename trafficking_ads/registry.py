@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .scoring import MODELS_ROOT
 
 DEFAULT = "default"
@@ -261,11 +262,7 @@ def _append_registry(root: Path, event: dict[str, Any]) -> Path:
     path = root / REGISTRY_FILE
     reg = _read_json(path) or {}
     reg.setdefault("promotions", []).append(event)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{REGISTRY_FILE}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(reg, ensure_ascii=False, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic.write_json(path, reg)
 
 
 def verify_loads(path: Path) -> None:

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         (per annotator the newest annotation counts; disagreements are conflicts resolved by majority,
         ties become `unsure`)."""
         from ..corpus.problems import DataError, Problems
-        from ..labelling.files import atomic_write_jsonl
+        from ..atomic import write_jsonl as atomic_write_jsonl
         from ..labelling.labels import merge, read_labels, write_labels
         from ..labelling.labelstudio import read_export
 

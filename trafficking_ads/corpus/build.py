@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..records import Ad
 from .dedup import deduplicate
 from .loaders import default_shared_data, load_shared
@@ -177,20 +178,8 @@ def build_corpus(
         if write_repo_card is None:
             write_repo_card = seed_dir is None and shared_data is None and seed == DEFAULT_SEED and fractions == (0.7, 0.15, 0.15)
         if write_repo_card:
-            _atomic_write(REPO_CARD, card_markdown(card))
+            atomic.write_text(REPO_CARD, card_markdown(card))
     return Corpus(dataset=dataset, card=card, problems=list(problems))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_corpus(dataset: Any, card: dict[str, Any], removed: list[dict[str, Any]], out_dir: str | os.PathLike) -> Path:
@@ -212,13 +201,7 @@ def save_corpus(dataset: Any, card: dict[str, Any], removed: list[dict[str, Any]
         with (tmp / "dedup_removed.jsonl").open("w", encoding="utf-8") as fh:
             for r in removed:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

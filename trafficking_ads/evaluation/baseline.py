@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import atomic
 from ..records import Ad
 
 FORMAT = "trafficking-ads/tfidf-logreg@1"
@@ -106,10 +107,7 @@ class TfidfLogReg:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the JSON form atomically."""
-        p = Path(path)
-        tmp = p.with_name(f".{p.name}.tmp")
-        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
-        os.replace(tmp, p)
+        atomic.write_json(path, self.to_json(), indent=None)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TfidfLogReg":

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import atomic
 from ..corpus.problems import DataError, Problems, json_object_lines
 from ..records import Ad
 from .metrics import best_f1_threshold, grouped_metrics
@@ -200,8 +201,4 @@ def evaluate(
 
 def write_json(result: dict[str, Any], path: str | os.PathLike) -> None:
     """Write an evaluation result as JSON, atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
+    atomic.write_json(path, result)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
+
+from ..atomic import write_text
 
 #: (key, heading) of the metrics in the main table, in order.
 MAIN_ROWS = (
@@ -105,8 +106,4 @@ def markdown(result: dict[str, Any]) -> str:
 
 def write_markdown(result: dict[str, Any], path: str | os.PathLike) -> None:
     """Write `markdown(result)` to `path`, atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(markdown(result), encoding="utf-8")
-    os.replace(tmp, p)
+    write_text(path, markdown(result))

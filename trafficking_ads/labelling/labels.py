@@ -29,7 +29,8 @@ from typing import Any, Iterable, Sequence
 
 from ..corpus.problems import DataError, Problems
 from ..records import Ad
-from .files import atomic_write_jsonl, iter_jsonl
+from ..atomic import write_jsonl as atomic_write_jsonl
+from .files import iter_jsonl
 from .labelstudio import Annotation
 from .vocab import vocabulary
 

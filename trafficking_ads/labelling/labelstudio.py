@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from xml.sax.saxutils import quoteattr
 
 from ..corpus.problems import DataError, Problems
-from .files import atomic_write_json, atomic_write_text
+from ..atomic import write_json as atomic_write_json, write_text as atomic_write_text
 from .select import Candidate
 from .vocab import Vocabulary, vocabulary
 

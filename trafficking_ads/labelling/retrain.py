@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 from ..corpus.problems import DataError, Problems
 from ..records import Ad
-from .files import atomic_write_json, atomic_write_text
+from ..atomic import replace_dir, write_json as atomic_write_json, write_text as atomic_write_text
 from .labels import read_labels, training_ads
 
 #: Jaccard at which a new ad counts as the same template as another (corpus.dedup's default).
@@ -389,13 +389,7 @@ def retrain(
         atomic_write_json(model_tmp / "parent_metrics.json", results["parent"])
         atomic_write_text(model_tmp / "MODEL_CARD.md", card_markdown(model_tmp, card, model_tmp / "metrics.json"))
         log(f"held-out PR-AUC: parent {_fmt(parent_m['pr_auc'])} -> this {_fmt(this_m['pr_auc'])} (n={held['n']}, {held['positives']} deceptive)")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old.{os.getpid()}")
-            os.replace(out, old)
-            os.replace(model_tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(model_tmp, out)
+        replace_dir(model_tmp, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
+
 CARD_FILE = "MODEL_CARD.md"
 
 
@@ -203,11 +205,7 @@ def write_card(model_dir: str | os.PathLike, eval_paths: list[str | os.PathLike]
     results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in (eval_paths or [])]
     comp = json.loads(Path(components_path).read_text(encoding="utf-8")) if components_path else None
     text = render(d, results, comp)
-    out = d / CARD_FILE
-    tmp = out.with_name(f".{CARD_FILE}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return atomic.write_text(d / CARD_FILE, text)
 
 
 def main(argv: list[str] | None = None) -> int:

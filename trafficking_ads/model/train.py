@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import atomic
+
 from .encoding import ad_input_text, encode_texts
 
 MODEL_KIND = "transformer"
@@ -465,13 +467,7 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
         os.chmod(tmp, 0o755)
         for f in tmp.iterdir():
             os.chmod(f, 0o644)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old.{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        atomic.replace_dir(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -14,13 +14,13 @@ import base64
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .. import atomic
 from ..records import Assessment
 from .dataset import ReportData, script_safe_json
 from ..scored import Problem, iter_scored
@@ -109,21 +109,6 @@ def render_report(
     return page, data
 
 
-def write_atomic(path: Path, text: str) -> int:
-    """Write `text` to `path` via a temp file in the same directory; returns bytes written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return len(raw)
-
-
 def write_report(
     inputs: Iterable[str | os.PathLike],
     output: str | os.PathLike,
@@ -141,5 +126,6 @@ def write_report(
     page, data = render_report(iter_scored(inputs, problems, strict), title=title,
                                sources=[p.name for p in inputs], problems=problems, max_text=max_text)
     out = Path(output)
-    size = write_atomic(out, page)
+    atomic.write_text(out, page)
+    size = len(page.encode("utf-8"))
     return ReportResult(out, len(data.rows), problems, size, data.truncated)
