@@ -8,6 +8,9 @@ engine is built first (timed separately), then one warm-up pass fills the word c
 as a long scoring run would, then `extract` and `IndicatorScorer.score_many` are timed.
 Both wall-clock and process CPU time are printed: on a shared machine CPU time is the
 better estimate of single-core speed. One process, one thread.
+
+Speed work on the engine must leave every result as it was: compare before and after
+with benchmarks/indicator_snapshot.py (all hits, spans and scores over ~5,000 ads).
 """
 
 from __future__ import annotations

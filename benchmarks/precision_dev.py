@@ -1,13 +1,15 @@
-"""Does reduced precision keep the model's quality? PR-AUC on the corpus dev split per precision.
+"""Does a faster runtime/precision keep the model's quality? PR-AUC on a corpus split per variant.
 
-Scores the dev split with the transformer in fp32 and in each other precision (int8,
-bf16), and prints the transformer's PR-AUC, the fused risk's PR-AUC (transformer +
-indicators + fusion, what `score` outputs), their differences from fp32, and how far the
-probabilities move. A precision is acceptable as the model's default when its fused and
-transformer PR-AUC are both within --tolerance (0.005) of fp32; with --write, the fastest
-acceptable int8 variant (int8, else int8-mixed; else fp32) is written to model.json's "precision" (atomically).
+Scores the split (dev by default) with the transformer in PyTorch fp32 (the reference) and in
+each variant `runtime:precision` (onnx:fp32, onnx:int8, torch:int8, torch:int8-mixed,
+torch:bf16), and prints the transformer's PR-AUC, the fused risk's PR-AUC (transformer +
+indicators + fusion, what `score` outputs), their differences from the reference, and how far
+the probabilities move. A variant is acceptable as the model's default when its fused and
+transformer PR-AUC are both within --tolerance (0.005) of fp32; with --write, the first
+acceptable of onnx:int8, onnx:fp32 (else torch:fp32) is written to model.json's "runtime" and
+"precision" (atomically).
 
-    .venv/bin/python benchmarks/precision_dev.py --model models/default --data out/corpus [--write]
+    .venv/bin/python benchmarks/precision_dev.py --model models/default --data out/corpus [--split test] [--write]
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=str(ROOT / "models" / "default"))
     ap.add_argument("--data", default=str(ROOT / "out" / "corpus"), help="built corpus (trafficking-ads data build)")
     ap.add_argument("--split", default="dev")
-    ap.add_argument("--precisions", default="int8,int8-mixed,bf16")
+    ap.add_argument("--variants", default="onnx:fp32,onnx:int8,torch:int8,torch:int8-mixed,torch:bf16",
+                    help="comma-separated runtime:precision")
     ap.add_argument("--vocab", default="full", help="full or pruned (needs vocab_keep.safetensors in the model dir)")
     ap.add_argument("--tolerance", type=float, default=0.005)
     ap.add_argument("--write", action="store_true", help="set model.json's precision to the best acceptable one")
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
+    from trafficking_ads import atomic
     from trafficking_ads.corpus.build import load_corpus
     from trafficking_ads.model.scorer import TransformerScorer
     from trafficking_ads.model.signals import ad_from_row
@@ -46,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     ads = [ad_from_row(r) for r in rows]
     print(f"{args.split}: {len(ads)} ads, {int(y.sum())} deceptive; model {args.model}; load average {os.getloadavg()[0]:.2f}")
     out: dict[str, dict] = {}
-    for precision in ["fp32"] + [p.strip() for p in args.precisions.split(",") if p.strip()]:
-        scorer = TransformerScorer.load(args.model, precision=precision, vocab=args.vocab if precision != "fp32" else "full")
+    for precision in ["torch:fp32"] + [p.strip() for p in args.variants.split(",") if p.strip()]:
+        runtime, prec = precision.split(":")
+        scorer = TransformerScorer.load(args.model, runtime=runtime, precision=prec,
+                                        vocab=args.vocab if runtime == "torch" and prec != "fp32" else "full")
         t = time.perf_counter()
         assessed = list(scorer.score_many(ads))
         secs = time.perf_counter() - t
@@ -55,29 +61,28 @@ def main(argv: list[str] | None = None) -> int:
         risk = np.array([a.risk for a in assessed])
         bands = [a.band for a in assessed]
         out[precision] = {"p": p, "risk": risk, "bands": bands, "t_pr_auc": pr_auc(y, p), "f_pr_auc": pr_auc(y, risk)}
-        ref = out["fp32"]
-        line = (f"{precision:5s} transformer PR-AUC {out[precision]['t_pr_auc']:.4f} ({out[precision]['t_pr_auc'] - ref['t_pr_auc']:+.4f})  "
+        ref = out["torch:fp32"]
+        line = (f"{precision:16s} transformer PR-AUC {out[precision]['t_pr_auc']:.4f} ({out[precision]['t_pr_auc'] - ref['t_pr_auc']:+.4f})  "
                 f"fused PR-AUC {out[precision]['f_pr_auc']:.4f} ({out[precision]['f_pr_auc'] - ref['f_pr_auc']:+.4f})  "
                 f"{len(ads) / secs:.1f} ads/s")
-        if precision != "fp32":
+        if precision != "torch:fp32":
             d = np.abs(p - ref["p"])
             same = np.mean([a == b for a, b in zip(bands, ref["bands"])])
             line += f"  |dp| max {d.max():.3f} mean {d.mean():.4f}  |drisk| max {np.abs(risk - ref['risk']).max():.3f}  same band {same:.4f}"
         print(line, flush=True)
         del scorer
-    ok = [p for p in out if p != "fp32"
-          and abs(out[p]["t_pr_auc"] - out["fp32"]["t_pr_auc"]) <= args.tolerance
-          and abs(out[p]["f_pr_auc"] - out["fp32"]["f_pr_auc"]) <= args.tolerance]
+    ref = out["torch:fp32"]
+    ok = [p for p in out if p != "torch:fp32"
+          and abs(out[p]["t_pr_auc"] - ref["t_pr_auc"]) <= args.tolerance
+          and abs(out[p]["f_pr_auc"] - ref["f_pr_auc"]) <= args.tolerance]
     print(f"within {args.tolerance} of fp32 (transformer and fused PR-AUC): {', '.join(ok) or 'none'}")
     if args.write:
         path = Path(args.model) / "model.json"
         card = json.loads(path.read_text(encoding="utf-8"))
-        choice = next((p for p in ("int8", "int8-mixed") if p in ok), "fp32")
-        card["precision"] = choice
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        print(f"wrote precision {choice!r} to {path}")
+        choice = next((p for p in ("onnx:int8", "onnx:fp32") if p in ok), "torch:fp32")
+        card["runtime"], card["precision"] = choice.split(":")
+        atomic.write_text(path, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote runtime {card['runtime']!r}, precision {card['precision']!r} to {path}")
     return 0
 
 

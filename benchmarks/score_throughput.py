@@ -14,10 +14,12 @@ taken round-robin) are scored by:
                       compute per ad is alike. Either pipeline keeps the head of a long ad;
                       ours keeps head + tail (as in training), so probabilities are compared
                       on ads that fit whole.
-* `probs-<precision>` our transformer part alone: `TransformerScorer.transformer_probs`
-                      (length-sorted, dynamically padded batches, inference mode, threads =
-                      physical cores), fp32 / int8 / bf16.
-* `score_many-<precision>` the whole `score_many`: transformer + indicators + fusion.
+* `probs-<runtime>-<precision>` our transformer part alone: `TransformerScorer.transformer_probs`
+                      (length-sorted, dynamically padded batches, threads = physical cores):
+                      onnx-fp32 / onnx-int8 (ONNX Runtime, fused kernels; int8 with outlier
+                      channels in fp32, see trafficking_ads/model/onnxrt.py), torch-fp32 /
+                      torch-int8 / torch-bf16 (PyTorch, inference mode).
+* `score_many-<runtime>-<precision>` the whole `score_many`: transformer + indicators + fusion.
 * `indicators`        the indicator extraction alone (what score_many adds per ad).
 
 Each approach runs in its own subprocess, so its peak RSS (VmHWM: load + scoring) is its
@@ -47,7 +49,8 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 WARMUP = 8
-DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-fp32", "probs-int8", "score_many-fp32", "score_many-int8", "indicators")
+DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-onnx-fp32", "probs-onnx-int8", "probs-torch-bf16",
+                      "score_many-onnx-fp32", "score_many-onnx-int8", "indicators")
 
 
 # --- the ads ---------------------------------------------------------------------------------
@@ -141,7 +144,7 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     from trafficking_ads.model.scorer import TransformerScorer
 
     Config, Model, _ = hf_classes()
-    scorer = TransformerScorer.load(model_dir, precision="fp32", vocab="full")
+    scorer = TransformerScorer.load(model_dir, precision="fp32", vocab="full", runtime="torch")
     enc = scorer.classifier.encoder
     cfg = Config(**enc.config.to_dict())
     cfg.num_labels = 1
@@ -212,15 +215,17 @@ def make_scorer(approach: str, ads: list, model_dir: Path, hf_dir: Path | None, 
             return [], []
     else:
         kind, precision = approach.split("-", 1)
+        runtime = "torch"
+        if precision.split("-", 1)[0] in ("onnx", "torch"):
+            runtime, precision = precision.split("-", 1)
         vocab = "full"
         if precision.endswith("+pruned"):
             precision, vocab = precision[: -len("+pruned")], "pruned"
-        import torch
-
+        from trafficking_ads.model.fast import thread_count
         from trafficking_ads.model.scorer import CHUNK, TransformerScorer
 
-        scorer = TransformerScorer.load(model_dir, precision=precision, vocab=vocab)
-        info.update(threads=torch.get_num_threads())
+        scorer = TransformerScorer.load(model_dir, precision=precision, vocab=vocab, runtime=runtime)
+        info.update(threads=thread_count())
         if kind == "probs":
             def score(batch):
                 out = []
@@ -319,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="ads to score (default 2000)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
-                    help="comma-separated: pipeline, pipeline-maxlen, probs-<p>, score_many-<p> (p = fp32, int8, int8-mixed, bf16; add +pruned), indicators")
+                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = onnx or torch; p = fp32, int8, "
+                         "and on torch int8-mixed, bf16, with +pruned for a pruned vocabulary), indicators")
     ap.add_argument("--slice", type=int, default=256, help="ads per interleaving round (default 256, score_many's chunk)")
     ap.add_argument("--json", type=Path, help="also write all figures (without per-ad values) to this JSON file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -366,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f"  threads {r['threads']}" if "threads" in r else ""), flush=True)
 
     print()
-    ref = results.get("probs-fp32") or results.get("score_many-fp32")
+    ref = results.get("probs-torch-fp32") or results.get("probs-fp32") or results.get("score_many-torch-fp32")
     for name in ("pipeline", "pipeline-maxlen"):
         if name not in results:
             continue
@@ -390,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     if ref is not None:
         rp = np.array(ref["probs"])
         for a, r in results.items():
-            if a.endswith("fp32") or not r.get("probs") or a.startswith("pipeline"):
+            if r is ref or not r.get("probs") or a.startswith("pipeline"):
                 continue
             d = np.abs(np.array(r["probs"]) - rp)
             print(f"{a} vs fp32: max |dp| {d.max():.3f}, mean |dp| {d.mean():.4f}, "

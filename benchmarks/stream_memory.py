@@ -6,7 +6,7 @@ with its own id), scored by `score_many`, and each assessment is serialized as J
 every 0.25 s. The run stops at --n ads or after --seconds, whichever comes first, and says
 which: the count printed is the number of ads actually scored, never an extrapolation.
 
-    .venv/bin/python benchmarks/stream_memory.py --model models/default [--n 200000] [--seconds 300] [--precision int8]
+    .venv/bin/python benchmarks/stream_memory.py --model models/default [--n 200000] [--seconds 300] [--runtime onnx] [--precision int8]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200_000, help="ads to score (default 200,000)")
     ap.add_argument("--seconds", type=float, default=300.0, help="stop after this long even if --n is not reached")
     ap.add_argument("--precision", default=None, help="fp32, int8, bf16 (default: model.json's)")
+    ap.add_argument("--runtime", default=None, help="onnx or torch (default: model.json's)")
     ap.add_argument("--vocab", default=None, help="full or pruned (default: model.json's)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--every", type=float, default=20.0, help="seconds between checkpoint lines")
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     base = benchmark_ads(2000)
     t0 = time.perf_counter()
-    opts = {k: v for k, v in (("precision", args.precision), ("vocab", args.vocab)) if v}
+    opts = {k: v for k, v in (("precision", args.precision), ("vocab", args.vocab), ("runtime", args.runtime)) if v}
     scorer = load_scorer(args.model, **opts)
     load_s = time.perf_counter() - t0
     precision = getattr(getattr(scorer, "classifier", None), "precision", "n/a")

@@ -204,3 +204,87 @@ def test_bf16_agrees_with_fp32(fp32):
     bf16.classifier = BF16Classifier(copy.deepcopy(fp32.classifier))
     ads = _ads()
     assert np.abs(bf16.transformer_probs(ads) - fp32.transformer_probs(ads)).max() < 0.03
+
+
+# --- ONNX Runtime ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def onnx_fp32(model_dir):
+    from trafficking_ads.scoring import load_scorer
+
+    return load_scorer(model_dir, runtime="onnx", precision="fp32")
+
+
+def test_onnx_fp32_is_fused_and_matches_torch_fp32(onnx_fp32, fp32):
+    import onnx
+
+    clf = onnx_fp32.classifier
+    assert clf.runtime == "onnx" and clf.precision == "fp32"
+    facts = json.loads((clf.path.parent / "build.json").read_text(encoding="utf-8"))
+    assert facts["fused_ops"]["Attention"] == 12 and facts["fused_ops"]["SkipLayerNormalization"] == 24
+    ops = {n.op_type for n in onnx.load(str(clf.path), load_external_data=False).graph.node}
+    assert "Attention" in ops and "Softmax" not in ops  # attention really runs as the fused op
+    ads = _ads() + [Ad(text=_long_text(), id="long")]
+    p_onnx, p_torch = onnx_fp32.transformer_probs(ads), fp32.transformer_probs(ads)
+    assert p_torch.std() > 0.1
+    assert np.abs(p_onnx - p_torch).max() < 1e-4
+    a, b = list(onnx_fp32.score_many(ads)), list(fp32.score_many(ads))
+    assert [x.band for x in a] == [x.band for x in b]
+
+
+def test_split_outliers_is_exact_in_fp32(onnx_fp32, tmp_path):
+    """Splitting feed-forward channels into two blocks changes nothing before quantization."""
+    import onnxruntime as ort
+
+    from trafficking_ads.model.onnxrt import split_outliers
+
+    src = onnx_fp32.classifier.path
+    keep = split_outliers(src, tmp_path / "split.onnx", [[0, 7, 300]] * 11 + [[]])
+    assert len(keep) == 2 * 11 and all("hot" in k for k in keep)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, 200_000, size=(3, 40))
+    mask = np.ones_like(ids)
+    mask[1, 30:] = 0
+    feed = {"input_ids": ids, "attention_mask": mask}
+    before = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    after = ort.InferenceSession(str(tmp_path / "split.onnx"), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    assert np.abs(before - after).max() < 1e-4
+
+
+def test_onnx_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, fp32, tmp_path):
+    import shutil
+
+    from trafficking_ads.model.encoding import ad_input_text, encode_texts
+    from trafficking_ads.model.onnxrt import CALIBRATION_FILE, calibrate, outlier_channels, write_calibration
+    from trafficking_ads.scoring import load_scorer
+
+    bare = tmp_path / "model"
+    shutil.copytree(model_dir, bare)
+    with pytest.raises(ValueError, match="calibration.json: missing"):
+        load_scorer(bare, runtime="onnx", precision="int8")
+    ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS * 3], MAX_LEN)
+    cal = calibrate(fp32.classifier, ids, fp32.tokenizer.pad_token_id)
+    assert len(cal["ffn_out_absmax"]) == 12 and all(len(c) == 384 * 4 for c in cal["ffn_out_absmax"])
+    assert sum(map(len, outlier_channels(cal))) > 0  # e5's feed-forward outputs do have outlier channels
+    write_calibration(bare, cal)
+    assert (bare / CALIBRATION_FILE).is_file()
+    int8 = load_scorer(bare, runtime="onnx", precision="int8")
+    facts = json.loads((int8.classifier.path.parent / "build.json").read_text(encoding="utf-8"))
+    assert facts["fp32_channels"] == [len(h) for h in outlier_channels(cal)]
+    ads = _ads()
+    p8, p32 = int8.transformer_probs(ads), fp32.transformer_probs(ads)
+    assert np.abs(p8 - p32).max() < 0.05
+    clear = np.abs(p32 - 0.5) > 0.1
+    assert ((p8[clear] >= 0.5) == (p32[clear] >= 0.5)).all()
+    # activations are quantized per ad: an ad's probability does not depend on its batch-mates
+    alone = np.array([int8.transformer_probs([a])[0] for a in ads])
+    assert np.array_equal(alone, p8)
+
+
+def test_onnx_rejects_what_it_cannot_run(model_dir):
+    from trafficking_ads.scoring import load_scorer
+
+    with pytest.raises(ValueError, match="does not run on onnx"):
+        load_scorer(model_dir, runtime="onnx", precision="bf16")
+    with pytest.raises(ValueError, match="unknown runtime 'tpu'"):
+        load_scorer(model_dir, runtime="tpu")

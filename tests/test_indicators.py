@@ -212,6 +212,62 @@ def test_employer_and_licence_are_evidence_against_risk(engine):
     assert "БИН 123456789012" in [e.text for e in hits["employer_identified"].evidence]
 
 
+def _mail_flags(engine: IndicatorEngine, ad: Ad) -> list[tuple[str, str]]:
+    """(field, text) of the contact_free_email evidence of an ad."""
+    hits = engine.extract(ad)
+    assert_offsets(ad, hits)
+    return [(e.field, e.text) for h in hits if h.id == "contact_free_email" for e in h.evidence]
+
+
+@pytest.mark.parametrize("ad, flagged", [
+    # ru: the name in the text, with its legal form
+    (Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@almatylogistik.kz"), []),
+    (Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@work-abroad-agency.com"),
+     [("text", "hr@work-abroad-agency.com")]),
+    (Ad(text="ТОО «КазМонтажСервис» набирает монтажников. hr@kms-atyrau.kz"), []),  # initials of the name's parts
+    (Ad(text="Partner: Acme LLP ТОО «Ромашка», резюме на hr@romashka.kz"), []),  # every reading of the names counts
+    # kk: the name in the company_name field, transliterated (Қазақ / Qazaq)
+    (Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@qazaqlogistika.kz", company_name="«Қазақ Логистика» ЖШС"), []),
+    (Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@golden-visa.ae", company_name="«Қазақ Логистика» ЖШС"),
+     [("text", "info@golden-visa.ae")]),
+    # en: the guide's example, and the company's own domain
+    (Ad(text="Acme Logistics LLP is hiring drivers. Apply: jobs@dubai-stars-agency.com"),
+     [("text", "jobs@dubai-stars-agency.com")]),
+    (Ad(text="Acme Logistics LLP is hiring drivers. Apply: careers@acmelogistics.kz"), []),
+    (Ad(text="Drivers wanted.", contacts="jobs@dubai-stars-agency.com", company_name="Acme Logistics"),
+     [("contacts", "jobs@dubai-stars-agency.com")]),
+    # no name, or one too short to compare: nothing said
+    (Ad(text="Работа на складе. Резюме: hr@best-job.ru"), []),
+    (Ad(text="ТОО «АБВ» ищет кладовщика. hr@best-job.ru"), []),
+    # a free-mail address is flagged as before, once
+    (Ad(text="Acme Logistics LLP. Apply: acme.jobs@gmail.com"), [("text", "acme.jobs@gmail.com")]),
+])
+def test_company_mail_domain_must_fit_the_company_name(engine, ad, flagged):
+    assert _mail_flags(engine, ad) == flagged
+
+
+def test_name_domain_comparison():
+    from trafficking_ads.indicators.domains import NameDomains
+
+    nd = NameDomains(DATA_DIR / "translit.yaml")
+    assert nd.matches("АО «Казахстан Темир Жолы»", "ktz.kz") is True  # initials
+    assert nd.matches("ТОО «Logistic Hub KZ»", "loghub.kz") is True  # contraction
+    assert nd.matches("ТОО «ТехноМир»", "technomir.kz") is True  # х = kh/h/ch
+    assert nd.matches("Acme Logistics LLP", "dubai-stars-agency.com") is False
+    assert nd.matches("ТОО «АБВ»", "example.kz") is None  # too short to tell
+    assert nd.mismatch(["Acme Logistics", "Dubai Stars Agency FZE"], "dubai-stars-agency.com") is False  # fits one name
+    assert nd.fold("Жол") == nd.fold("Zhol") == nd.fold("Jol")
+
+
+def test_bad_transliteration_table_is_rejected_naming_the_file(tmp_path):
+    from trafficking_ads.indicators.domains import NameDomains
+
+    bad = tmp_path / "translit.yaml"
+    bad.write_text("letters: {ж: 'ZH!'}\nvariants: []\nlegal_forms: []\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"translit\.yaml: letters entry 'ж'"):
+        NameDomains(bad)
+
+
 def test_salary_plausibility_depends_on_role_and_destination(engine):
     assert "pay_unrealistic" in ids(engine, "Хостес в Дубай, зарплата 4000$ в месяц")
     assert "pay_unrealistic" not in ids(engine, "Программист в Дубай, зарплата 4000$ в месяц")

@@ -62,7 +62,8 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
         fields: Optional[str] = typer.Option(None, "--fields", help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress, per-record warnings or summary."),
-        precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: fp32, int8 (fastest), int8-mixed, bf16 (CPUs with AMX/AVX512-BF16) or auto (bf16 where native, else fp32); default: model.json's."),
+        precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: fp32 or int8 (fastest) on either runtime; int8-mixed, bf16 (CPUs with AMX/AVX512-BF16) or auto (bf16 where native, else fp32) on torch; default: model.json's."),
+        runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime: onnx (ONNX Runtime, fused kernels; built and cached on first use) or torch; default: model.json's."),
         cluster: bool = typer.Option(False, "--cluster", help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only)."),
     ) -> None:
         """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.
@@ -123,7 +124,8 @@ def register(app: typer.Typer) -> None:
         try:
             from ..scoring import load_scorer
 
-            scorer = load_scorer(model, precision=precision) if precision else None
+            opts = {k: v for k, v in (("precision", precision), ("runtime", runtime)) if v}
+            scorer = load_scorer(model, **opts) if opts else None
             summary = score_file(
                 inputs or [], output, scorer=scorer, model=model, text=text, encoding=encoding, mapping=mapping,
                 input_format=input_format.value, output_format=output_format.value, ad_fields=ad_fields,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .casefold import lowered, lowered_twin
+
 _N = r"(\d{1,2})"
 _DASH = r"\s*(?:-|–|—|to|до|дейін|\.\.)\s*"
 _AGE_AFTER = r"\s*(?:лет|года?|г\.|жас\w*|years?(?:\s*old)?|yrs?|y\.?o\.?)"
@@ -47,11 +49,15 @@ def _nums(m: re.Match[str]) -> list[int]:
     return [int(g) for g in m.groups() if g is not None]
 
 
-_NUMBER = re.compile(r"(?<!\d)\d{1,2}(?!\d)")
+#: Runs of digits; those of one or two digits are the numbers an age can be. (The same as
+#: finding r"(?<!\d)\d{1,2}(?!\d)", which has no leading character to scan for: 40% slower.)
+_DIGIT_RUN = re.compile(r"\d+")
 #: Words one of which every age expression has nearby (or a "16+"); substring tests.
 _AGE_CUES = ("лет", "год", "жас", "age", "year", "yrs", "y.o", "возраст", "старше", "девуш", "девоч", "парн", "юнош",
              "подрост", "школьн", "teen", "girl", "boy", "lady", "ladies", "woman", "women", "female", "male", "женщин",
              "мужчин", "әйел", "қыз", "жігіт", "оқушы")
+#: The cues as one (case-sensitive) alternation, searched in the lowered text.
+_CUE_RE = re.compile("|".join(re.escape(c) for c in _AGE_CUES))
 _PLUS_AGE = re.compile(r"\d\s*\+")
 #: Characters around a number that an age expression can span.
 _WINDOW = 40
@@ -64,13 +70,14 @@ def find_ages(text: str) -> list[AgeLimit]:
     expression always holds one), which keeps this fast on long ads.
     """
     windows: list[list[int]] = []
-    low = text.lower()
-    for m in _NUMBER.finditer(text):
-        if not 5 <= int(m.group()) <= 70:
+    fast = lowered(text) if _TWINS else None
+    low = fast if fast is not None else text.lower()
+    for m in _DIGIT_RUN.finditer(text):
+        if m.end() - m.start() > 2 or not 5 <= int(m.group()) <= 70:
             continue
         s, e = max(0, m.start() - _WINDOW), m.end() + _WINDOW
-        window = low[s:e]
-        if not any(c in window for c in _AGE_CUES) and not _PLUS_AGE.search(window):
+        # A cue wholly inside low[s:e]: one search bounded by pos/endpos, no slice.
+        if not _CUE_RE.search(low, s, e) and not _PLUS_AGE.search(low, s, e):
             continue
         if windows and s <= windows[-1][1]:
             windows[-1][1] = e
@@ -78,7 +85,7 @@ def find_ages(text: str) -> list[AgeLimit]:
             windows.append([s, e])
     found: list[AgeLimit] = []
     for s, e in windows:
-        for a in _find_ages(text[s:e]):
+        for a in _find_ages(text[s:e], fast[s:e] if fast is not None else None):
             a.start += s
             a.end += s
             if not any(b.start < a.end and a.start < b.end for b in found):
@@ -87,13 +94,28 @@ def find_ages(text: str) -> list[AgeLimit]:
     return found
 
 
-def _find_ages(text: str) -> list[AgeLimit]:
+#: Case-sensitive copies of the case-insensitive age regexes, run on the lowered window
+#: (twice as fast, same matches: see casefold.py); None if one cannot be made.
+_TWINS = tuple(lowered_twin(rx) for rx in (RANGE_RE, UPPER_RE, LOWER_RE))
+if not all(_TWINS):
+    _TWINS = ()
+
+
+def _find_ages(text: str, low: str | None = None) -> list[AgeLimit]:
+    """Age limits in one window; `low` is `casefold.lowered(text)`, or None to use the
+    case-insensitive regexes on `text` itself."""
     found: list[AgeLimit] = []
+    if low is not None and _TWINS:
+        range_re, upper_re, lower_re = _TWINS
+        subject = low
+    else:
+        range_re, upper_re, lower_re = RANGE_RE, UPPER_RE, LOWER_RE
+        subject = text
 
     def free(s: int, e: int) -> bool:
         return not any(a.start < e and s < a.end for a in found)
 
-    for m in RANGE_RE.finditer(text):
+    for m in range_re.finditer(subject):
         lo, hi = _nums(m)[:2]
         if 10 <= hi <= 70 and 5 <= lo < hi:
             s, e = m.start(), m.end()
@@ -104,11 +126,11 @@ def _find_ages(text: str) -> list[AgeLimit]:
         lo, hi = _nums(m)[:2]
         if lo < hi and free(m.start(), m.end()) and _PEOPLE.search(text[max(0, m.start() - 30): m.end() + 30]):
             found.append(AgeLimit(m.start(), m.end(), lo, hi))
-    for m in UPPER_RE.finditer(text):
+    for m in upper_re.finditer(subject):
         (hi,) = _nums(m)[:1]
         if 14 <= hi <= 60 and free(m.start(), m.end()):
             found.append(AgeLimit(m.start(), m.end(), None, hi))
-    for m in LOWER_RE.finditer(text):
+    for m in lower_re.finditer(subject):
         (lo,) = _nums(m)[:1]
         if 10 <= lo <= 60 and free(m.start(), m.end()):
             # "16+" alone is an age only when an age context word is close by.

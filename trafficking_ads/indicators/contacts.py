@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
+
+from .casefold import lowered, lowered_twin
 
 #: Characters that stand for digits inside a phone number.
 DIGIT_LOOKALIKES = str.maketrans({
@@ -45,13 +48,14 @@ EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-
 URL_RE = re.compile(
     r"(?i)\b(?:https?://)?((?:[a-z0-9-]+\.)+(?:[a-z]{2,12}|рф|қаз))(/[^\s<>\"'()]*)?"
 )
+_URL_TWIN = lowered_twin(URL_RE)
 HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
 MESSENGER_RE = re.compile(
     r"(?i)(?<!\w)(whats\s?app\w*|ват\s?с?\s?ап+\w*|вот\s?с?\s?ап+\w*|уатсап+\w*|вацап+\w*|"
     r"viber|вайбер\w*|telegram|телеграм+\w*|телег[аиуе]|instagram|инстаграм+\w*|insta|инст[аеуы]|"
     r"директ[еуа]?|wechat|вичат|line\s?id)(?!\w)"
 )
-#: Substrings one of which every MESSENGER_RE match holds (a cheap test before the regex).
+#: Substrings (lowercase) one of which every MESSENGER_RE match starts with.
 _MESSENGER_CUES = ("whats", "ват", "вот", "уатс", "вац", "viber", "вайбер", "telegram", "телег", "instagram", "инстаграм",
                    "insta", "инст", "директ", "wechat", "вичат", "line")
 FREE_MAIL = frozenset(
@@ -137,8 +141,12 @@ def messenger_kind(name: str) -> str:
     return n
 
 
-def find_phones(text: str) -> list[Contact]:
-    """Phone numbers, with digit look-alikes and spelled-out digits undone."""
+def find_phones(text: str, words: Sequence[str] | None = None) -> list[Contact]:
+    """Phone numbers, with digit look-alikes and spelled-out digits undone.
+
+    `words`, the text's token forms (`tokens.Tokens.words`) when the caller has them,
+    make the test for spelled-out digits cheaper.
+    """
     found: list[Contact] = []
     taken: list[tuple[int, int]] = []
     # The phone regex runs only around pairs of digits (found by a fast digit-first scan).
@@ -164,8 +172,12 @@ def find_phones(text: str) -> list[Contact]:
         if c:
             found.append(c)
             taken.append((m.start(), m.end()))
-    lowered = text.lower()
-    if sum(1 for w in _WORDS.findall(lowered) if w in NUMBER_WORDS) < 5:
+    # Spelled-out digits need five number words. The token forms are the letter runs
+    # of the lowered text (İ aside, which lowers to two characters) with ё folded to е,
+    # so they never count fewer number words; fewer than five there settles it.
+    if words is not None and "İ" not in text and sum(map(NUMBER_WORDS.__contains__, words)) < 5:
+        return found
+    if sum(1 for w in _WORDS.findall(text.lower()) if w in NUMBER_WORDS) < 5:
         return found
     for m in SPELLED_RE.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in taken):
@@ -183,15 +195,17 @@ def find_phones(text: str) -> list[Contact]:
     return found
 
 
-def find_contacts(text: str) -> list[Contact]:
-    """All contacts of a (normalized) text, in order of appearance."""
-    out = find_phones(text)
+def find_contacts(text: str, words: Sequence[str] | None = None) -> list[Contact]:
+    """All contacts of a (normalized) text, in order of appearance (`words`: see find_phones)."""
+    out = find_phones(text, words)
     emails = []
     for m in EMAIL_RE.finditer(text) if "@" in text else ():
         dom = m.group(1).lower()
         emails.append((m.start(), m.end()))
         out.append(Contact("email", m.group(), m.start(), m.end(), free_mail=dom in FREE_MAIL))
-    for m in URL_RE.finditer(text):
+    low = lowered(text)
+    # The case-sensitive twin on the lowered text: same matches, twice as fast.
+    for m in _URL_TWIN.finditer(low) if low is not None and _URL_TWIN else URL_RE.finditer(text):
         if any(s <= m.start() < e for s, e in emails):
             continue
         host = m.group(1).lower()
@@ -203,7 +217,7 @@ def find_contacts(text: str) -> list[Contact]:
             continue
         if not m.group().lower().startswith(("http", "www")) and host.split(".")[-1] not in _TLDS:
             continue
-        c = Contact("url", m.group(), m.start(), m.end())
+        c = Contact("url", text[m.start():m.end()], m.start(), m.end())
         bare = host[4:] if host.startswith("www.") else host
         if bare in MESSENGER_DOMAINS or host in MESSENGER_DOMAINS:
             c.kind = "messenger"
@@ -218,12 +232,41 @@ def find_contacts(text: str) -> list[Contact]:
         if any(s <= m.start() < e for s, e in emails):
             continue
         out.append(Contact("handle", m.group(), m.start(), m.end(), messenger="telegram"))
-    low = text.lower()
-    for m in MESSENGER_RE.finditer(text) if any(c in low for c in _MESSENGER_CUES) else ():
+    for m in _messenger_mentions(text, low):
         name = m.group(1).lower()
         kind = messenger_kind(name)
         out.append(Contact("messenger", m.group(), m.start(), m.end(), messenger=kind))
     out.sort(key=lambda c: c.start)
+    return out
+
+
+def _messenger_mentions(text: str, low: str | None) -> list[re.Match[str]]:
+    """MESSENGER_RE's matches, as `finditer` gives them, tried only where a cue starts.
+
+    Every alternative of MESSENGER_RE begins with one of `_MESSENGER_CUES`, so a match can
+    only start where a cue occurs (found by substring search in the lowered text); the
+    regex is tried there, left to right, skipping starts inside the previous match, which
+    is what `finditer` returns. A full scan cost ~75 us an ad; this a fifth of it.
+    `low` is `casefold.lowered(text)`.
+    """
+    if low is None:  # case-variant letters lower() does not fold: as before
+        low = text.lower()
+        return list(MESSENGER_RE.finditer(text)) if any(c in low for c in _MESSENGER_CUES) else []
+    starts: set[int] = set()
+    for cue in _MESSENGER_CUES:
+        i = low.find(cue)
+        while i >= 0:
+            starts.add(i)
+            i = low.find(cue, i + 1)
+    out: list[re.Match[str]] = []
+    last = 0
+    for i in sorted(starts):
+        if i < last:
+            continue
+        m = MESSENGER_RE.match(text, i)
+        if m:
+            out.append(m)
+            last = max(m.end(), i + 1)
     return out
 
 

@@ -22,12 +22,14 @@ from typing import Iterable
 
 from ..records import Ad, Evidence, IndicatorHit
 from .ages import find_ages, minors, young_only
+from .casefold import lowered
 from .contacts import Contact, find_contacts
-from .employer import find_employer, find_license
+from .domains import NameDomains
+from .employer import find_employer, find_license, legal_form_names
 from .matcher import TokenMatcher
 from .langid import detect_language, languages_present, script_counts
 from .normalize import Normalized, normalize
-from .patterns import PatternEntry, PatternError, compile_entry, load_pattern_file, register_stems
+from .patterns import PatternEntry, PatternError, compile_entry, load_pattern_file, register_stems, required_literals
 from .places import Gazetteer, Place
 from .salary import Pay, SalaryTable
 from .scoring import Weights
@@ -88,12 +90,17 @@ class IndicatorEngine:
         # One matcher over all languages: each token is looked up once, and a pattern of
         # a language whose script is absent simply never matches.
         self.matcher = TokenMatcher([e for entries in self.entries.values() for e in entries])
-        self._regexes: list[tuple[PatternEntry, re.Pattern[str], str | None]] = [
-            (e, rx, "@" if "@" in rx.pattern else None)
+        # Each regex with the literal strings one of which any match holds: when none is
+        # in the (lowered) text, the regex is not run (it scanned every ad before).
+        self._regexes: list[tuple[PatternEntry, re.Pattern[str], str | None, tuple[str, ...] | None]] = [
+            (e, rx, "@" if "@" in rx.pattern else None, required_literals(rx))
             for entries in self.entries.values() for e in entries for rx in e.regexes
         ]
         self.gazetteer = Gazetteer(self.data_dir / "gazetteer.yaml")
         self.salary = SalaryTable(self.data_dir / "salary_market.yaml")
+        # A rule set shipped before the table existed uses the package's.
+        translit = self.data_dir / "translit.yaml"
+        self.name_domains = NameDomains(translit if translit.is_file() else DATA_DIR / "translit.yaml")
         self._validate_examples()
 
     # -- patterns ---------------------------------------------------------------------
@@ -112,9 +119,15 @@ class IndicatorEngine:
             if entry.lang in langs and not _negated(words, s, e):
                 out.append((entry, toks.starts[s], toks.ends[e - 1]))
         text = norm.text
-        for entry, rx, needs in self._regexes:
+        low: str | None | bool = False  # lowered text for cue tests, made on first need
+        for entry, rx, needs, cues in self._regexes:
             if entry.lang not in langs or (needs and needs not in text):
                 continue
+            if cues:
+                if low is False:
+                    low = lowered(text)
+                if low is not None and not any(c in low for c in cues):  # type: ignore[operator]
+                    continue
             for m in rx.finditer(text):
                 if m.end() > m.start():
                     out.append((entry, m.start(), m.end()))
@@ -166,9 +179,9 @@ class IndicatorEngine:
             view = FieldView(name, normalize(value))
             views.append(view)
             t = view.norm.text
-            view.contacts = find_contacts(t)
-            view.pays = self.salary.find(t) if name != "contacts" else []
             toks = tokenize(view.norm, self.stems) if name in PATTERN_FIELDS else None
+            view.contacts = find_contacts(t, toks.words if toks is not None else None)
+            view.pays = self.salary.find(t) if name != "contacts" else []
             view.places = self.gazetteer.find(t, toks) if name != "contacts" else []
             if toks is not None:
                 for entry, s, e in self.match_patterns(view.norm, run_langs, toks):
@@ -238,6 +251,7 @@ class IndicatorEngine:
                 loc_country and c.country == loc_country
             ):
                 acc.add("contact_foreign_country", v, c.start, c.end)
+        self._mail_domain_mismatch(ad, views, contacts, acc)
         identified = "employer_identified" in acc.ids or "agency_licensed" in acc.ids
         messengers = [(v, c) for v, c in contacts if c.kind in ("messenger", "handle")]
         company_mail = [c for _, c in contacts if c.kind == "email" and not c.free_mail]
@@ -265,6 +279,25 @@ class IndicatorEngine:
                 if id(p) in too_high:
                     acc.add("pay_unrealistic", v, p.start, p.end)
 
+    def _mail_domain_mismatch(
+        self, ad: Ad, views: list[FieldView], contacts: list[tuple[FieldView, Contact]], acc: "_Hits"
+    ) -> None:
+        """`contact_free_email` on a company e-mail whose domain fits none of the company
+        names the ad gives (its company_name field, names with a legal form in the title
+        or text). Nothing without a name, or when a name is too short to compare."""
+        mails = [(v, c) for v, c in contacts if c.kind == "email" and not c.free_mail]
+        if not mails:
+            return
+        names = [ad.company_name] if ad.company_name and ad.company_name.strip() else []
+        for v in views:
+            if v.name in PATTERN_FIELDS:
+                names += legal_form_names(v.norm.text)
+        if not names:
+            return
+        for v, c in mails:
+            if self.name_domains.mismatch(names, c.value.rsplit("@", 1)[-1]):
+                acc.add("contact_free_email", v, c.start, c.end)
+
     # -- features ---------------------------------------------------------------------
 
     @property
@@ -283,13 +316,23 @@ NEGATION_BEFORE = frozenset("не нет никогда никаких ни neve
 _KK_NEG_AFTER = re.compile(r"(?:ма|ме|ба|бе|па|пе)(?:йды|йді|ймыз|йміз|ймын|ймін|йсыз|йсіз|ңыз|ңіз)$|^емес$")
 
 
+#: word -> whether it is a Kazakh negative verb (a regex search per word and match was
+#: a tenth of the matching time; words recur, so they are looked up once).
+_NEG_AFTER_CACHE: dict[str, bool] = {}
+
+
 def _negated(words: list[str], s: int, e: int) -> bool:
     """A match denied by a negation word just before it, or a Kazakh negative verb after it."""
     for w in words[max(0, s - 3):s]:
         if w in NEGATION_BEFORE:
             return True
     for w in words[e:e + 2]:
-        if _KK_NEG_AFTER.search(w):
+        neg = _NEG_AFTER_CACHE.get(w)
+        if neg is None:
+            neg = _KK_NEG_AFTER.search(w) is not None
+            if len(_NEG_AFTER_CACHE) < 200_000:
+                _NEG_AFTER_CACHE[w] = neg
+        if neg:
             return True
     return False
 

@@ -1,4 +1,4 @@
-"""Pattern files: loading, compiling to spaCy Matcher patterns, and validating.
+"""Pattern files: loading, validating, and compiling to token slots for the matcher.
 
 One YAML file per language (`data/patterns/<lang>.yaml`):
 
@@ -290,3 +290,63 @@ def _expand_optional_head(slots: list[Slot], entry: PatternEntry, p: str) -> lis
     if len(slots) > 1 and not slots[1].gap:
         out += _expand_optional_head(slots[1:], entry, p)
     return out
+
+
+# -- literal cues of regexes ------------------------------------------------------------
+
+try:  # the regex parser behind `re` (private; without it regexes simply get no cues)
+    from re import _constants as _sre_c, _parser as _sre_p
+except ImportError:  # pragma: no cover - other Python versions
+    _sre_c = _sre_p = None  # type: ignore[assignment]
+
+#: Letters a cue may hold: lowercasing them is one character for one, whatever the context.
+_CUE_CHAR = re.compile(r"[\x20-\x7e\u0400-\u04ff]")
+
+
+def required_literals(rx: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lowercase strings one of which every match of `rx` contains, or None if unknown.
+
+    Read from the parsed regex: a run of literal characters is required, a group or a
+    repeat at least once passes on its inner requirement, a branch needs one of its
+    branches' requirements (all branches must have one); the longest choice is kept.
+    Used as a prefilter: when none of the strings is in the lowered text, `rx` cannot
+    match there (for a case-insensitive regex too, see `casefold.lowered`), and
+    the search over the whole text is skipped.
+    """
+    if _sre_p is None:
+        return None
+    try:
+        parsed = _sre_p.parse(rx.pattern, rx.flags)
+    except Exception:  # noqa: BLE001 - any parser difference: no prefilter
+        return None
+    found = _required(list(parsed))
+    return tuple(sorted(found)) if found else None
+
+
+def _required(items: list) -> frozenset[str] | None:
+    c = _sre_c
+    cands: list[frozenset[str]] = []
+    run = ""
+    for op, av in items:
+        if op is c.LITERAL and _CUE_CHAR.fullmatch(chr(av)):
+            run += chr(av).lower()
+            continue
+        if run:
+            cands.append(frozenset([run]))
+            run = ""
+        inner: frozenset[str] | None = None
+        if op is c.SUBPATTERN:
+            inner = _required(list(av[-1]))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)) and av[0] >= 1:
+            inner = _required(list(av[2]))
+        elif op is c.BRANCH:
+            alts = [_required(list(b)) for b in av[1]]
+            if all(alts):
+                inner = frozenset().union(*alts)  # type: ignore[arg-type]
+        if inner:
+            cands.append(inner)
+    if run:
+        cands.append(frozenset([run]))
+    if not cands:
+        return None
+    return max(cands, key=lambda s: (min(map(len, s)), -len(s)))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress, count
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ class Place:
 
 _LITERAL = re.compile(r"[^\\\[\](){}.*+?|^$]+")
 _WORDSTART = re.compile(r"(?<!\w)\w")
+_FIRST_TWO = itemgetter(slice(None, 2))
 
 
 class Gazetteer:
@@ -69,8 +72,9 @@ class Gazetteer:
         index = self._index
         last_end = -1
         if toks is not None:
-            hits = [i for i, w in enumerate(toks.words) if w[:2] in index]
-            positions = [toks.starts[i] for i in hits] if hits else []
+            # Token numbers whose first two letters start some name, in C-level passes.
+            hits = list(compress(count(), map(index.__contains__, map(_FIRST_TWO, toks.words))))
+            positions = list(map(toks.starts.__getitem__, hits)) if hits else []
         else:
             positions = [m.start() for m in _WORDSTART.finditer(text)]
         for pos in positions:

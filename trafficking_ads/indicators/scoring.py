@@ -78,7 +78,9 @@ class Weights:
         neg = [self.weight[i] for i in present if self.weight.get(i, 0.0) < 0]
         feats["n_risk_indicators"] = float(len(pos))
         feats["n_legitimacy_indicators"] = float(len(neg))
-        feats["risk_weight_sum"] = float(sum(pos))
-        feats["legitimacy_weight_sum"] = float(sum(neg))
+        # fsum, as in logit: a plain sum over a set depends on its order (PYTHONHASHSEED),
+        # so the same ad got features differing in the last bit from one process to the next
+        feats["risk_weight_sum"] = math.fsum(pos)
+        feats["legitimacy_weight_sum"] = math.fsum(neg)
         feats["indicator_score"] = self.score(hits)
         return feats

