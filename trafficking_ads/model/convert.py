@@ -189,6 +189,30 @@ def convert(src: str | Path, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(bert_config(f), indent=2) + "\n", encoding="utf-8")
-    save_file(state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt", "source": Path(src).name})
+    weights = out / "model.safetensors"
+    metadata = {"format": "pt", "source": Path(src).name}
+    save_file(state_dict(f), str(weights), metadata=metadata)
+    canonical_metadata(weights, metadata)
     save_tokenizer(f, out, model_max_length=f.max_positions)
     return out
+
+
+def canonical_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Rewrite a safetensors header so its metadata keys come in `metadata`'s order.
+
+    safetensors serializes metadata from a hash map, so two conversions of the same weights
+    could differ in the order of these keys, and so in the file's sha256, which model.json
+    records as the base's identity. The header keeps its length (it is padded with spaces),
+    so only those bytes change."""
+    import struct
+
+    with open(path, "r+b") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n))
+        header["__metadata__"] = dict(metadata)
+        ordered = {"__metadata__": header.pop("__metadata__"), **header}
+        text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(text) > n:
+            raise ValueError(f"{path}: canonical header is longer than the original ({len(text)} > {n})")
+        fh.seek(8)
+        fh.write(text + b" " * (n - len(text)))
