@@ -42,8 +42,9 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> Path
     return write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def replace_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Swap the finished directory `tmp` in as `out` (a sibling); the old `out` is removed.
+def replace_dir(tmp: str | os.PathLike, out: str | os.PathLike, keep_old_as: str | os.PathLike | None = None) -> Path:
+    """Swap the finished directory `tmp` in as `out` (a sibling); the old `out` is removed,
+    or kept as `keep_old_as` (a sibling path) when given.
 
     If the swap fails, the old `out` is put back.
     """
@@ -51,12 +52,13 @@ def replace_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> Path:
     if not out.exists():
         os.replace(tmp, out)
         return out
-    old = out.with_name(f".{out.name}.old.{os.getpid()}")
+    old = Path(keep_old_as) if keep_old_as is not None else out.with_name(f".{out.name}.old.{os.getpid()}")
     os.replace(out, old)
     try:
         os.replace(tmp, out)
     except BaseException:
         os.replace(old, out)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if keep_old_as is None:
+        shutil.rmtree(old, ignore_errors=True)
     return out

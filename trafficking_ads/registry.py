@@ -306,15 +306,8 @@ def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: floa
         shutil.copytree(src, tmp, dirs_exist_ok=True)
         if current is not None:
             archived_as, exists = _archive_name(r, current)
-            aside = r / archived_as if not exists else r / f".{DEFAULT}.old.{os.getpid()}"
-            os.replace(cur_path, aside)
-            try:
-                os.replace(tmp, cur_path)
-            except BaseException:
-                os.replace(aside, cur_path)
-                raise
-            if exists:
-                shutil.rmtree(aside, ignore_errors=True)
+            # keep the old default as its archive, unless an archive of that name exists already
+            atomic.replace_dir(tmp, cur_path, keep_old_as=None if exists else r / archived_as)
         else:
             os.replace(tmp, cur_path)
     finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..records import Ad
-from .problems import DataError, Problems, json_object_lines
+from .problems import DataError, Problems, binary_label, json_object_lines
 
 SHARED_DATA_ENV = "TRAFFICKING_ADS_SHARED_DATA"
 
@@ -196,9 +196,8 @@ def load_difraud(path: str | os.PathLike, *, problems: Problems | None = None, d
     domain = domain or p.parent.name
     ads: list[Ad] = []
     for i, d in json_object_lines(p, problems):
-        label = d.get("label")
-        if label not in (0, 1) or isinstance(label, bool):
-            problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+        label = binary_label(p, i, d, problems)
+        if label is None:
             continue
         text = d.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -64,3 +64,12 @@ def json_object_lines(path: Path, problems: Problems) -> Iterator[tuple[int, dic
                 problems.report(path, i, None, "not a JSON object")
                 continue
             yield i, d
+
+
+def binary_label(path: Path, row: int, d: dict[str, Any], problems: Problems) -> int | None:
+    """The row's "label" if it is 0 or 1 (not a bool); otherwise reported, and None."""
+    label = d.get("label")
+    if label not in (0, 1) or isinstance(label, bool):
+        problems.report(path, row, "label", f"label must be 0 or 1, got {label!r}")
+        return None
+    return label

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from ..records import Ad
-from .problems import DataError, Problems, json_object_lines
+from .problems import DataError, Problems, binary_label, json_object_lines
 
 SEED_LANGS = ("ru", "kk", "en")
 
@@ -43,9 +43,8 @@ def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None)
         if not isinstance(text, str) or not text.strip():
             problems.report(p, i, "text", "missing or empty text")
             continue
-        label = d.get("label")
-        if label not in (0, 1) or isinstance(label, bool):
-            problems.report(p, i, "label", f"label must be 0 or 1, got {label!r}")
+        label = binary_label(p, i, d, problems)
+        if label is None:
             continue
         lang = d.get("lang")
         if lang not in SEED_LANGS:

@@ -255,6 +255,17 @@ def repair_offsets(text: str, start: int, end: int, want: str, window: int = 8) 
     return None
 
 
+def _choices(value: dict[str, Any], where: str, allowed, what: str, hint: str) -> list[str]:
+    """A choices control's list, every choice in `allowed` (else `_Invalid` naming `what`)."""
+    choices = value.get("choices")
+    if not isinstance(choices, list):
+        raise _Invalid(f"{where}: no 'choices' list")
+    for c in choices:
+        if c not in allowed:
+            raise _Invalid(f"{where}: unknown {what} {c!r} {hint}")
+    return choices
+
+
 def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[str], list[dict[str, Any]]]:
     """(verdict, indicator ids, spans) of one annotation's result list; raises _Invalid saying what is wrong."""
     if not isinstance(result, list):
@@ -267,20 +278,10 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
             raise _Invalid(f"result[{k}] is not an object")
         name, kind, value = item.get("from_name"), item.get("type"), item.get("value") or {}
         if name == vocab.verdict_control:
-            choices = value.get("choices")
-            if not isinstance(choices, list):
-                raise _Invalid(f"result[{k}] ({name}): no 'choices' list")
-            for c in choices:
-                if c not in vocab.verdicts:
-                    raise _Invalid(f"result[{k}] ({name}): unknown verdict {c!r} (expected one of {', '.join(vocab.verdicts)})")
-            verdicts += choices
+            verdicts += _choices(value, f"result[{k}] ({name})", vocab.verdicts, "verdict",
+                                 f"(expected one of {', '.join(vocab.verdicts)})")
         elif name == vocab.indicators_control:
-            choices = value.get("choices")
-            if not isinstance(choices, list):
-                raise _Invalid(f"result[{k}] ({name}): no 'choices' list")
-            for c in choices:
-                if c not in vocab.indicators:
-                    raise _Invalid(f"result[{k}] ({name}): unknown indicator {c!r} (not in the labelling vocabulary)")
+            choices = _choices(value, f"result[{k}] ({name})", vocab.indicators, "indicator", "(not in the labelling vocabulary)")
             indicators += [c for c in choices if c not in indicators]
         elif name == vocab.spans_control:
             if kind not in (None, "labels"):

@@ -7,6 +7,7 @@ conditions) rather than being cut at an arbitrary point: the middle is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Sequence
 
 #: e5 was trained with "query: " for classification-style inputs and "passage: " for documents;
@@ -56,3 +57,18 @@ def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, width: int | None = N
         ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
         mask[i, : len(row)] = 1
     return ids, mask
+
+
+def fixed_shape_batches(ids: Sequence[Sequence[int]], rows: int, bucket: int) -> Iterator[tuple[list[int], list[list[int]], int]]:
+    """(input positions, rows of ids, width) per batch of exactly `rows` rows, padded to a
+    multiple of `bucket` tokens; a short last batch is filled with copies of its first row.
+
+    Every ad is computed in a batch of the same shape whatever else is scored with it, so
+    its result never depends on its batch-mates (kernels round differently per shape)."""
+    groups: dict[int, list[int]] = {}
+    for i, row in enumerate(ids):
+        groups.setdefault(-(-len(row) // bucket) * bucket, []).append(i)
+    for width, members in sorted(groups.items()):
+        for s in range(0, len(members), rows):
+            idx = members[s:s + rows]
+            yield idx, [list(ids[i]) for i in idx] + [list(ids[idx[0]])] * (rows - len(idx)), width

@@ -66,22 +66,16 @@ def batched_logits(model: E5Classifier, ids: list[list[int]], pad_id: int, batch
     scored with it. `batch_size` is accepted for the Scorer protocol; INFER_ROWS rules."""
     import numpy as np
 
-    from .encoding import pad_batch
+    from .encoding import fixed_shape_batches, pad_batch
 
-    groups: dict[int, list[int]] = {}
-    for i, row in enumerate(ids):
-        groups.setdefault(-(-len(row) // LENGTH_BUCKET) * LENGTH_BUCKET, []).append(i)
     logits = np.zeros(len(ids))
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for width, members in sorted(groups.items()):
-            for s in range(0, len(members), INFER_ROWS):
-                idx = members[s:s + INFER_ROWS]
-                rows = [ids[i] for i in idx] + [ids[idx[0]]] * (INFER_ROWS - len(idx))
-                input_ids, mask = pad_batch(rows, pad_id, width=width)
-                out = model(input_ids=input_ids, attention_mask=mask)["logits"].float().numpy()
-                logits[idx] = out[: len(idx)]
+        for idx, rows, width in fixed_shape_batches(ids, INFER_ROWS, LENGTH_BUCKET):
+            input_ids, mask = pad_batch(rows, pad_id, width=width)
+            out = model(input_ids=input_ids, attention_mask=mask)["logits"].float().numpy()
+            logits[idx] = out[: len(idx)]
     model.train(was_training)
     return logits
 

@@ -342,19 +342,14 @@ class OnnxClassifier:
 
     def logits(self, ids: list[list[int]], pad_id: int) -> np.ndarray:
         """Logits in input order; runs of `self.rows` ads padded to a multiple of `self.bucket`."""
-        groups: dict[int, list[int]] = {}
-        for i, row in enumerate(ids):
-            groups.setdefault(-(-len(row) // self.bucket) * self.bucket, []).append(i)
+        from .encoding import fixed_shape_batches
+
         out = np.zeros(len(ids))
-        for width, members in sorted(groups.items()):
-            for s in range(0, len(members), self.rows):
-                idx = members[s:s + self.rows]
-                batch = [ids[i] for i in idx] + [ids[idx[0]]] * (self.rows - len(idx))
-                input_ids = np.full((self.rows, width), pad_id, dtype=np.int64)
-                mask = np.zeros((self.rows, width), dtype=np.int64)
-                for k, row in enumerate(batch):
-                    input_ids[k, :len(row)] = row
-                    mask[k, :len(row)] = 1
-                got = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-                out[idx] = got[:len(idx)]
+        for idx, rows, width in fixed_shape_batches(ids, self.rows, self.bucket):
+            input_ids = np.full((self.rows, width), pad_id, dtype=np.int64)
+            mask = np.zeros((self.rows, width), dtype=np.int64)
+            for k, row in enumerate(rows):
+                input_ids[k, :len(row)] = row
+                mask[k, :len(row)] = 1
+            out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0][:len(idx)]
         return out
