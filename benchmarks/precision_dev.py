@@ -1,12 +1,12 @@
 """Does a faster runtime/precision keep the model's quality? PR-AUC on a corpus split per variant.
 
 Scores the split (dev by default) with the transformer in PyTorch fp32 (the reference) and in
-each variant `runtime:precision` (onnx:fp32, onnx:int8, torch:int8, torch:int8-mixed,
-torch:bf16), and prints the transformer's PR-AUC, the fused risk's PR-AUC (transformer +
+each variant `runtime:precision` (openvino:int8, openvino:fp32, openvino:bf16, onnx:fp32,
+onnx:int8, torch:int8, torch:int8-mixed, torch:bf16), and prints the transformer's PR-AUC, the fused risk's PR-AUC (transformer +
 indicators + fusion, what `score` outputs), their differences from the reference, and how far
 the probabilities move. A variant is acceptable as the model's default when its fused and
 transformer PR-AUC are both within --tolerance (0.005) of fp32; with --write, the first
-acceptable of onnx:int8, onnx:fp32 (else torch:fp32) is written to model.json's "runtime" and
+acceptable of openvino:int8, onnx:int8 (else torch:fp32) is written to model.json's "runtime" and
 "precision" (atomically).
 
     .venv/bin/python benchmarks/precision_dev.py --model models/default --data out/corpus [--split test] [--write]
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=str(ROOT / "models" / "default"))
     ap.add_argument("--data", default=str(ROOT / "out" / "corpus"), help="built corpus (trafficking-ads data build)")
     ap.add_argument("--split", default="dev")
-    ap.add_argument("--variants", default="onnx:fp32,onnx:int8,torch:int8,torch:int8-mixed,torch:bf16",
+    ap.add_argument("--variants", default="openvino:int8,openvino:fp32,openvino:bf16,onnx:fp32,onnx:int8,torch:int8,torch:int8-mixed,torch:bf16",
                     help="comma-separated runtime:precision")
     ap.add_argument("--vocab", default="full", help="full or pruned (needs vocab_keep.safetensors in the model dir)")
     ap.add_argument("--tolerance", type=float, default=0.005)
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         path = Path(args.model) / "model.json"
         card = json.loads(path.read_text(encoding="utf-8"))
-        choice = next((p for p in ("onnx:int8", "onnx:fp32") if p in ok), "torch:fp32")
+        choice = next((p for p in ("openvino:int8", "onnx:int8") if p in ok), "torch:fp32")
         card["runtime"], card["precision"] = choice.split(":")
         atomic.write_text(path, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote runtime {card['runtime']!r}, precision {card['precision']!r} to {path}")

@@ -16,9 +16,11 @@ taken round-robin) are scored by:
                       on ads that fit whole.
 * `probs-<runtime>-<precision>` our transformer part alone: `TransformerScorer.transformer_probs`
                       (length-sorted, dynamically padded batches, threads = physical cores):
-                      onnx-fp32 / onnx-int8 (ONNX Runtime, fused kernels; int8 with outlier
-                      channels in fp32, see trafficking_ads/model/onnxrt.py), torch-fp32 /
-                      torch-int8 / torch-bf16 (PyTorch, inference mode).
+                      openvino-int8 / openvino-fp32 / openvino-bf16 (OpenVINO; int8 is static,
+                      see trafficking_ads/model/ovrt.py), onnx-fp32 / onnx-int8 (ONNX Runtime,
+                      fused kernels; dynamic int8 with outlier channels in fp32, see
+                      trafficking_ads/model/onnxrt.py), torch-fp32 / torch-int8 / torch-bf16
+                      (PyTorch, inference mode).
 * `score_many-<runtime>-<precision>` the whole `score_many`: transformer + indicators + fusion.
 * `indicators`        the indicator extraction alone (what score_many adds per ad).
 
@@ -49,8 +51,8 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 WARMUP = 8
-DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-onnx-fp32", "probs-onnx-int8", "probs-torch-bf16",
-                      "score_many-onnx-fp32", "score_many-onnx-int8", "indicators")
+DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-openvino-fp32", "probs-openvino-int8",
+                      "probs-openvino-bf16", "probs-onnx-int8", "score_many-torch-fp32", "score_many-openvino-int8", "indicators")
 
 
 # --- the ads ---------------------------------------------------------------------------------
@@ -216,7 +218,7 @@ def make_scorer(approach: str, ads: list, model_dir: Path, hf_dir: Path | None, 
     else:
         kind, precision = approach.split("-", 1)
         runtime = "torch"
-        if precision.split("-", 1)[0] in ("onnx", "torch"):
+        if precision.split("-", 1)[0] in ("openvino", "onnx", "torch"):
             runtime, precision = precision.split("-", 1)
         vocab = "full"
         if precision.endswith("+pruned"):
@@ -324,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="ads to score (default 2000)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
-                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = onnx or torch; p = fp32, int8, "
-                         "and on torch int8-mixed, bf16, with +pruned for a pruned vocabulary), indicators")
+                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino, onnx or torch; p = fp32, int8, "
+                         "bf16 on openvino and torch, int8-mixed and +pruned (a pruned vocabulary) on torch), indicators")
     ap.add_argument("--slice", type=int, default=256, help="ads per interleaving round (default 256, score_many's chunk)")
     ap.add_argument("--json", type=Path, help="also write all figures (without per-ad values) to this JSON file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)

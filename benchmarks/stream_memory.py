@@ -41,15 +41,15 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.every = every
         self.max_mb = 0.0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.max_mb = max(self.max_mb, status_mb("VmRSS"))
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 def ad_stream(base: list, n: int):
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200_000, help="ads to score (default 200,000)")
     ap.add_argument("--seconds", type=float, default=300.0, help="stop after this long even if --n is not reached")
     ap.add_argument("--precision", default=None, help="fp32, int8, bf16 (default: model.json's)")
-    ap.add_argument("--runtime", default=None, help="onnx or torch (default: model.json's)")
+    ap.add_argument("--runtime", default=None, help="openvino, onnx or torch (default: model.json's)")
     ap.add_argument("--vocab", default=None, help="full or pruned (default: model.json's)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--every", type=float, default=20.0, help="seconds between checkpoint lines")

@@ -288,3 +288,115 @@ def test_onnx_rejects_what_it_cannot_run(model_dir):
         load_scorer(model_dir, runtime="onnx", precision="bf16")
     with pytest.raises(ValueError, match="unknown runtime 'tpu'"):
         load_scorer(model_dir, runtime="tpu")
+
+
+# --- OpenVINO --------------------------------------------------------------------------------
+
+def test_split_feed_forward_is_exact_in_fp32(model_dir, fp32):
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.encoding import ad_input_text, encode_texts
+    from trafficking_ads.model.network import SplitFeedForward, batched_logits, load_trained, split_feed_forward
+
+    ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS], MAX_LEN)
+    model = load_trained(model_dir, base_model_dir(), merge=True)
+    before = batched_logits(model, ids, fp32.tokenizer.pad_token_id)
+    split_feed_forward(model, [[0, 7, 300]] * 11 + [[]])
+    assert sum(isinstance(m, SplitFeedForward) for m in model.modules()) == 11
+    after = batched_logits(model, ids, fp32.tokenizer.pad_token_id)
+    assert np.abs(before - after).max() < 1e-4
+
+
+def test_openvino_fp32_matches_torch_fp32(model_dir, fp32):
+    from trafficking_ads.scoring import load_scorer
+
+    ov32 = load_scorer(model_dir, runtime="openvino", precision="fp32")
+    assert ov32.classifier.runtime == "openvino" and ov32.classifier.precision == "fp32"
+    ads = _ads() + [Ad(text=_long_text(), id="long")]
+    assert np.abs(ov32.transformer_probs(ads) - fp32.transformer_probs(ads)).max() < 1e-4
+    a, b = list(ov32.score_many(ads)), list(fp32.score_many(ads))
+    assert [x.band for x in a] == [x.band for x in b]
+
+
+def test_openvino_int8_needs_statistics_replays_them_exactly_and_is_batch_invariant(model_dir, fp32, tmp_path):
+    import shutil
+
+    from trafficking_ads.model import ovrt
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.encoding import ad_input_text, encode_texts
+    from trafficking_ads.model.network import load_trained
+    from trafficking_ads.model.onnxrt import calibrate, write_calibration
+    from trafficking_ads.scoring import load_scorer
+
+    bare = tmp_path / "model"
+    shutil.copytree(model_dir, bare)
+    with pytest.raises(ValueError, match="calibration.json: missing"):
+        load_scorer(bare, runtime="openvino", precision="int8")
+    ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS * 3], MAX_LEN)
+    cal = calibrate(fp32.classifier, ids, fp32.tokenizer.pad_token_id)
+    write_calibration(bare, cal)
+    with pytest.raises(ValueError, match="openvino_int8.json: missing"):
+        load_scorer(bare, runtime="openvino", precision="int8")
+    base = base_model_dir()
+    ovrt.write_statistics(bare, ovrt.collect_statistics(load_trained(bare, base), cal, ids))
+    assert (bare / ovrt.STATS_TENSORS).stat().st_size < 10_000_000
+
+    card = json.loads((bare / "model.json").read_text(encoding="utf-8"))
+    int8 = ovrt.OpenVinoClassifier.load(bare, card, base, precision="int8", cache=tmp_path / "cache")
+    assert json.loads((int8.path.parent / "build.json").read_text())["precision"] == "int8"
+    pad = fp32.tokenizer.pad_token_id
+    test_ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS], MAX_LEN)
+    replayed = int8.logits(test_ids, pad)
+
+    # the graph built from stored statistics is the graph NNCF builds while collecting them
+    fresh_dir = tmp_path / "fresh"
+    fresh_dir.mkdir()
+    fresh, _ = ovrt._quantize(ovrt._graph(load_trained(bare, base), cal, fresh_dir), None, ovrt.calibration_dataset(ids))
+    import openvino as ov
+
+    ov.save_model(fresh, str(fresh_dir / "model.xml"), compress_to_fp16=False)
+    assert np.array_equal(ovrt.OpenVinoClassifier(fresh_dir / "model.xml", "int8", 2).logits(test_ids, pad), replayed)
+
+    scorer = load_scorer(bare, runtime="openvino", precision="int8")
+    ads = _ads()
+    p8, p32 = scorer.transformer_probs(ads), fp32.transformer_probs(ads)
+    assert np.abs(p8 - p32).max() < 0.05
+    clear = np.abs(p32 - 0.5) > 0.1
+    assert ((p8[clear] >= 0.5) == (p32[clear] >= 0.5)).all()
+    # static activation ranges and fixed batch shapes: an ad's probability does not depend on its batch-mates
+    alone = np.array([scorer.transformer_probs([a])[0] for a in ads])
+    assert np.array_equal(alone, p8)
+
+    # statistics that do not belong to this model directory are refused, with the file and the fix
+    key = ovrt.cache_key(bare, card, True)
+    tensors = (bare / ovrt.STATS_TENSORS).read_bytes()
+    (bare / ovrt.STATS_TENSORS).write_bytes(tensors[:-4] + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="openvino_int8.safetensors: not the tensors"):
+        ovrt.OpenVinoClassifier.load(bare, card, base, precision="int8", cache=tmp_path / "cache2")
+    (bare / ovrt.STATS_TENSORS).write_bytes(tensors)
+    moved = {**cal, "ffn_out_absmax": [[v * 2 for v in layer] for layer in cal["ffn_out_absmax"]]}
+    write_calibration(bare, moved)  # more channels over the threshold: another split
+    assert ovrt.cache_key(bare, card, True) != key
+    with pytest.raises(ValueError, match="another outlier split.*models calibrate"):
+        ovrt.OpenVinoClassifier.load(bare, card, base, precision="int8", cache=tmp_path / "cache2")
+    write_calibration(bare, cal)
+    meta = json.loads((bare / ovrt.STATS_JSON).read_text(encoding="utf-8"))
+    (bare / ovrt.STATS_JSON).write_text(json.dumps({**meta, "format": 0}), encoding="utf-8")
+    with pytest.raises(ValueError, match="statistics format 0"):
+        ovrt.OpenVinoClassifier.load(bare, card, base, precision="int8", cache=tmp_path / "cache2")
+
+
+def test_openvino_bf16_agrees_with_fp32(model_dir, fp32):
+    from trafficking_ads.model.fast import has_native_bf16
+    from trafficking_ads.scoring import load_scorer
+
+    bf16 = load_scorer(model_dir, runtime="openvino", precision="bf16")
+    assert bf16.classifier.precision == ("bf16" if has_native_bf16() else "fp32")  # what actually runs
+    ads = _ads()
+    assert np.abs(bf16.transformer_probs(ads) - fp32.transformer_probs(ads)).max() < 0.03
+
+
+def test_openvino_rejects_what_it_cannot_run(model_dir):
+    from trafficking_ads.scoring import load_scorer
+
+    with pytest.raises(ValueError, match="does not run on openvino"):
+        load_scorer(model_dir, runtime="openvino", precision="int8-mixed")

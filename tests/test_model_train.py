@@ -101,10 +101,14 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     d = result.model_dir
     names = sorted(p.name for p in d.iterdir())
     assert names == ["adapter.safetensors", "adapter_config.json", "calibration.json", "fusion.json", "head.safetensors",
-                     "lexical.json", "model.json", "training.json"]
+                     "lexical.json", "model.json", "openvino_int8.json", "openvino_int8.safetensors", "training.json"]
     cal = json.loads((d / "calibration.json").read_text())  # for int8 inference: 12 layers x 1,536 channel maxima
     assert len(cal["ffn_out_absmax"]) == 12 and {len(c) for c in cal["ffn_out_absmax"]} == {1536} and cal["n_ads"] > 0
-    assert sum(p.stat().st_size for p in d.iterdir()) < 5_000_000
+    from trafficking_ads.model.onnxrt import outlier_channels
+
+    stats = json.loads((d / "openvino_int8.json").read_text())  # OpenVINO int8: NNCF statistics, replayed at build
+    assert stats["outliers"] == outlier_channels(cal) and 0 < stats["n_ads"] <= cal["n_ads"] and stats["steps"]
+    assert sum(p.stat().st_size for p in d.iterdir()) < 8_000_000
     card = json.loads((d / "model.json").read_text())
     assert card["kind"] == "transformer" and card["max_len"] == 64
     assert 0 <= card["thresholds"]["medium"] <= card["thresholds"]["high"] <= 1

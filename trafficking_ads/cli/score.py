@@ -62,8 +62,8 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
         fields: Optional[str] = typer.Option(None, "--fields", help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress, per-record warnings or summary."),
-        precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: fp32 or int8 (fastest) on either runtime; int8-mixed, bf16 (CPUs with AMX/AVX512-BF16) or auto (bf16 where native, else fp32) on torch; default: model.json's."),
-        runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime: onnx (ONNX Runtime, fused kernels; built and cached on first use) or torch; default: model.json's."),
+        precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: fp32 or int8 on every runtime; bf16 (CPUs with AMX/AVX512-BF16) on openvino and torch; int8-mixed or auto (bf16 where native, else fp32) on torch; default: model.json's."),
+        runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime: openvino (static int8, bf16 or fp32), onnx (ONNX Runtime, fused kernels) or torch; the first two are built and cached on first use; default: model.json's."),
         cluster: bool = typer.Option(False, "--cluster", help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only)."),
     ) -> None:
         """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.

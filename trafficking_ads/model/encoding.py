@@ -72,3 +72,17 @@ def fixed_shape_batches(ids: Sequence[Sequence[int]], rows: int, bucket: int) ->
         for s in range(0, len(members), rows):
             idx = members[s:s + rows]
             yield idx, [list(ids[i]) for i in idx] + [list(ids[idx[0]])] * (rows - len(idx)), width
+
+
+def fixed_shape_feeds(ids: Sequence[Sequence[int]], rows: int, bucket: int, pad_id: int) -> Iterator[tuple[list[int], dict]]:
+    """`fixed_shape_batches` as numpy inputs for an exported graph: (input positions,
+    {"input_ids", "attention_mask"}) per batch."""
+    import numpy as np
+
+    for idx, batch, width in fixed_shape_batches(ids, rows, bucket):
+        input_ids = np.full((rows, width), pad_id, dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=np.int64)
+        for k, row in enumerate(batch):
+            input_ids[k, :len(row)] = row
+            mask[k, :len(row)] = 1
+        yield idx, {"input_ids": input_ids, "attention_mask": mask}

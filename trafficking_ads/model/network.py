@@ -158,3 +158,46 @@ def load_trained(model_dir: Path, base_dir: Path, merge: bool = True) -> E5Class
     head = load_file(str(model_dir / HEAD_FILE))
     model.head.load_state_dict(head)
     return model.eval()
+
+
+class SplitFeedForward(nn.Module):
+    """A layer's feed-forward block (dense -> GELU -> dense) as two parallel blocks, one over
+    the ordinary channels and one over the `hot` (outlier) ones, whose outputs are added.
+
+    GELU works per channel, so this is exact in fp32; it lets int8 quantization leave the
+    few outlier channels in fp32 (see ovrt). Replaces `layer.intermediate`; the layer's
+    `output.dense` becomes an identity."""
+
+    def __init__(self, intermediate: nn.Module, out_dense: nn.Linear, hot: list[int]):
+        super().__init__()
+        w_in, b_in = intermediate.dense.weight.detach(), intermediate.dense.bias.detach()
+        w_out, b_out = out_dense.weight.detach(), out_dense.bias.detach()
+        hot_idx = torch.tensor(sorted(set(hot)), dtype=torch.long)
+        cold_idx = torch.tensor([j for j in range(w_in.shape[0]) if j not in set(hot)], dtype=torch.long)
+        self.cold_in = _linear(w_in[cold_idx], b_in[cold_idx])
+        self.cold_out = _linear(w_out[:, cold_idx], b_out)
+        self.hot_in = _linear(w_in[hot_idx], b_in[hot_idx])
+        self.hot_out = _linear(w_out[:, hot_idx], None)
+        self.act = intermediate.intermediate_act_fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cold_out(self.act(self.cold_in(x))) + self.hot_out(self.act(self.hot_in(x)))
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(bias)
+    return layer
+
+
+def split_feed_forward(model: E5Classifier, hot: list[list[int]]) -> E5Classifier:
+    """Split each layer's feed-forward block around its `hot[layer]` channels, in place
+    (layers without any are left as they are). The model must be merged (no LoRA wrappers)."""
+    for i, layer in enumerate(model.encoder.encoder.layer):
+        if i < len(hot) and hot[i]:
+            layer.intermediate = SplitFeedForward(layer.intermediate, layer.output.dense, hot[i])
+            layer.output.dense = nn.Identity()
+    return model

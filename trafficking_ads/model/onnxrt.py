@@ -278,20 +278,35 @@ def build(classifier, out: Path, precision: str, calibration: dict[str, Any] | N
 
 # --- running it --------------------------------------------------------------------------------
 
+def model_digest(model_dir: Path, card: dict, extra_files: Sequence[str], facts: Any) -> str:
+    """sha256 over the model's adapter and head (+ `extra_files`) and `facts` (JSON): the
+    cache key of a runtime build, which changes when anything it is built from changes."""
+    h = hashlib.sha256()
+    files = card.get("files", {})
+    names = [files.get("adapter", "adapter.safetensors"), files.get("adapter_config", "adapter_config.json"),
+             files.get("head", "head.safetensors"), *extra_files]
+    for name in names:
+        p = model_dir / name
+        h.update(name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"(missing)"))
+    h.update(json.dumps([card.get("base_sha256"), facts]).encode())
+    return h.hexdigest()
+
+
+def read_calibration(model_dir: Path) -> dict[str, Any]:
+    """The model's calibration.json; a clear error when it is missing."""
+    cal = model_dir / CALIBRATION_FILE
+    if not cal.is_file():
+        raise ValueError(f"{cal}: missing; int8 needs the model's calibration "
+                         "(`trafficking-ads models calibrate MODEL --data CORPUS`)")
+    return json.loads(cal.read_text(encoding="utf-8"))
+
+
 def cache_key(model_dir: Path, card: dict, precision: str) -> str:
     """Changes when anything the ONNX file is built from changes."""
     import onnxruntime
 
-    h = hashlib.sha256()
-    files = card.get("files", {})
-    names = [files.get("adapter", "adapter.safetensors"), files.get("adapter_config", "adapter_config.json"),
-             files.get("head", "head.safetensors")] + ([CALIBRATION_FILE] if precision == "int8" else [])
-    for name in names:
-        p = model_dir / name
-        h.update(name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"(missing)"))
-    h.update(json.dumps([card.get("base_sha256"), precision, BUILD_FORMAT, onnxruntime.__version__,
-                         OUTLIER_THRESHOLD]).encode())
-    return h.hexdigest()
+    return model_digest(model_dir, card, [CALIBRATION_FILE] if precision == "int8" else [],
+                        [precision, BUILD_FORMAT, onnxruntime.__version__, OUTLIER_THRESHOLD])
 
 
 class OnnxClassifier:
@@ -324,13 +339,7 @@ class OnnxClassifier:
             raise ValueError(f"precision {precision!r} does not run on onnx (one of: {', '.join(ONNX_PRECISIONS)}); "
                              "bf16 and int8-mixed run with --runtime torch")
         model_dir = Path(model_dir)
-        calibration = None
-        if precision == "int8":
-            cal = model_dir / CALIBRATION_FILE
-            if not cal.is_file():
-                raise ValueError(f"{cal}: missing; int8 needs the model's calibration "
-                                 "(`trafficking-ads models calibrate MODEL --data CORPUS`)")
-            calibration = json.loads(cal.read_text(encoding="utf-8"))
+        calibration = read_calibration(model_dir) if precision == "int8" else None
         key = cache_key(model_dir, card, precision)
         out = (cache or cache_root() / "onnx") / f"{card.get('name', 'model')}-{precision}-{key[:16]}"
         if not (out / "model.onnx").is_file():
@@ -342,14 +351,9 @@ class OnnxClassifier:
 
     def logits(self, ids: list[list[int]], pad_id: int) -> np.ndarray:
         """Logits in input order; runs of `self.rows` ads padded to a multiple of `self.bucket`."""
-        from .encoding import fixed_shape_batches
+        from .encoding import fixed_shape_feeds
 
         out = np.zeros(len(ids))
-        for idx, rows, width in fixed_shape_batches(ids, self.rows, self.bucket):
-            input_ids = np.full((self.rows, width), pad_id, dtype=np.int64)
-            mask = np.zeros((self.rows, width), dtype=np.int64)
-            for k, row in enumerate(rows):
-                input_ids[k, :len(row)] = row
-                mask[k, :len(row)] = 1
-            out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0][:len(idx)]
+        for idx, feed in fixed_shape_feeds(ids, self.rows, self.bucket, pad_id):
+            out[idx] = self.session.run(None, feed)[0][:len(idx)]
         return out

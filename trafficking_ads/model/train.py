@@ -380,7 +380,7 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     log(f"best dev PR-AUC {best['pr_auc']:.4f} at step {best['step']}; {time.time() - t0:.0f}s")
     from .onnxrt import calibrate
 
-    calibration = calibrate(model, train_ids, tok.pad_token_id)  # for int8 inference (see onnxrt)
+    calibration = calibrate(model, train_ids, tok.pad_token_id)  # for int8 inference (see onnxrt, ovrt)
 
     out = Path(out_dir)
     run = {"data": str(data) if isinstance(data, (str, os.PathLike)) else "(in memory)", "n_train": len(train_y),
@@ -397,7 +397,8 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
         parent = json.loads((Path(init_from) / "model.json").read_text(encoding="utf-8"))
         inference = {k: parent[k] for k in ("runtime", "precision") if k in parent}
     result = finish_model(model, out, cfg, dev_rows, dev_y, best["dev_logits"], base_dir, history, log=log, run=run,
-                          lexical=lexical, calibration=calibration, inference=inference)
+                          lexical=lexical, calibration=calibration, calibration_ids=train_ids[:calibration["n_ads"]],
+                          inference=inference)
     return TrainResult(out, result, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"])
 
 
@@ -414,9 +415,11 @@ def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
 def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], dev_y: np.ndarray,
                  dev_logits: np.ndarray, base_dir: Path, history: list[dict[str, Any]], *,
                  log: Callable[[str], None] = print, run: dict[str, Any] | None = None, lexical=None,
-                 calibration: dict[str, Any] | None = None, inference: dict[str, str] | None = None) -> dict[str, Any]:
+                 calibration: dict[str, Any] | None = None, calibration_ids: list[list[int]] | None = None,
+                 inference: dict[str, str] | None = None) -> dict[str, Any]:
     """Fit the fusion on dev predictions and write the model directory atomically
-    (with `calibration`, the int8 calibration file too; `inference` adds model.json's
+    (with `calibration`, the int8 calibration file too, and with `calibration_ids` (the
+    encoded ads it was found on) OpenVINO's int8 statistics; `inference` adds model.json's
     "runtime" / "precision")."""
     import shutil
     import tempfile
@@ -458,6 +461,11 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
             from .onnxrt import write_calibration
 
             write_calibration(tmp, calibration)
+            if calibration_ids is not None:
+                from .network import load_trained
+                from .ovrt import collect_statistics, write_statistics
+
+                write_statistics(tmp, collect_statistics(load_trained(tmp, base_dir), calibration, calibration_ids))
         manifest = base_mod.read_manifest(base_dir)
         card = {
             "kind": MODEL_KIND,
