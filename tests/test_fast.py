@@ -251,19 +251,39 @@ def test_split_outliers_is_exact_in_fp32(onnx_fp32, tmp_path):
     assert np.abs(before - after).max() < 1e-4
 
 
-def test_onnx_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, fp32, tmp_path):
+def _calibrated_copy(model_dir: Path, fp32, tmp_path: Path, runtime: str):
+    """A copy of the model without int8 calibration (int8 on `runtime` refuses it), then
+    its calibration on the test texts: (copy, encoded ids, calibration)."""
     import shutil
 
     from trafficking_ads.model.encoding import ad_input_text, encode_texts
-    from trafficking_ads.model.onnxrt import CALIBRATION_FILE, calibrate, outlier_channels, write_calibration
+    from trafficking_ads.model.onnxrt import calibrate
     from trafficking_ads.scoring import load_scorer
 
     bare = tmp_path / "model"
     shutil.copytree(model_dir, bare)
     with pytest.raises(ValueError, match="calibration.json: missing"):
-        load_scorer(bare, runtime="onnx", precision="int8")
+        load_scorer(bare, runtime=runtime, precision="int8")
     ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS * 3], MAX_LEN)
-    cal = calibrate(fp32.classifier, ids, fp32.tokenizer.pad_token_id)
+    return bare, ids, calibrate(fp32.classifier, ids, fp32.tokenizer.pad_token_id)
+
+
+def _assert_int8_agrees_and_is_batch_invariant(int8, fp32) -> None:
+    ads = _ads()
+    p8, p32 = int8.transformer_probs(ads), fp32.transformer_probs(ads)
+    assert np.abs(p8 - p32).max() < 0.05
+    clear = np.abs(p32 - 0.5) > 0.1
+    assert ((p8[clear] >= 0.5) == (p32[clear] >= 0.5)).all()
+    # an ad's probability does not depend on its batch-mates
+    alone = np.array([int8.transformer_probs([a])[0] for a in ads])
+    assert np.array_equal(alone, p8)
+
+
+def test_onnx_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, fp32, tmp_path):
+    from trafficking_ads.model.onnxrt import CALIBRATION_FILE, outlier_channels, write_calibration
+    from trafficking_ads.scoring import load_scorer
+
+    bare, _, cal = _calibrated_copy(model_dir, fp32, tmp_path, "onnx")
     assert len(cal["ffn_out_absmax"]) == 12 and all(len(c) == 384 * 4 for c in cal["ffn_out_absmax"])
     assert sum(map(len, outlier_channels(cal))) > 0  # e5's feed-forward outputs do have outlier channels
     write_calibration(bare, cal)
@@ -271,14 +291,7 @@ def test_onnx_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_di
     int8 = load_scorer(bare, runtime="onnx", precision="int8")
     facts = json.loads((int8.classifier.path.parent / "build.json").read_text(encoding="utf-8"))
     assert facts["fp32_channels"] == [len(h) for h in outlier_channels(cal)]
-    ads = _ads()
-    p8, p32 = int8.transformer_probs(ads), fp32.transformer_probs(ads)
-    assert np.abs(p8 - p32).max() < 0.05
-    clear = np.abs(p32 - 0.5) > 0.1
-    assert ((p8[clear] >= 0.5) == (p32[clear] >= 0.5)).all()
-    # activations are quantized per ad: an ad's probability does not depend on its batch-mates
-    alone = np.array([int8.transformer_probs([a])[0] for a in ads])
-    assert np.array_equal(alone, p8)
+    _assert_int8_agrees_and_is_batch_invariant(int8, fp32)  # activations are quantized per ad
 
 
 def test_onnx_rejects_what_it_cannot_run(model_dir):
@@ -318,21 +331,14 @@ def test_openvino_fp32_matches_torch_fp32(model_dir, fp32):
 
 
 def test_openvino_int8_needs_statistics_replays_them_exactly_and_is_batch_invariant(model_dir, fp32, tmp_path):
-    import shutil
-
     from trafficking_ads.model import ovrt
     from trafficking_ads.model.base import base_model_dir
     from trafficking_ads.model.encoding import ad_input_text, encode_texts
     from trafficking_ads.model.network import load_trained
-    from trafficking_ads.model.onnxrt import calibrate, write_calibration
+    from trafficking_ads.model.onnxrt import write_calibration
     from trafficking_ads.scoring import load_scorer
 
-    bare = tmp_path / "model"
-    shutil.copytree(model_dir, bare)
-    with pytest.raises(ValueError, match="calibration.json: missing"):
-        load_scorer(bare, runtime="openvino", precision="int8")
-    ids = encode_texts(fp32.tokenizer, [ad_input_text(t) for t in TEXTS * 3], MAX_LEN)
-    cal = calibrate(fp32.classifier, ids, fp32.tokenizer.pad_token_id)
+    bare, ids, cal = _calibrated_copy(model_dir, fp32, tmp_path, "openvino")
     write_calibration(bare, cal)
     with pytest.raises(ValueError, match="openvino_int8.json: missing"):
         load_scorer(bare, runtime="openvino", precision="int8")
@@ -356,15 +362,8 @@ def test_openvino_int8_needs_statistics_replays_them_exactly_and_is_batch_invari
     ov.save_model(fresh, str(fresh_dir / "model.xml"), compress_to_fp16=False)
     assert np.array_equal(ovrt.OpenVinoClassifier(fresh_dir / "model.xml", "int8", 2).logits(test_ids, pad), replayed)
 
-    scorer = load_scorer(bare, runtime="openvino", precision="int8")
-    ads = _ads()
-    p8, p32 = scorer.transformer_probs(ads), fp32.transformer_probs(ads)
-    assert np.abs(p8 - p32).max() < 0.05
-    clear = np.abs(p32 - 0.5) > 0.1
-    assert ((p8[clear] >= 0.5) == (p32[clear] >= 0.5)).all()
-    # static activation ranges and fixed batch shapes: an ad's probability does not depend on its batch-mates
-    alone = np.array([scorer.transformer_probs([a])[0] for a in ads])
-    assert np.array_equal(alone, p8)
+    # static activation ranges and fixed batch shapes
+    _assert_int8_agrees_and_is_batch_invariant(load_scorer(bare, runtime="openvino", precision="int8"), fp32)
 
     # statistics that do not belong to this model directory are refused, with the file and the fix
     key = ovrt.cache_key(bare, card, True)

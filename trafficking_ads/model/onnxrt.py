@@ -95,19 +95,25 @@ def write_calibration(model_dir: str | os.PathLike, calibration: dict[str, Any])
     return path
 
 
-def calibrate_model(model_dir: str | os.PathLike, texts: Sequence[str], max_ads: int = 400) -> Path:
-    """Calibrate an existing model directory on `texts` (its training ads) and write the file."""
+def calibration_inputs(model_dir: Path, texts: Sequence[str], max_ads: int):
+    """(merged classifier, encoded ids, pad id) of a model directory, for calibrating it on
+    `texts` (its training ads), encoded as the model reads them."""
     from .base import base_model_dir
     from .encoding import encode_texts
     from .fast import load_tokenizer
     from .network import load_trained
 
-    path = Path(model_dir)
-    card = json.loads((path / "model.json").read_text(encoding="utf-8"))
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     base_dir = base_model_dir()
     tok = load_tokenizer(base_dir)
     ids = encode_texts(tok, list(texts[:max_ads]), int(card.get("max_len", 256)), card.get("head_tokens"))
-    return write_calibration(path, calibrate(load_trained(path, base_dir, merge=True), ids, tok.pad_token_id, max_ads))
+    return load_trained(model_dir, base_dir, merge=True), ids, tok.pad_token_id
+
+
+def calibrate_model(model_dir: str | os.PathLike, texts: Sequence[str], max_ads: int = 400) -> Path:
+    """Calibrate an existing model directory on `texts` (its training ads) and write the file."""
+    classifier, ids, pad_id = calibration_inputs(Path(model_dir), texts, max_ads)
+    return write_calibration(model_dir, calibrate(classifier, ids, pad_id, max_ads))
 
 
 def outlier_channels(calibration: dict[str, Any], threshold: float = OUTLIER_THRESHOLD) -> list[list[int]]:

@@ -351,16 +351,9 @@ def _store_logits(request, job) -> None:
 def calibrate_statistics(model_dir: str | os.PathLike, texts: Sequence[str], max_ads: int = 400) -> Path:
     """Collect and store an existing model's int8 statistics on `texts` (its training ads);
     needs its calibration.json (written first by `onnxrt.calibrate_model`)."""
-    from .base import base_model_dir
-    from .encoding import encode_texts
-    from .fast import load_tokenizer
-    from .network import load_trained
-    from .onnxrt import read_calibration
+    from .onnxrt import calibration_inputs, read_calibration
 
     path = Path(model_dir)
-    card = json.loads((path / "model.json").read_text(encoding="utf-8"))
     calibration = read_calibration(path)
-    base_dir = base_model_dir()
-    tok = load_tokenizer(base_dir)
-    ids = encode_texts(tok, list(texts[:max_ads]), int(card.get("max_len", 256)), card.get("head_tokens"))
-    return write_statistics(path, collect_statistics(load_trained(path, base_dir, merge=True), calibration, ids))
+    classifier, ids, _ = calibration_inputs(path, texts, max_ads)
+    return write_statistics(path, collect_statistics(classifier, calibration, ids))
