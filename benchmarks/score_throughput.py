@@ -320,7 +320,76 @@ def token_lengths(model_dir: Path, ads: list) -> list[int]:
     return [len(x) for x in tok([ad_input_text(a.text, a.title) for a in ads], add_special_tokens=False, verbose=False)["input_ids"]]
 
 
+def multiply_adds(widths, config: dict) -> float:
+    """Multiply-adds of the encoder over sequences of these widths: the linear layers
+    (Q, K, V, output, feed-forward) per token, attention scores and mixing per token pair."""
+    import numpy as np
+
+    h, ff, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    w = np.asarray(widths, dtype=np.float64)
+    return float(layers * (w * (4 * h * h + 2 * h * ff) + 2 * w * w * h).sum())
+
+
+def compute_report(results: dict[str, dict], lens, max_len: int) -> dict:
+    """The fp32 work behind the pipeline's and our throughput, and the rate 3x would need.
+
+    The pipeline reads each ad alone up to 512 tokens (its truncation); ours reads at most
+    max_len (head + tail), in the runtimes' fixed 8-row batches per score_many chunk, with
+    their padding and filler rows counted as work."""
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.encoding import fixed_shape_batches
+    from trafficking_ads.model.network import INFER_ROWS, LENGTH_BUCKET
+    from trafficking_ads.model.scorer import CHUNK
+
+    config = json.loads((base_model_dir() / "config.json").read_text(encoding="utf-8"))
+    ours_rows = [[0] * (min(int(n), max_len - 2) + 2) for n in lens]
+    ours = [w for s in range(0, len(ours_rows), CHUNK)
+            for _, batch, w in fixed_shape_batches(ours_rows[s:s + CHUNK], INFER_ROWS, LENGTH_BUCKET) for _ in batch]
+    flops = {"pipeline": 2 * multiply_adds([min(int(n) + 2, 512) for n in lens], config),
+             "pipeline-maxlen": 2 * multiply_adds([min(int(n) + 2, max_len) for n in lens], config),
+             "ours": 2 * multiply_adds(ours, config)}
+    rate = fp32_matmul_rate(config)
+    n = len(lens)
+    achieved = {a: flops.get(a, flops["ours"]) * r["ads_per_s"] / n / 1e9 for a, r in results.items()
+                if a.startswith("pipeline") or (a.startswith("probs") and a.endswith("fp32"))}
+    out = {"tflop": {k: v / 1e12 for k, v in flops.items()}, "matmul_gflops": rate, "achieved_gflops": achieved}
+    if "pipeline" in results:
+        out["gflops_for_3x"] = 3 * results["pipeline"]["ads_per_s"] * flops["ours"] / n / 1e9
+    return out
+
+
+def fp32_matmul_rate(config: dict, tokens: int = 1024, rounds: int = 5, seconds: float = 0.6) -> dict[str, float]:
+    """This machine's fp32 matmul rate (GFLOP/s, torch, threads = physical cores) on the
+    encoder's own shapes (`tokens` rows) and on a large square product: the ceiling an fp32
+    path can approach, measured in the same run as the throughputs it bounds. The shapes
+    take turns for `rounds` rounds and each keeps its best, so a slow moment of a shared VM
+    lowers no ceiling."""
+    import torch
+
+    from trafficking_ads.model.fast import thread_count
+
+    torch.set_num_threads(thread_count())
+    h, ff = config["hidden_size"], config["intermediate_size"]
+    cases = {"encoder shapes": [(tokens, h, h), (tokens, h, ff), (tokens, ff, h)], "4096 square": [(4096, 4096, 4096)]}
+    pairs = {name: [(torch.randn(a, b), torch.randn(b, c)) for a, b, c in shapes] for name, shapes in cases.items()}
+    best = dict.fromkeys(cases, 0.0)
+    for _ in range(rounds):
+        for name, mats in pairs.items():
+            for x, y in mats:
+                x @ y
+            flops, t0, done = 0.0, time.perf_counter(), 0.0
+            while done < seconds:
+                for x, y in mats:
+                    x @ y
+                    flops += 2.0 * x.shape[0] * x.shape[1] * y.shape[1]
+                done = time.perf_counter() - t0
+            best[name] = max(best[name], flops / done / 1e9)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
+    from trafficking_ads.model.scorer import CHUNK
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "default"), help="transformer model directory")
     ap.add_argument("--n", type=int, default=2000, help="ads to score (default 2000)")
@@ -328,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
                     help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino, onnx or torch; p = fp32, int8, "
                          "bf16 on openvino and torch, int8-mixed and +pruned (a pruned vocabulary) on torch), indicators")
-    ap.add_argument("--slice", type=int, default=256, help="ads per interleaving round (default 256, score_many's chunk)")
+    ap.add_argument("--slice", type=int, default=CHUNK, help=f"ads per interleaving round (default {CHUNK}, score_many's chunk)")
     ap.add_argument("--json", type=Path, help="also write all figures (without per-ad values) to this JSON file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--ads", type=Path, help=argparse.SUPPRESS)
@@ -403,12 +472,25 @@ def main(argv: list[str] | None = None) -> int:
             d = np.abs(np.array(r["probs"]) - rp)
             print(f"{a} vs fp32: max |dp| {d.max():.3f}, mean |dp| {d.mean():.4f}, "
                   f"same label at 0.5 {np.mean((np.array(r['probs']) >= 0.5) == (rp >= 0.5)):.4f}")
+    comp = None
+    if any(a.endswith("fp32") for a in results) and "pipeline" in results:
+        comp = compute_report(results, lens, max_len)
+        t = comp["tflop"]
+        print(f"\nfp32 work for these {len(ads)} ads (2 x multiply-adds): pipeline {t['pipeline']:.1f} TFLOP (up to 512 tokens, "
+              f"one ad per call), pipeline-maxlen {t['pipeline-maxlen']:.1f}, ours {t['ours']:.1f} (max_len {max_len}, fixed "
+              f"batches with padding and filler rows): the pipeline does {t['pipeline'] / t['ours']:.2f}x our work")
+        print("fp32 matmul rate of this machine now (torch, best of 5 rounds): "
+              + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in comp["matmul_gflops"].items()))
+        print("achieved fp32 rate: " + ", ".join(f"{a} {v:.0f} GFLOP/s" for a, v in comp["achieved_gflops"].items()))
+        enc = comp["matmul_gflops"]["encoder shapes"]
+        print(f"3.0x the pipeline in fp32 needs our work done at {comp['gflops_for_3x']:.0f} GFLOP/s: "
+              f"{comp['gflops_for_3x'] / enc:.2f}x this machine's fp32 matmul rate on the encoder's shapes")
     load = os.getloadavg()
     print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.json:
         slim = {a: {k: v for k, v in r.items() if k not in ("probs", "risk")} for a, r in results.items()}
         doc = {"n": len(ads), "langs": langs, "max_len": max_len, "fit_whole": int(fits.sum()), "model": str(model_dir),
-               "batch_size": args.batch_size, "results": slim}
+               "batch_size": args.batch_size, "results": slim, "compute": comp}
         tmpf = args.json.with_name(f".{args.json.name}.tmp")
         tmpf.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         os.replace(tmpf, args.json)

@@ -106,6 +106,24 @@ def test_evaluate_with_a_scorer_object_and_baseline_json(corpus_dir, tmp_path):
     assert "| recall at 5% FPR |" in (tmp_path / "x.md").read_text(encoding="utf-8")
 
 
+def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir):
+    """The scorer's TF-IDF shortcut (per-word n-gram cache, counts -> sublinear tf-idf -> l2 ->
+    dot) gives sklearn's `transform(...) @ coef` on real held-out ads and on edge cases."""
+    from scipy.sparse import hstack
+
+    dd = load_corpus(corpus_dir)
+    train = [row_to_ad(r) for r in dd["train"]]
+    model = TfidfLogReg(max_word_features=3000, max_char_features=5000).fit(train, [a.label for a in train])
+    texts = [a.text for a in (row_to_ad(r) for r in dd["test"])] + [
+        "", "   ", "zzzz qqqq", "a", "Хостес  в\tДубай\n\nWhatsApp", "ВАКАНСИЯ  вакансия\u00a0Вакансия", "x y"]
+    want = 1 / (1 + np.exp(-(hstack([model.word.transform(texts), model.char.transform(texts)]).tocsr() @ model.coef
+                             + model.intercept)))
+    for _ in range(2):  # the second pass reads the per-word cache
+        got = model.predict_proba(texts)
+        assert np.abs(got - want).max() < 1e-12
+    assert got[len(texts) - 6] == pytest.approx(1 / (1 + np.exp(-model.intercept)))  # no features: intercept alone
+
+
 def test_model_threshold_sources(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps({"kind": "indicators", "thresholds": {"medium": 0.4, "high": 0.7}, "operating_threshold": 0.55}))
     assert model_threshold(tmp_path) == (0.55, "model.json operating_threshold")

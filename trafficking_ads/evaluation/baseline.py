@@ -44,6 +44,7 @@ class TfidfLogReg:
         self.coef: np.ndarray | None = None
         self.intercept = 0.0
         self.threshold = 0.5
+        self._linear = None
 
     def _vectorizers(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -51,11 +52,6 @@ class TfidfLogReg:
         word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=self.max_word_features, sublinear_tf=True, lowercase=True)
         char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_features=self.max_char_features, sublinear_tf=True, lowercase=True)
         return word, char
-
-    def _features(self, texts: Sequence[str]):
-        from scipy.sparse import hstack
-
-        return hstack([self.word.transform(texts), self.char.transform(texts)]).tocsr()
 
     def fit(self, ads: Sequence[Ad | dict | str], labels: Sequence[int]) -> "TfidfLogReg":
         """Fit on training ads; needs both classes."""
@@ -72,14 +68,20 @@ class TfidfLogReg:
         lr.fit(X, y)
         self.coef = lr.coef_.ravel().astype(np.float64)
         self.intercept = float(lr.intercept_[0])
+        self._linear = None
         return self
 
     def predict_proba(self, ads: Sequence[Ad | dict | str]) -> np.ndarray:
         """P(deceptive) per ad."""
         if self.coef is None:
             raise RuntimeError("baseline is not fitted")
-        X = self._features([ad_text(a) for a in ads])
-        z = X @ self.coef + self.intercept
+        texts = [ad_text(a) for a in ads]
+        if self._linear is None:  # built on first use: fit and load only set the vectorizers
+            from .tfidf_linear import LinearTfidf
+
+            split = len(self.word.idf_)
+            self._linear = (LinearTfidf(self.word, self.coef[:split]), LinearTfidf(self.char, self.coef[split:]))
+        z = sum(part.decision(texts) for part in self._linear) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict[str, Any]:

@@ -135,7 +135,7 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         f"{' initialized by a linear probe on the frozen embeddings (LP-FT)' if cfg.get('linear_probe_init') else ''}; "
         f"class-weighted loss ({cfg.get('class_weighting')}); {cfg.get('epochs')} epochs max, early stopping on dev PR-AUC; seed {cfg.get('seed')}.",
         f"- Input: `query: ` + title + text, at most {card['max_len']} tokens; longer ads keep their head and tail (the middle is dropped).",
-        f"- Lexical component: a TF-IDF (word 1–2-grams, char 3–5-grams) logistic regression fitted on the train split "
+        "- Lexical component: a TF-IDF (word 1–2-grams, char 3–5-grams) logistic regression fitted on the train split "
         "(the project's baseline class, stored as JSON in lexical.json)." if card.get("files", {}).get("lexical") else "",
         f"- Fusion: logistic regression over {', '.join('`' + f + '`' for f in card['features'])}, fitted on the dev split "
         f"(the transformer never trained on it); {json.loads((model_dir / 'fusion.json').read_text())['calibration']['method']} "

@@ -23,8 +23,10 @@ from .encoding import ad_input_text, encode_texts
 from .fusion import FusionModel, lexical_row, sigmoid, transformer_row
 from .signals import Signals
 
-#: Ads taken from the input per chunk (tokenized and length-sorted together).
-CHUNK = 256
+#: Ads taken from the input per chunk (tokenized and length-sorted together). The runtimes
+#: fill each length bucket's last batch to a fixed shape with copies: on 2,000 real ads that
+#: filler is 3% of the rows with chunks of 1,024 and 11% with 256 (`score_many` 1.2x faster).
+CHUNK = 1024
 RUNTIMES = ("torch", "onnx", "openvino")
 
 
