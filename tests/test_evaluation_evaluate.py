@@ -106,22 +106,38 @@ def test_evaluate_with_a_scorer_object_and_baseline_json(corpus_dir, tmp_path):
     assert "| recall at 5% FPR |" in (tmp_path / "x.md").read_text(encoding="utf-8")
 
 
-def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir):
+@pytest.mark.parametrize("view,chars", [("canonical", 0), ("raw", 5000)])
+def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir, view, chars):
     """The scorer's TF-IDF shortcut (per-word n-gram cache, counts -> sublinear tf-idf -> l2 ->
-    dot) gives sklearn's `transform(...) @ coef` on real held-out ads and on edge cases."""
+    dot) gives sklearn's `transform(...) @ coef` on real held-out ads and on edge cases, in
+    both text views (the canonical one, word n-grams only, is the shipped lexical model's)."""
     from scipy.sparse import hstack
+
+    from trafficking_ads.evaluation.baseline import ad_text
 
     dd = load_corpus(corpus_dir)
     train = [row_to_ad(r) for r in dd["train"]]
-    model = TfidfLogReg(max_word_features=3000, max_char_features=5000).fit(train, [a.label for a in train])
+    model = TfidfLogReg(max_word_features=3000, max_char_features=chars, view=view).fit(train, [a.label for a in train])
     texts = [a.text for a in (row_to_ad(r) for r in dd["test"])] + [
         "", "   ", "zzzz qqqq", "a", "Хостес  в\tДубай\n\nWhatsApp", "ВАКАНСИЯ  вакансия\u00a0Вакансия", "x y"]
-    want = 1 / (1 + np.exp(-(hstack([model.word.transform(texts), model.char.transform(texts)]).tocsr() @ model.coef
-                             + model.intercept)))
+    seen = [ad_text(t, view) for t in texts]
+    X = hstack([v.transform(seen) for v in (model.word, model.char) if v is not None]).tocsr()
+    want = 1 / (1 + np.exp(-(X @ model.coef + model.intercept)))
     for _ in range(2):  # the second pass reads the per-word cache
         got = model.predict_proba(texts)
         assert np.abs(got - want).max() < 1e-12
     assert got[len(texts) - 6] == pytest.approx(1 / (1 + np.exp(-model.intercept)))  # no features: intercept alone
+
+
+def test_canonical_view_reads_formats_alike():
+    """The lexical model must not learn a source's formatting: the raw and the lowercased,
+    stop-word-stripped copies of one ad (both are in the shared data) read the same."""
+    from trafficking_ads.evaluation.baseline import ad_text
+
+    raw = "Data Entry Clerk! Work from HOME, earn $500/week. Apply at #URL_ab12cd#."
+    preprocessed = "data entry clerk work home earn 500 week apply"
+    assert ad_text(raw) == ad_text(preprocessed) == "data entry clerk work home earn 500 week apply"
+    assert ad_text(raw, "raw") == raw
 
 
 def test_model_threshold_sources(tmp_path):

@@ -90,3 +90,23 @@ def test_shipped_configs_parse():
     root = Path(__file__).resolve().parents[1] / "training"
     for name in ("default.yaml", "gpu.yaml"):
         TrainConfig.from_yaml(root / name)
+
+
+def test_a_row_missing_a_fitted_feature_is_refused():
+    """Scoring must build every feature the fusion was fitted on (as sklearn checks feature_names_in_):
+    a silently zero-filled feature served a model that was never trained."""
+    rows, y = _rows(seed=2)
+    model, _ = fit_fusion(rows, y, ["transformer_logit", "ind_travel_abroad_offer"])
+    with pytest.raises(ValueError, match="lacks feature.*ind_travel_abroad_offer"):
+        model.predict([{"transformer_logit": 0.3}])
+    with pytest.raises(ValueError, match="lacks feature"):
+        fit_fusion([{"transformer_logit": 0.1}] * 4 + rows[:4], [0, 1, 0, 1] * 2, ["transformer_logit", "ind_travel_abroad_offer"])
+
+
+def test_contributions_add_up_to_the_decision():
+    rows, y = _rows(seed=3)
+    model, _ = fit_fusion(rows, y, ["transformer_logit", "ind_travel_abroad_offer", "meta_no_company_logo"])
+    for row in rows[:20]:
+        parts = model.contributions(row)
+        assert abs(sum(parts.values()) + model.intercept - model.decision(model.matrix([row]))[0]) < 1e-9
+        assert parts["transformer_logit"] == pytest.approx(model.slope("transformer_logit") * (row["transformer_logit"] - model.mean[0]))

@@ -121,9 +121,29 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     assert [a.ad_id for a in many] == [scorer.score(t).ad_id for t in ads]
     for a, b in zip(many, (scorer.score(t) for t in ads)):
         assert a.risk == b.risk  # batch-invariant: an ad scores the same alone or in company
-        assert set(a.components) == {"transformer_prob", "lexical_prob", "indicator_score", "fused"}
+        scores = {k for k in a.components if not k.startswith("contrib_")}
+        assert scores == {"transformer_prob", "lexical_prob", "indicator_score", "fused"}
+        parts = {k: v for k, v in a.components.items() if k.startswith("contrib_")}
+        assert {"contrib_transformer", "contrib_lexical", "contrib_baseline"} <= set(parts)
+        assert {f"contrib_ind_{h.id}" for h in a.indicators} <= set(parts)  # every indicator's share is shown
+        assert abs(sum(parts.values()) - a.components["fused"]) < 1e-4  # the parts add up to the fused log-odds
         assert a.band in ("low", "medium", "high")
     assert any(h.id == "travel_abroad_offer" for h in many[0].indicators)
+
+
+@pytest.mark.slow
+def test_served_scores_equal_the_fitted_fusion(trained, tiny_corpus):
+    """What is served is what was trained: the public `score_many` (torch fp32, the reference
+    runtime) reproduces the fused risk the fusion was fitted to give every dev ad."""
+    from trafficking_ads.corpus.build import row_to_ad
+    from trafficking_ads.scoring import load_scorer
+
+    _, result = trained
+    scorer = load_scorer(result.model_dir, runtime="torch", precision="fp32")
+    ads = [row_to_ad(r) for r in tiny_corpus["dev"]]
+    served = np.array([a.risk for a in scorer.score_many(ads)])
+    assert result.dev_risk is not None and len(result.dev_risk) == len(ads)
+    np.testing.assert_allclose(served, result.dev_risk, rtol=0, atol=1e-6)
 
 
 @pytest.mark.slow

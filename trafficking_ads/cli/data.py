@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         dev: float = typer.Option(0.15, "--dev", min=0.0, max=0.5, help="Dev share of the ads."),
         test: float = typer.Option(0.15, "--test", min=0.0, max=0.5, help="Test share of the ads."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first unreadable row (exit code 2)."),
+        test_source: Optional[str] = typer.Option(None, "--test-source", help="Cross-source protocol: hold out every template group of this source family (difraud, emscad, platform, seed) as test; the rest is split into train/dev."),
     ) -> None:
         """Load every source, deduplicate, group template families, split 70/15/15 by group, and
         save a datasets.DatasetDict with CARD.md and card.json. With default arguments the card is
@@ -42,6 +43,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 fractions=(round(1 - dev - test, 6), dev, test),
                 strict=strict,
+                test_source=test_source,
             )
         except DataError as e:
             typer.echo(f"error: {e}", err=True)

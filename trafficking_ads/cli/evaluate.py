@@ -9,7 +9,8 @@ import typer
 
 EPILOG = (
     "Examples: trafficking-ads evaluate --data out/corpus --split test --json training/results/eval.json "
-    "--md training/results/eval.md ; trafficking-ads evaluate --data labelled.jsonl --model models/default"
+    "--md training/results/eval.md ; trafficking-ads evaluate --data labelled.jsonl --model models/default ; "
+    "trafficking-ads evaluate --protocols --json training/results/protocols.json --md training/results/protocols.md"
 )
 
 
@@ -18,7 +19,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate", epilog=EPILOG, help="Evaluate a model and the TF-IDF + logistic regression baseline side by side on labelled data (JSONL or a built corpus split).")
     def evaluate_cmd(
-        data: Path = typer.Option(..., "--data", help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory."),
+        data: Optional[Path] = typer.Option(None, "--data", help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory."),
+        protocols: bool = typer.Option(False, "--protocols", help="Instead: compare the evaluation protocols (boilerplate-aware group split, whole-text group split, cross-source) by refitting the lexical model and the previous baseline per fold on the shared data and seed set."),
+        seeds: str = typer.Option("13,14,15", "--seeds", help="Split seeds of the group protocols (with --protocols)."),
         model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default)."),
         split: str = typer.Option("test", "--split", help="Split to evaluate when --data is a built corpus."),
         train: Optional[Path] = typer.Option(None, "--train", help="Built corpus whose train/dev splits fit the baseline (default: out/corpus, else built now)."),
@@ -34,10 +37,36 @@ def register(app: typer.Typer) -> None:
         JSON/markdown. Metrics: precision/recall/F1 at the model's operating threshold, PR-AUC,
         ROC-AUC, recall at 1%/5% FPR, FPR on real RU/KZ vacancies, Brier, ECE — overall, per
         language and per source."""
+        from .. import atomic
         from ..corpus.problems import DataError
         from ..evaluation.evaluate import evaluate, write_json
         from ..evaluation.report import markdown, write_markdown
 
+        if protocols:
+            from ..evaluation.protocols import compare_protocols
+            from ..evaluation.protocols import markdown as protocols_markdown
+
+            try:
+                seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+            except ValueError:
+                typer.echo(f"error: --seeds: expected comma-separated integers, got {seeds!r}", err=True)
+                raise typer.Exit(1) from None
+            try:
+                result = compare_protocols(shared_data=shared_data, seed_dir=seed_dir, seeds=seed_list,
+                                           log=lambda m: typer.echo(m, err=True))
+            except (DataError, FileNotFoundError) as e:
+                typer.echo(f"error: {e}", err=True)
+                raise typer.Exit(2) from None
+            if json_out:
+                write_json(result, json_out)
+            text = protocols_markdown(result)
+            if md_out:
+                atomic.write_text(md_out, text)
+            typer.echo(text)
+            return
+        if data is None:
+            typer.echo("error: --data is required (or --protocols)", err=True)
+            raise typer.Exit(1)
         if not data.exists():
             typer.echo(f"error: {data}: no such file or directory", err=True)
             raise typer.Exit(1) from None

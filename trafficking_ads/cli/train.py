@@ -27,6 +27,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines."),
         from_model: Optional[str] = typer.Option(None, "--from", help="Retrain: continue this model (dir or name under models/) on --data plus --add labels (see `label retrain`)."),
         add: Optional[list[Path]] = typer.Option(None, "--add", help="Retrain: labels.jsonl file(s) from `label import` to add to --data (with --from)."),
+        hard: Optional[Path] = typer.Option(None, "--hard", help="Hard set whose `fit` half joins dev in choosing the bands (default: data/hard/hard.jsonl of the checkout, if present)."),
+        no_hard: bool = typer.Option(False, "--no-hard", help="Choose the bands on dev alone."),
+        refit: bool = typer.Option(False, "--refit", help="Do not fine-tune: refit the lexical model, fusion and bands of the model already at --out on --data (after the indicators or the corpus changed)."),
     ) -> None:
         """Fine-tune LoRA adapters on the e5 base (train split), stop early on dev PR-AUC, fit the
         calibrated fusion with the indicators on dev, and write a model directory for `score --model`."""
@@ -41,7 +44,8 @@ def register(app: typer.Typer) -> None:
             run_retrain(from_model, add, out, data, config, quiet=quiet)
             return
 
-        from ..model.train import TrainConfig
+        from ..corpus.hard import default_hard_path
+        from ..model.train import TrainConfig, refit_fusion
         from ..model.train import train as run_train
 
         def log(msg: str) -> None:
@@ -56,8 +60,18 @@ def register(app: typer.Typer) -> None:
         if not data.exists():
             print(f"error: {data}: no built corpus here (run `trafficking-ads data build -o {data}`)", file=sys.stderr)
             raise typer.Exit(1)
+        hard_set = None if no_hard else (hard or (default_hard_path() if default_hard_path().is_file() else None))
+        if hard_set is not None and not Path(hard_set).is_file():
+            print(f"error: {hard_set}: no such hard set file", file=sys.stderr)
+            raise typer.Exit(1)
         try:
-            result = run_train(data, out, cfg, log=log)
+            if refit:
+                if not (out / "model.json").is_file():
+                    print(f"error: {out}: no trained model to refit (train it first)", file=sys.stderr)
+                    raise typer.Exit(1)
+                refit_fusion(out, data, hard=hard_set, log=log)
+            else:
+                result = run_train(data, out, cfg, log=log, hard=hard_set)
         except (FileNotFoundError, ValueError, TypeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(1)
@@ -65,4 +79,5 @@ def register(app: typer.Typer) -> None:
             from ..model.card import write_card
 
             write_card(out)
-        log(f"wrote {out} in {result.seconds:.0f}s ({result.n_train} train ads, {result.n_dev} dev ads)")
+        if not refit:
+            log(f"wrote {out} in {result.seconds:.0f}s ({result.n_train} train ads, {result.n_dev} dev ads)")

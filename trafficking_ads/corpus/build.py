@@ -25,7 +25,7 @@ from .dedup import deduplicate
 from .loaders import default_shared_data, load_shared
 from .problems import Problems
 from .seed import default_seed_dir, load_seed
-from .splits import SPLITS, check_group_disjoint, source_family, split_counts, split_groups
+from .splits import SPLITS, check_group_disjoint, cross_source_split, source_family, split_counts, split_groups
 
 DEFAULT_SEED = 13
 #: Where `data build` writes by default and where `evaluate` looks for a built corpus.
@@ -127,8 +127,13 @@ def build_corpus(
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     strict: bool = False,
     write_repo_card: bool | None = None,
+    test_source: str | None = None,
 ) -> Corpus:
     """Build the corpus; save it to `out_dir` when given (atomically: the old one is replaced whole).
+
+    `test_source` (a source family: `difraud`, `emscad`, `seed`, `platform`) builds the
+    cross-source protocol instead: test = every group holding an ad of that family, and the
+    other groups split into train and dev in the ratio of `fractions`' first two shares.
 
     `write_repo_card` (default: when seed_dir, shared_data and seed are all defaults) also
     copies CARD.md to `data/CORPUS_CARD.md`, the card kept in the repository.
@@ -148,7 +153,10 @@ def build_corpus(
     dd = deduplicate(ads)
     kept = dd.kept
     groups = [dd.groups[a.id] for a in kept]
-    splits = split_groups(kept, groups, fractions=fractions, seed=seed)
+    if test_source is None:
+        splits = split_groups(kept, groups, fractions=fractions, seed=seed)
+    else:
+        splits = cross_source_split(kept, groups, test_source, fractions=fractions, seed=seed)
     straddling = check_group_disjoint(groups, splits)
     if straddling:  # cannot happen by construction; a guard, not a branch users reach
         raise RuntimeError(f"template groups in two splits: {straddling[:5]}")
@@ -172,11 +180,13 @@ def build_corpus(
         seed_root=seed_root,
         renamed=renamed,
     )
+    card["test_source"] = test_source
     card["build_seconds"] = round(time.perf_counter() - t0, 2)
     if out_dir is not None:
         save_corpus(dataset, card, dd.removed, out_dir)
         if write_repo_card is None:
-            write_repo_card = seed_dir is None and shared_data is None and seed == DEFAULT_SEED and fractions == (0.7, 0.15, 0.15)
+            write_repo_card = (seed_dir is None and shared_data is None and seed == DEFAULT_SEED
+                               and fractions == (0.7, 0.15, 0.15) and test_source is None)
         if write_repo_card:
             atomic.write_text(REPO_CARD, card_markdown(card))
     return Corpus(dataset=dataset, card=card, problems=list(problems))

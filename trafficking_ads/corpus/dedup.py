@@ -13,7 +13,14 @@ template family straddle train and test inflates scores. So:
    other) with the same label keep one representative; candidates come from MinHash LSH
    (datasketch) and are confirmed on the exact shingle sets;
 4. template clusters: union-find over pairs with Jaccard >= `template_threshold`, over
-   near duplicates of different labels, and over the seed set's explicit `template` ids.
+   near duplicates of different labels, and over the seed set's explicit `template` ids;
+5. shared boilerplate joins groups too: two ads that share a run of `boilerplate_tokens`
+   comparison-form tokens (a company profile, a benefits or requirements paragraph) or a
+   contact (a masked EMSCAD e-mail/phone/URL token, a phone number, e-mail, link or
+   handle) belong to one group, unless that run or contact occurs in more than
+   `boilerplate_max_ads` ads (a phrase every employer writes says nothing about who wrote
+   it). Whole-text similarity alone let a company's ads straddle the split: the English
+   test PR-AUC of the shipped model read 0.84 while unseen templates gave 0.34.
 
 Representatives prefer the most informative copy: seed > raw EMSCAD > DIFrauD > preprocessed.
 """
@@ -222,6 +229,8 @@ def deduplicate(
     num_perm: int = 128,
     seed: int = 1,
     keep_seed_variants: bool = True,
+    boilerplate_tokens: int = 12,
+    boilerplate_max_ads: int = 50,
 ) -> DedupResult:
     """Remove exact and near duplicates and assign template groups (see the module docstring).
 
@@ -308,6 +317,7 @@ def deduplicate(
                 by_template[t] = i
 
     kept_idx = [i for i in range(n) if alive[i]]
+    boilerplate_links = _join_boilerplate(ads, token_lists, kept_idx, uf, boilerplate_tokens, boilerplate_max_ads)
     roots: dict[int, list[int]] = defaultdict(list)
     for i in kept_idx:
         roots[uf.find(i)].append(i)
@@ -335,6 +345,7 @@ def deduplicate(
         "removed_by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_kind_source.items())},
         "removed_into": dict(sorted(into.items())),
         "candidate_pairs": len(pairs),
+        "boilerplate_links": boilerplate_links,
         "near_duplicate_pairs": near_pairs,
         "template_groups": len(sizes),
         "multi_ad_groups": sum(1 for s in sizes.values() if s > 1),
@@ -348,6 +359,40 @@ def deduplicate(
             "candidate_threshold": candidate_threshold,
             "shingle_size": shingle_size,
             "num_perm": num_perm,
+            "boilerplate_tokens": boilerplate_tokens,
+            "boilerplate_max_ads": boilerplate_max_ads,
         },
     }
     return DedupResult(kept=[ads[i] for i in kept_idx], groups=groups, removed=removed, stats=stats)
+
+
+def boilerplate_keys(ad: Ad, tokens: Sequence[str], run: int) -> set[str]:
+    """What an ad shares with others of its writer: runs of `run` comparison-form tokens and contacts."""
+    from ..indicators.contacts import find_contacts
+
+    if run <= 0:  # boilerplate grouping off (whole-text groups only)
+        return set()
+    keys = {"r:" + " ".join(tokens[i : i + run]) for i in range(len(tokens) - run + 1)}
+    raw = comparison_text(ad)
+    keys.update("m:" + m for m in _MASKED.findall(raw))
+    for c in find_contacts(raw):
+        if c.kind in ("phone", "email", "url", "handle"):
+            keys.add(f"c:{c.kind}:{re.sub(r'[^0-9a-z@._/]+', '', c.value.lower())}")
+    return keys
+
+
+def _join_boilerplate(ads: Sequence[Ad], token_lists: Sequence[Sequence[str]], idx: Sequence[int], uf: UnionFind,
+                      run: int, max_ads: int) -> int:
+    """Union ads in `idx` that share a boilerplate key held by at most `max_ads` ads; returns the links made."""
+    holders: dict[str, list[int]] = defaultdict(list)
+    for i in idx:
+        for key in boilerplate_keys(ads[i], token_lists[i], run):
+            holders[key].append(i)
+    links = 0
+    for members in holders.values():
+        if 1 < len(members) <= max_ads:
+            for j in members[1:]:
+                if uf.find(j) != uf.find(members[0]):
+                    uf.union(members[0], j)
+                    links += 1
+    return links

@@ -99,3 +99,33 @@ def split_counts(ads: Sequence[Ad], splits: Sequence[str]) -> dict[str, dict[str
         c = Counter(stratum(ads[i]) for i in idx)
         out[sp] = {"ads": len(idx), "positives": sum(int(ads[i].label == 1) for i in idx), **dict(sorted(c.items()))}
     return out
+
+
+def protocol_family(ad: Ad) -> str:
+    """The source family a cross-source split holds out: `difraud`, `emscad`, `platform` or `seed`."""
+    src = (ad.source or "").split(":", 1)[0]
+    return "platform" if src in ("superjob", "hh") else (src or "unknown")
+
+
+def cross_source_split(
+    ads: Sequence[Ad],
+    groups: Sequence[str],
+    test_source: str,
+    *,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 13,
+) -> list[str]:
+    """Cross-source protocol: every group holding an ad of family `test_source` is `test`;
+    the other groups are split into train and dev (group-aware, stratified) in the ratio of
+    the first two fractions. Nothing the model trains or is tuned on shares a template,
+    a boilerplate paragraph or a contact with the held-out family."""
+    held = {g for a, g in zip(ads, groups) if protocol_family(a) == test_source}
+    if not held:
+        raise ValueError(f"no ads of source family {test_source!r} (families: difraud, emscad, platform, seed)")
+    rest = [i for i, g in enumerate(groups) if g not in held]
+    share = fractions[0] / (fractions[0] + fractions[1]) if fractions[0] + fractions[1] > 0 else 1.0
+    inner = split_groups([ads[i] for i in rest], [groups[i] for i in rest], fractions=(share, 1 - share, 0.0), seed=seed)
+    out = ["test"] * len(ads)
+    for i, sp in zip(rest, inner):
+        out[i] = sp
+    return out

@@ -20,13 +20,29 @@ from ..records import Ad
 FORMAT = "trafficking-ads/tfidf-logreg@1"
 
 
-def ad_text(ad: Ad | dict[str, Any] | str) -> str:
-    """The text the baseline reads: title and body."""
+#: How the text is read: "canonical" (lowercased, punctuation, masked #URL_…# tokens and
+#: English stop words dropped: `corpus.dedup.normalize_tokens`) or "raw" (title and body as
+#: written; models saved before the canonical view). The canonical view exists because the
+#: sources format text differently (one EMSCAD copy is lowercased and stop-word-stripped,
+#: and mostly fraudulent): on raw text the model learnt the format, not the wording.
+VIEWS = ("canonical", "raw")
+
+
+def ad_text(ad: Ad | dict[str, Any] | str, view: str = "canonical") -> str:
+    """The text the lexical model reads: title and body, in the given view."""
     if isinstance(ad, str):
-        return ad
-    if isinstance(ad, dict):
-        return "\n".join(x for x in (ad.get("title"), ad.get("text")) if x)
-    return "\n".join(x for x in (ad.title, ad.text) if x)
+        text = ad
+    elif isinstance(ad, dict):
+        text = "\n".join(x for x in (ad.get("title"), ad.get("text")) if x)
+    else:
+        text = "\n".join(x for x in (ad.title, ad.text) if x)
+    if view == "raw":
+        return text
+    if view != "canonical":
+        raise ValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
+    from ..corpus.dedup import normalize_tokens
+
+    return " ".join(normalize_tokens(text))
 
 
 class TfidfLogReg:
@@ -34,8 +50,12 @@ class TfidfLogReg:
 
     name = "tfidf-logreg"
 
-    def __init__(self, *, C: float = 4.0, max_word_features: int = 50_000, max_char_features: int = 100_000, seed: int = 13) -> None:
+    def __init__(self, *, C: float = 4.0, max_word_features: int = 50_000, max_char_features: int = 0, seed: int = 13,
+                 view: str = "canonical") -> None:
+        if view not in VIEWS:
+            raise ValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
         self.C = C
+        self.view = view
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.seed = seed
@@ -50,20 +70,25 @@ class TfidfLogReg:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=self.max_word_features, sublinear_tf=True, lowercase=True)
-        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_features=self.max_char_features, sublinear_tf=True, lowercase=True)
+        char = None
+        if self.max_char_features > 0:  # off by default: on unseen templates char n-grams scored lower (training/results/protocols.md)
+            char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_features=self.max_char_features, sublinear_tf=True, lowercase=True)
         return word, char
+
+    def _parts(self) -> list:
+        return [v for v in (self.word, self.char) if v is not None]
 
     def fit(self, ads: Sequence[Ad | dict | str], labels: Sequence[int]) -> "TfidfLogReg":
         """Fit on training ads; needs both classes."""
         from scipy.sparse import hstack
         from sklearn.linear_model import LogisticRegression
 
-        texts = [ad_text(a) for a in ads]
+        texts = [ad_text(a, self.view) for a in ads]
         y = np.asarray(labels, dtype=int)
         if len(set(y.tolist())) < 2:
             raise ValueError("the baseline needs both classes in its training data")
         self.word, self.char = self._vectorizers()
-        X = hstack([self.word.fit_transform(texts), self.char.fit_transform(texts)]).tocsr()
+        X = hstack([v.fit_transform(texts) for v in self._parts()]).tocsr()
         lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="lbfgs", random_state=self.seed)
         lr.fit(X, y)
         self.coef = lr.coef_.ravel().astype(np.float64)
@@ -75,12 +100,15 @@ class TfidfLogReg:
         """P(deceptive) per ad."""
         if self.coef is None:
             raise RuntimeError("baseline is not fitted")
-        texts = [ad_text(a) for a in ads]
+        texts = [ad_text(a, self.view) for a in ads]
         if self._linear is None:  # built on first use: fit and load only set the vectorizers
             from .tfidf_linear import LinearTfidf
 
-            split = len(self.word.idf_)
-            self._linear = (LinearTfidf(self.word, self.coef[:split]), LinearTfidf(self.char, self.coef[split:]))
+            parts, start = [], 0
+            for v in self._parts():
+                parts.append(LinearTfidf(v, self.coef[start:start + len(v.idf_)]))
+                start += len(v.idf_)
+            self._linear = tuple(parts)
         z = sum(part.decision(texts) for part in self._linear) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -100,9 +128,10 @@ class TfidfLogReg:
         return {
             "format": FORMAT,
             "C": self.C,
+            "view": self.view,
             "threshold": self.threshold,
             "word": vec(self.word),
-            "char": vec(self.char),
+            "char": vec(self.char) if self.char is not None else None,
             "coef": self.coef.tolist(),
             "intercept": self.intercept,
         }
@@ -119,14 +148,14 @@ class TfidfLogReg:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         if d.get("format") != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} file")
-        m = cls(C=d["C"])
+        m = cls(C=d["C"], view=d.get("view", "raw"))  # files without a view predate the canonical one
 
         def vec(spec: dict[str, Any]):
             v = TfidfVectorizer(analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), vocabulary=spec["vocabulary"], sublinear_tf=True, lowercase=True)
             v.idf_ = np.asarray(spec["idf"], dtype=np.float64)
             return v
 
-        m.word, m.char = vec(d["word"]), vec(d["char"])
+        m.word, m.char = vec(d["word"]), (vec(d["char"]) if d.get("char") else None)
         m.coef = np.asarray(d["coef"], dtype=np.float64)
         m.intercept = float(d["intercept"])
         m.threshold = float(d.get("threshold", 0.5))

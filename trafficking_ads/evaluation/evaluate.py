@@ -21,21 +21,25 @@ from typing import Any, Sequence
 from .. import atomic
 from ..corpus.problems import DataError, Problems, json_object_lines
 from ..records import Ad
-from .metrics import best_f1_threshold, grouped_metrics
+from .metrics import band_metrics, best_f1_threshold, grouped_metrics
 
 #: Ad fields a JSONL evaluation row may carry besides text and label.
 _AD_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary", "contacts", "url", "source", "posted_at", "meta")
 
 
-def read_labelled_jsonl(path: str | os.PathLike, *, problems: Problems | None = None) -> list[Ad]:
+def read_labelled_jsonl(path: str | os.PathLike, *, problems: Problems | None = None, part: str | None = None) -> list[Ad]:
     """Labelled ads from JSONL: `text` (may be empty when `title` is not) and `label` (0/1) required; `lang`/`language`, `source`,
-    `title` and the other Ad fields optional. Bad lines are skipped and reported."""
+    `title` and the other Ad fields optional. Bad lines are skipped and reported. With `part`,
+    rows whose `part` field names another part are left out (the hard set's `fit` half
+    chose the bands, so only its `test` half measures them)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such file")
     problems = problems if problems is not None else Problems()
     ads: list[Ad] = []
     for i, d in json_object_lines(p, problems):
+        if part is not None and d.get("part") not in (None, part):
+            continue
         text = d.get("text")
         title = d.get("title")
         if not isinstance(text, str) or not (text.strip() or (isinstance(title, str) and title.strip())):
@@ -65,7 +69,7 @@ def load_eval_ads(data: str | os.PathLike, split: str = "test", *, problems: Pro
         if split not in dd:
             raise DataError(f"{p}: no split {split!r} (has {', '.join(dd.keys())})")
         return [row_to_ad(r) for r in dd[split]]
-    return read_labelled_jsonl(p, problems=problems)
+    return read_labelled_jsonl(p, problems=problems, part=split)
 
 
 def model_threshold(model_dir: Path) -> tuple[float, str]:
@@ -165,6 +169,7 @@ def evaluate(
     if threshold is not None:
         th, threshold_source = float(threshold), "given by the caller"
     threshold = th
+    bands = getattr(scorer, "thresholds", None) or {}
     t0 = time.perf_counter()
     scores = [float(a.risk) for a in scorer.score_many(ads, batch_size=batch_size)]
     seconds = time.perf_counter() - t0
@@ -175,13 +180,14 @@ def evaluate(
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": {
             "path": str(data),
-            "split": split if Path(data).is_dir() else None,
+            "split": split,
             "n": len(ads),
             "positives": sum(labels),
             "skipped_rows": len(problems),
             "skipped_examples": [str(p) for p in list(problems)[:10]],
         },
         "model": {
+            "bands": band_metrics(labels, scores, bands, languages=langs, sources=sources, hard_negatives=hard) if bands else None,
             "name": scorer.info.name,
             "version": scorer.info.version,
             "dir": str(model_dir) if model_dir else None,

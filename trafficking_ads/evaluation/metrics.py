@@ -182,3 +182,34 @@ def _fpr_block(y: np.ndarray, s: np.ndarray, threshold: float, mask: np.ndarray,
     neg = mask & (y == 0)
     flagged = int((s[neg] >= threshold).sum())
     return {"n": int(neg.sum()), "flagged": flagged, "fpr": flagged / int(neg.sum()) if neg.any() else None, "note": note}
+
+
+def band_metrics(
+    y_true: Sequence[int],
+    scores: Sequence[float],
+    thresholds: dict[str, float],
+    *,
+    languages: Sequence[str | None],
+    sources: Sequence[str | None],
+    hard_negatives: Sequence[bool] | None = None,
+) -> dict[str, Any]:
+    """Per band (`medium` = medium or high, `high`) and language: the deceptive recall, the
+    false-positive rate on real RU/KZ vacancies and on hard negatives (what the bands promise)."""
+    y, s = _arrays(y_true, scores)
+    langs = np.array([l or "unknown" for l in languages], dtype=object)
+    real = np.array([is_real_vacancy_source(x) for x in sources], dtype=bool)
+    hard = np.zeros(y.size, dtype=bool) if hard_negatives is None else np.asarray(hard_negatives, dtype=bool)
+    out: dict[str, Any] = {}
+    for band in ("medium", "high"):
+        if band not in thresholds:
+            continue
+        flag = s >= float(thresholds[band])
+        per: dict[str, Any] = {}
+        for lang in ["all", *sorted(set(langs.tolist()))]:
+            m = np.ones(y.size, dtype=bool) if lang == "all" else langs == lang
+            pos, rn, hn = m & (y == 1), m & real & (y == 0), m & hard & (y == 0)
+            per[lang] = {"deceptive": int(pos.sum()), "recall": _ratio(int((flag & pos).sum()), int(pos.sum())),
+                         "real_vacancies": int(rn.sum()), "fpr_real_vacancies": _ratio(int((flag & rn).sum()), int(rn.sum())),
+                         "hard_negatives": int(hn.sum()), "fpr_hard_negatives": _ratio(int((flag & hn).sum()), int(hn.sum()))}
+        out[band] = {"threshold": float(thresholds[band]), "by_language": per}
+    return out

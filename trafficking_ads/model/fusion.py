@@ -40,6 +40,17 @@ def meta_features(ad: Ad) -> dict[str, float]:
     }
 
 
+def feature_matrix(rows: Sequence[dict[str, float]], features: Sequence[str]) -> np.ndarray:
+    """Named-feature rows as a matrix in `features` order; a missing feature is an error."""
+    out = np.empty((len(rows), len(features)), dtype=np.float64)
+    for i, row in enumerate(rows):
+        missing = [f for f in features if f not in row]
+        if missing:
+            raise ValueError(f"fusion input row {i} lacks feature(s) {missing} that the fusion was fitted on")
+        out[i] = [float(row[f]) for f in features]
+    return out
+
+
 def logit(p: np.ndarray | float, eps: float = 1e-6) -> np.ndarray:
     """log(p / (1 - p)), clipped away from 0 and 1."""
     p = np.clip(np.asarray(p, dtype=np.float64), eps, 1 - eps)
@@ -85,8 +96,11 @@ class FusionModel:
     calibration: Calibration
 
     def matrix(self, rows: Sequence[dict[str, float]]) -> np.ndarray:
-        """Rows of named features -> a matrix in this model's feature order (missing = 0)."""
-        return np.array([[float(r.get(f, 0.0)) for f in self.features] for r in rows], dtype=np.float64).reshape(len(rows), len(self.features))
+        """Rows of named features -> a matrix in this model's feature order.
+
+        A row lacking a feature the fusion was fitted on is refused (as scikit-learn checks
+        `feature_names_in_`): filling it silently served a model that was never trained."""
+        return feature_matrix(rows, self.features)
 
     def decision(self, X: np.ndarray) -> np.ndarray:
         """The regression's log-odds for a feature matrix."""
@@ -98,10 +112,15 @@ class FusionModel:
         return self.calibration(self.decision(self.matrix(rows)))
 
     def contributions(self, row: dict[str, float]) -> dict[str, float]:
-        """Each feature's additive share of the log-odds (for explanations)."""
+        """Each feature's additive share of the log-odds; with `intercept` they sum to `decision`."""
         x = self.matrix([row])[0]
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale) * np.asarray(self.coef)
-        return {f: float(v) for f, v in zip(self.features, z) if v != 0.0}
+        return {f: float(v) for f, v in zip(self.features, z)}
+
+    def slope(self, feature: str) -> float:
+        """d(log-odds)/d(feature): how one unit of a feature moves the fused log-odds."""
+        i = self.features.index(feature)
+        return float(self.coef[i] / self.scale[i])
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -162,7 +181,7 @@ def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Seq
 
     y = np.asarray(y, dtype=int)
     features = list(features)
-    X = np.array([[float(r.get(f, 0.0)) for f in features] for r in rows], dtype=np.float64)
+    X = feature_matrix(rows, features)
     n_pos, n_neg = int(y.sum()), int((1 - y).sum())
     if n_pos < 2 or n_neg < 2:
         raise ValueError(f"fusion needs at least 2 positive and 2 negative dev examples (got {n_pos} and {n_neg})")
@@ -208,16 +227,6 @@ def choose_thresholds(y: Sequence[int], risk: Sequence[float], *, high_precision
     return {"medium": round(medium, 6), "high": round(high, 6), "operating_threshold": round(op, 6),
             "dev_f1_at_operating": round(best_f1, 4), "high_precision_target": high_precision,
             "medium_recall_target": medium_recall}
-
-
-def transformer_row(prob: float) -> dict[str, float]:
-    """The transformer's feature: its logit (linear in log-odds, as the regression wants)."""
-    return {TRANSFORMER_FEATURE: float(logit(prob))}
-
-
-def lexical_row(prob: float) -> dict[str, float]:
-    """The lexical (TF-IDF) model's feature: its logit."""
-    return {LEXICAL_FEATURE: float(logit(prob))}
 
 
 def is_finite_row(row: dict[str, float]) -> bool:

@@ -20,8 +20,8 @@ import numpy as np
 from ..records import Ad, Assessment, ModelInfo
 from ..scoring import as_ad, band_for
 from .encoding import ad_input_text, encode_texts
-from .fusion import FusionModel, lexical_row, sigmoid, transformer_row
-from .signals import Signals
+from .fusion import FusionModel, sigmoid
+from .signals import Signals, contributions, fusion_row
 
 #: Ads taken from the input per chunk (tokenized and length-sorted together). The runtimes
 #: fill each length bucket's last batch to a fixed shape with copies: on 2,000 real ads that
@@ -119,18 +119,18 @@ class TransformerScorer:
             probs = running.result()
         out = []
         for i, (ad, p, sig) in enumerate(zip(ads, probs, sigs)):
-            row = transformer_row(float(p))
-            extra = {}
-            if lex is not None:
-                row.update(lexical_row(float(lex[i])))
-                extra["lexical_prob"] = round(float(lex[i]), 6)
+            lex_p = float(lex[i]) if lex is not None else None
+            row = fusion_row(sig, float(p), lex_p)
             fused_logodds = float(self.fusion.decision(self.fusion.matrix([row]))[0])
             risk = float(self.fusion.calibration(np.array([fused_logodds]))[0])
+            parts = {"transformer_prob": round(float(p), 6), "indicator_score": round(sig.indicator_score, 6),
+                     "fused": round(fused_logodds, 6)}
+            if lex_p is not None:
+                parts["lexical_prob"] = round(lex_p, 6)
+            parts.update(contributions(self.fusion, row, sig.hits, self.signals))
             out.append(Assessment(
                 ad_id=ad.id, risk=round(risk, 6), band=band_for(risk, self.thresholds), indicators=sig.hits,
-                lang=sig.lang, model=self.info,
-                components={"transformer_prob": round(float(p), 6), "indicator_score": round(sig.indicator_score, 6),
-                            "fused": round(fused_logodds, 6), **extra},
+                lang=sig.lang, model=self.info, components=parts,
             ))
         return out
 

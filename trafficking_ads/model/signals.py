@@ -1,7 +1,9 @@
-"""The non-transformer signals per ad: indicator hits, features and score, metadata flags.
+"""The fusion's inputs per ad: indicator hits, features and score, metadata flags, and the row.
 
-Wraps the indicator engine (`trafficking_ads.indicators`) so that training (the fusion
-fit) and scoring compute exactly the same feature rows.
+`fusion_row` is the one function that builds what the fusion reads, for training (the
+fusion fit), evaluation and scoring alike, so the served model is the trained one.
+`contributions` splits a fused log-odds back into its parts (transformer, lexical model,
+each indicator, metadata, baseline) so that every band can be explained.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..records import Ad, IndicatorHit
-from .fusion import INDICATOR_FEATURE, META_FEATURES, meta_features
+from .fusion import INDICATOR_FEATURE, LEXICAL_FEATURE, META_FEATURES, TRANSFORMER_FEATURE, FusionModel, logit, meta_features
+
+#: Component key prefix of a part's additive share of the fused log-odds (read by `report.explain`).
+CONTRIB = "contrib_"
 
 
 @dataclass
@@ -45,6 +50,57 @@ class Signals:
         if kind == "full":
             return list(self.engine.feature_names) + list(META_FEATURES)
         raise ValueError(f"unknown fusion feature set {kind!r} (compact or full)")
+
+    def indicator_terms(self, hits: list[IndicatorHit]) -> dict[str, float]:
+        """Each present indicator's additive term in the engine's logit (a pair bonus is
+        shared equally by its two indicators); with the engine's bias they sum to the logit."""
+        weights = self.engine.weights
+        present = {h.id for h in hits}
+        terms = {i: weights.weight.get(i, 0.0) for i in sorted(present)}
+        for a, b, w in weights.bonuses:
+            if a in present and b in present:
+                terms[a] += w / 2
+                terms[b] += w / 2
+        return terms
+
+
+def fusion_row(signals: AdSignals, transformer_prob: float, lexical_prob: float | None = None) -> dict[str, float]:
+    """The fusion's feature row for one ad: model logits, indicator and metadata features.
+
+    Training, `evaluate` and scoring all call this, so they cannot drift apart."""
+    row = dict(signals.features)
+    row[TRANSFORMER_FEATURE] = float(logit(transformer_prob))
+    if lexical_prob is not None:
+        row[LEXICAL_FEATURE] = float(logit(lexical_prob))
+    return row
+
+
+def contributions(fusion: FusionModel, row: dict[str, float], hits: list[IndicatorHit], sig: Signals) -> dict[str, float]:
+    """`contrib_*` components: each part's additive share of the fused log-odds.
+
+    Parts: `transformer`, `lexical`, one per indicator (`ind_<id>`, its share of the
+    indicator engine's logit, negative for legitimacy evidence), `metadata` flags and
+    `baseline` (intercept, centring and the engine's bias). They sum to the fused log-odds."""
+    shares = fusion.contributions(row)
+    out: dict[str, float] = {}
+    baseline = fusion.intercept
+    for feature, value in shares.items():
+        if feature == INDICATOR_FEATURE:
+            slope = fusion.slope(feature)
+            terms = sig.indicator_terms(hits)
+            for ind, w in terms.items():
+                out[f"ind_{ind}"] = slope * w
+            baseline += value - slope * sum(terms.values())
+        elif feature == TRANSFORMER_FEATURE:
+            out["transformer"] = value
+        elif feature == LEXICAL_FEATURE:
+            out["lexical"] = value
+        elif feature in META_FEATURES:
+            out["metadata"] = out.get("metadata", 0.0) + value
+        else:  # "full" feature sets: per-indicator flags and summaries
+            out[feature] = value
+    out["baseline"] = baseline
+    return {CONTRIB + k: round(v, 6) for k, v in out.items()}
 
 
 def ad_from_row(row: dict) -> Ad:

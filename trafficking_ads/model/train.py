@@ -61,7 +61,7 @@ class TrainConfig:
     #: Also fit a TF-IDF (word + char n-gram) logistic regression on train and give its
     #: logit to the fusion as a lexical signal (stored as JSON; 0 word features = off).
     lexical_word_features: int = 20000
-    lexical_char_features: int = 30000
+    lexical_char_features: int = 0
     epochs: float = 3.0
     learning_rate: float = 1e-3
     batch_size: int = 16
@@ -135,8 +135,10 @@ class TrainResult:
     seconds: float
     n_train: int
     n_dev: int
-    #: The chosen model's dev logits (input order), as the fusion saw them.
+    #: The chosen model's dev logits (input order) at the end of training.
     dev_logits: np.ndarray | None = None
+    #: The calibrated fused risk of each dev row, as fitted (the served model must reproduce it).
+    dev_risk: np.ndarray | None = None
 
 
 def set_seed(seed: int) -> None:
@@ -276,11 +278,12 @@ def init_from_model(model, model_dir: Path) -> None:
 
 
 def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = None, *,
-          log: Callable[[str], None] = print, init_from: str | os.PathLike | None = None) -> TrainResult:
+          log: Callable[[str], None] = print, init_from: str | os.PathLike | None = None, hard: Any = None) -> TrainResult:
     """Fine-tune, fit the fusion on dev, and write the model directory `out_dir`.
 
     `init_from` (a transformer model directory) starts from its adapters and head instead of
-    a fresh head: the hook the retraining loop uses to continue a parent model."""
+    a fresh head: the hook the retraining loop uses to continue a parent model. `hard` (the
+    hard set: a path or Ads) adds its `fit` half to the rows the bands are chosen on."""
     import torch
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
@@ -396,10 +399,9 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     if init_from is not None:
         parent = json.loads((Path(init_from) / "model.json").read_text(encoding="utf-8"))
         inference = {k: parent[k] for k in ("runtime", "precision") if k in parent}
-    result = finish_model(model, out, cfg, dev_rows, dev_y, best["dev_logits"], base_dir, history, log=log, run=run,
-                          lexical=lexical, calibration=calibration, calibration_ids=train_ids[:calibration["n_ads"]],
-                          inference=inference)
-    return TrainResult(out, result, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"])
+    fit = finish_model(model, out, cfg, dev_rows, base_dir, history, log=log, run=run, lexical=lexical,
+                       calibration=calibration, calibration_ids=train_ids[:calibration["n_ads"]], inference=inference, hard=hard)
+    return TrainResult(out, fit.dev, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"], fit.risk)
 
 
 def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
@@ -412,49 +414,104 @@ def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
                        seed=cfg.seed).fit(ads, [int(r["label"]) for r in rows])
 
 
-def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], dev_y: np.ndarray,
-                 dev_logits: np.ndarray, base_dir: Path, history: list[dict[str, Any]], *,
-                 log: Callable[[str], None] = print, run: dict[str, Any] | None = None, lexical=None,
-                 calibration: dict[str, Any] | None = None, calibration_ids: list[list[int]] | None = None,
-                 inference: dict[str, str] | None = None) -> dict[str, Any]:
-    """Fit the fusion on dev predictions and write the model directory atomically
-    (with `calibration`, the int8 calibration file too, and with `calibration_ids` (the
-    encoded ads it was found on) OpenVINO's int8 statistics; `inference` adds model.json's
-    "runtime" / "precision")."""
+def served_logits(model_dir: Path, base_dir: Path, rows: list[dict[str, Any]], cfg: "TrainConfig") -> np.ndarray:
+    """The transformer's logits for corpus rows exactly as the torch scorer computes them:
+    the saved adapters merged into the base, batch-invariant fixed-shape batches."""
+    from .encoding import encode_texts
+    from .fast import load_tokenizer
+    from .network import batched_logits, load_trained
+
+    tok = load_tokenizer(base_dir)
+    ids = encode_texts(tok, [ad_input_text(r["text"], r.get("title")) for r in rows], cfg.max_len, cfg.head_tokens)
+    return batched_logits(load_trained(model_dir, base_dir, merge=True), ids, tok.pad_token_id, cfg.eval_batch_size)
+
+
+@dataclass
+class FusionFit:
+    """What `fit_fusion_rows` produced: the fusion, its thresholds and dev figures, and the
+    training-time risk of every row it was fitted on (the parity test compares `score_many` with it)."""
+
+    fusion: Any
+    thresholds: dict[str, Any]
+    dev: dict[str, Any]
+    risk: np.ndarray
+
+
+def fit_fusion_rows(ads: list, transformer_prob: np.ndarray, lexical, cfg: "TrainConfig", *,
+                    band_ads: list | None = None, band_prob: np.ndarray | None = None,
+                    log: Callable[[str], None] = print) -> FusionFit:
+    """Fit the fusion on dev ads (rows built by `signals.fusion_row`, as scoring builds them)
+    and choose the bands on its out-of-fold risks plus `band_ads` (the hard set's `fit` half:
+    risky-looking legitimate ads and subtle deceptive ones, which the transformer never saw)."""
+    from .fusion import LEXICAL_FEATURE, TRANSFORMER_FEATURE, choose_thresholds, fit_fusion
+    from .signals import Signals, fusion_row
+
+    signals = Signals()
+
+    def rows_of(items: list, probs: np.ndarray) -> list[dict[str, float]]:
+        lex = lexical.predict_proba(items) if lexical is not None else None
+        return [fusion_row(signals(ad), float(p), float(lex[i]) if lex is not None else None) for i, (ad, p) in enumerate(zip(items, probs))]
+
+    rows = rows_of(ads, transformer_prob)
+    y = np.array([int(a.label) for a in ads])
+    names = [TRANSFORMER_FEATURE] + ([LEXICAL_FEATURE] if lexical is not None else []) + signals.feature_names(cfg.fusion_features)
+    fusion, oof_risk = fit_fusion(rows, y, names, C=cfg.fusion_C, calibration=cfg.calibration, folds=cfg.fusion_folds, seed=cfg.seed)
+    band_y, band_risk = y, oof_risk
+    if band_ads:
+        extra = fusion.predict(rows_of(band_ads, band_prob))
+        band_y = np.r_[y, [int(a.label) for a in band_ads]]
+        band_risk = np.r_[oof_risk, extra]
+    thresholds = choose_thresholds(band_y, band_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall)
+    lex_prob = lexical.predict_proba(ads) if lexical is not None else None
+    dev = {"transformer_pr_auc": pr_auc(y, transformer_prob), "fused_pr_auc_oof": pr_auc(y, oof_risk),
+           "lexical_pr_auc": pr_auc(y, lex_prob) if lex_prob is not None else None,
+           "n": int(len(y)), "n_deceptive": int(y.sum()), "band_rows": int(len(band_y)), **thresholds}
+    log(f"fusion on dev: transformer PR-AUC {dev['transformer_pr_auc']:.4f}, lexical {dev['lexical_pr_auc']}, "
+        f"fused (out-of-fold) {dev['fused_pr_auc_oof']:.4f}; thresholds medium={thresholds['medium']} high={thresholds['high']} "
+        f"(on {len(band_y)} rows)")
+    return FusionFit(fusion, thresholds, dev, fusion.predict(rows))
+
+
+def write_fusion(model_dir: Path, fit: FusionFit, card: dict[str, Any]) -> dict[str, Any]:
+    """fusion.json plus the card fields that come from the fusion (features, bands, dev figures)."""
+    fit.fusion.save(model_dir / "fusion.json")
+    card = {**card, "thresholds": {"medium": fit.thresholds["medium"], "high": fit.thresholds["high"]},
+            "operating_threshold": fit.thresholds["operating_threshold"], "features": fit.fusion.features, "dev": fit.dev}
+    (model_dir / "model.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return card
+
+
+def _band_ads(hard: Any) -> list:
+    """The hard set's `fit` half as Ads (`hard`: a path, a list of Ads, or None for none)."""
+    if hard is None:
+        return []
+    if isinstance(hard, (str, os.PathLike)):
+        from ..corpus.hard import load_hard
+
+        hard = load_hard(hard)
+    return [a for a in hard if (a.meta or {}).get("part") == "fit"]
+
+
+def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], base_dir: Path,
+                 history: list[dict[str, Any]], *, log: Callable[[str], None] = print, run: dict[str, Any] | None = None,
+                 lexical=None, calibration: dict[str, Any] | None = None, calibration_ids: list[list[int]] | None = None,
+                 inference: dict[str, str] | None = None, hard: Any = None) -> FusionFit:
+    """Write the model directory atomically: adapters and head, the lexical model, the int8
+    calibration and OpenVINO statistics (with `calibration` / `calibration_ids`), and the
+    fusion fitted on the dev logits of the *saved* model as the scorer computes them
+    (`served_logits`), with bands from dev and the hard set's `fit` half (`hard`)."""
     import shutil
     import tempfile
 
     from . import base as base_mod
-    from .fusion import LEXICAL_FEATURE, TRANSFORMER_FEATURE, choose_thresholds, fit_fusion, lexical_row, sigmoid, transformer_row
+    from .fusion import sigmoid
     from .network import save_trained
-    from .signals import Signals, ad_from_row
-
-    signals = Signals()
-    dev_prob = sigmoid(dev_logits)
-    dev_ads = [ad_from_row(r) for r in dev_rows]
-    lex_prob = lexical.predict_proba(dev_ads) if lexical is not None else None
-    rows = []
-    for i, (ad, p) in enumerate(zip(dev_ads, dev_prob)):
-        row = transformer_row(float(p))
-        if lex_prob is not None:
-            row.update(lexical_row(float(lex_prob[i])))
-        row.update(signals(ad).features)
-        rows.append(row)
-    feature_names = [TRANSFORMER_FEATURE] + ([LEXICAL_FEATURE] if lexical is not None else []) + signals.feature_names(cfg.fusion_features)
-    fusion, oof_risk = fit_fusion(rows, dev_y, feature_names, C=cfg.fusion_C, calibration=cfg.calibration,
-                                  folds=cfg.fusion_folds, seed=cfg.seed)
-    thresholds = choose_thresholds(dev_y, oof_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall)
-    dev = {"transformer_pr_auc": pr_auc(dev_y, dev_logits), "fused_pr_auc_oof": pr_auc(dev_y, oof_risk),
-           "lexical_pr_auc": pr_auc(dev_y, lex_prob) if lex_prob is not None else None,
-           "n": int(len(dev_y)), "n_deceptive": int(dev_y.sum()), **thresholds}
-    log(f"fusion on dev: transformer PR-AUC {dev['transformer_pr_auc']:.4f}, lexical {dev['lexical_pr_auc']}, fused (out-of-fold) {dev['fused_pr_auc_oof']:.4f}; "
-        f"thresholds medium={thresholds['medium']} high={thresholds['high']}")
+    from .signals import ad_from_row
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         save_trained(model, tmp)
-        fusion.save(tmp / "fusion.json")
         if lexical is not None:
             lexical.save(tmp / "lexical.json")
         if calibration is not None:
@@ -466,6 +523,11 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
                 from .ovrt import collect_statistics, write_statistics
 
                 write_statistics(tmp, collect_statistics(load_trained(tmp, base_dir), calibration, calibration_ids))
+        band = _band_ads(hard)
+        dev_ads = [ad_from_row(r) for r in dev_rows]
+        band_prob = sigmoid(served_logits(tmp, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
+        fit = fit_fusion_rows(dev_ads, sigmoid(served_logits(tmp, base_dir, dev_rows, cfg)), lexical, cfg,
+                              band_ads=band, band_prob=band_prob, log=log)
         manifest = base_mod.read_manifest(base_dir)
         card = {
             "kind": MODEL_KIND,
@@ -477,16 +539,12 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
             "base_sha256": manifest["files"]["model.safetensors"]["sha256"],
             "max_len": cfg.max_len,
             "head_tokens": cfg.head_tokens,
-            "thresholds": {"medium": thresholds["medium"], "high": thresholds["high"]},
-            "operating_threshold": thresholds["operating_threshold"],
-            "features": fusion.features,
             "files": {"adapter": "adapter.safetensors", "adapter_config": "adapter_config.json",
                       "head": "head.safetensors", "fusion": "fusion.json", "training": "training.json",
                       **({"lexical": "lexical.json"} if lexical is not None else {})},
-            "dev": dev,
             **(inference or {}),
         }
-        (tmp / "model.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_fusion(tmp, fit, card)
         (tmp / "training.json").write_text(json.dumps({"config": cfg.to_dict(), "run": run or {}, "history": history}, indent=1) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
         for f in tmp.iterdir():
@@ -495,4 +553,52 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return dev
+    return fit
+
+
+def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, refit_lexical: bool = True,
+                 log: Callable[[str], None] = print) -> FusionFit:
+    """Refit a trained model's lexical model (on train), fusion and bands (on dev and the hard
+    set's `fit` half) without fine-tuning again: after the indicator engine or the corpus
+    changed, the fusion must be fitted on the rows scoring now builds. Replaces the directory atomically."""
+    import shutil
+    import tempfile
+
+    from . import base as base_mod
+    from .fusion import sigmoid
+    from .signals import ad_from_row
+
+    src = Path(model_dir)
+    cfg = TrainConfig.from_dict(json.loads((src / "training.json").read_text(encoding="utf-8"))["config"])
+    card = json.loads((src / "model.json").read_text(encoding="utf-8"))
+    corpus = load_corpus(data)
+    base_dir = base_mod.base_model_dir()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{src.name}.", dir=src.parent))
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        lexical = None
+        if refit_lexical and cfg.lexical_word_features > 0:
+            lexical = fit_lexical(list(corpus["train"]), cfg)
+            lexical.save(tmp / "lexical.json")
+        elif card.get("files", {}).get("lexical"):
+            from ..evaluation.baseline import TfidfLogReg
+
+            lexical = TfidfLogReg.load(tmp / card["files"]["lexical"])
+        dev_rows = list(corpus["dev"])
+        band = _band_ads(hard)
+        band_prob = sigmoid(served_logits(tmp, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
+        fit = fit_fusion_rows([ad_from_row(r) for r in dev_rows], sigmoid(served_logits(tmp, base_dir, dev_rows, cfg)),
+                              lexical, cfg, band_ads=band, band_prob=band_prob, log=log)
+        write_fusion(tmp, fit, card)
+        atomic.replace_dir(tmp, src)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return fit
+
+
+def ad_to_corpus_row(ad) -> dict[str, Any]:
+    """A corpus row for an Ad (the corpus builder's conversion; the group is not needed here)."""
+    from ..corpus.build import ad_to_row
+
+    return ad_to_row(ad, "")

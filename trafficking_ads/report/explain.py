@@ -28,7 +28,14 @@ COMPONENT_LABELS = {
     "transformer": "transformer",
     "indicators": "indicators",
     "network": "network signals",
+    "lexical": "lexical model",
+    "lexical_prob": "lexical model probability",
+    "metadata": "metadata flags",
+    "baseline": "baseline (intercept, centring)",
 }
+
+#: Contribution keys of single indicators: `contrib_ind_<indicator id>` (see model/signals.py).
+INDICATOR_PART = "ind_"
 
 #: Prefix of component keys that hold one part's contribution to the fused risk.
 CONTRIB_PREFIX = "contrib_"
@@ -189,7 +196,8 @@ def split_components(components: Mapping[str, float]) -> tuple[list[Part], list[
     for key, value in components.items():
         if key.startswith(CONTRIB_PREFIX):
             name = key[len(CONTRIB_PREFIX):]
-            contributions.append(Part(key, COMPONENT_LABELS.get(name, name.replace("_", " ")), float(value)))
+            label = f"indicator {name[len(INDICATOR_PART):]}" if name.startswith(INDICATOR_PART) else COMPONENT_LABELS.get(name, name.replace("_", " "))
+            contributions.append(Part(key, label, float(value)))
         else:
             scores.append(Part(key, COMPONENT_LABELS.get(key, key.replace("_", " ")), float(value)))
     contributions.sort(key=lambda p: -abs(p.value))
