@@ -9,10 +9,11 @@ and the feature vector) so two versions of the engine can be compared exactly:
     # ... change the engine ...
     .venv/bin/python benchmarks/indicator_snapshot.py --out /tmp/ind_after.json --compare /tmp/ind_before.json
 
-The ads: data/indicators/dev.jsonl, data/seed/*.jsonl, data/samples/ads.jsonl, the
-benchmark's 2,000 generated ads (benchmarks/indicator_throughput.make_ads) and real ads
-from ../shared/data (DIFrauD validation, hh.kz and superjob vacancies, EMSCAD raw rows;
-`--real N` per source), where present. `--compare` prints, per set, how many ads differ,
+The ads: data/indicators/dev.jsonl, data/seed/*.jsonl, data/samples/ads.jsonl,
+data/hard/hard.jsonl, the benchmark's 2,000 generated ads
+(benchmarks/indicator_throughput.make_ads) and real ads from the shared data
+($TRAFFICKING_ADS_SHARED_DATA, else ../shared/data: DIFrauD validation, hh.kz and superjob
+vacancies, EMSCAD raw rows; `--real N` per source), where present. `--compare` prints, per set, how many ads differ,
 and the first differences; the exit status is 1 when any ad differs.
 """
 
@@ -31,9 +32,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def load_sets(real_per_source: int) -> dict[str, list]:
     """Named lists of Ads: the project's labelled and sample sets, generated and real ads."""
+    import score_throughput
     from indicator_throughput import make_ads
-    from score_throughput import SHARED, load_sources
-    from trafficking_ads.corpus.loaders import load_emscad_raw
+    from trafficking_ads.corpus.hard import default_hard_path, load_hard
+    from trafficking_ads.corpus.loaders import default_shared_data, load_emscad_raw
     from trafficking_ads.corpus.problems import Problems
     from trafficking_ads.records import Ad
 
@@ -42,9 +44,14 @@ def load_sets(real_per_source: int) -> dict[str, list]:
     if dev.is_file():
         rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
         sets["dev"] = [Ad(text=r["text"], title=r.get("title"), id=r.get("id", ""), language=r.get("lang")) for r in rows]
-    for name, ads in load_sources().items():
+    # score_throughput reads its module-level SHARED; point it at the same shared data.
+    shared = default_shared_data()
+    score_throughput.SHARED = shared
+    for name, ads in score_throughput.load_sources(shared).items():
         sets[name] = ads if name in ("seed", "samples") else ads[:real_per_source]
-    emscad = SHARED / "emscad"
+    if default_hard_path().is_file():
+        sets["hard"] = load_hard()
+    emscad = shared / "emscad"
     problems = Problems()
     rows: list = []
     for f in ("jae1654_fraudulent.csv", "r_dube_fj_small.csv", "ishita1604_first_499.csv"):
