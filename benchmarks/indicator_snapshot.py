@@ -15,6 +15,15 @@ data/hard/hard.jsonl, the benchmark's 2,000 generated ads
 ($TRAFFICKING_ADS_SHARED_DATA, else ../shared/data: DIFrauD validation, hh.kz and superjob
 vacancies, EMSCAD raw rows; `--real N` per source), where present. `--compare` prints, per set, how many ads differ,
 and the first differences; the exit status is 1 when any ad differs.
+
+The saved reference, `benchmarks/results/indicator_snapshot.json`, holds only the sets the
+project wrote itself (dev, seed, samples, hard: no text from the shared data is committed):
+
+    .venv/bin/python benchmarks/indicator_snapshot.py --sets dev,seed,samples,hard \
+        --out /tmp/ind.json --compare benchmarks/results/indicator_snapshot.json
+
+After a change that is meant to alter results, review the differences, then re-save it
+with `--out benchmarks/results/indicator_snapshot.json`.
 """
 
 from __future__ import annotations
@@ -108,11 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", type=Path, help="an earlier snapshot to compare with")
     ap.add_argument("--real", type=int, default=700, help="ads taken from each real source (default 700)")
     ap.add_argument("--show", type=int, default=5, help="differences printed per set")
+    ap.add_argument("--sets", help="comma-separated set names to run (default: all that are present)")
     args = ap.parse_args(argv)
     from trafficking_ads.atomic import write_json
     from trafficking_ads.indicators.engine import IndicatorEngine
 
     sets = load_sets(args.real)
+    if args.sets:
+        wanted = [x.strip() for x in args.sets.split(",") if x.strip()]
+        unknown = [x for x in wanted if x not in sets]
+        if unknown:
+            ap.error(f"unknown or absent set(s) {unknown}; present: {sorted(sets)}")
+        sets = {k: sets[k] for k in wanted}
     engine = IndicatorEngine()
     t0 = time.process_time()
     snap = {name: snapshot(engine, ads) for name, ads in sets.items()}

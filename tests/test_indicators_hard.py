@@ -224,3 +224,22 @@ def test_hard_set_legitimate_ads_stay_low_and_the_score_separates(engine):
     assert sum(s >= 0.35 for _, s in legit) <= 6
     assert sum(s >= 0.35 for lang, s in legit if lang == "kk") <= 2
     assert roc_auc_score([a.label for a in ads], scores) >= 0.95  # 0.965 measured; 0.874 before
+
+
+def test_an_id_after_a_currency_code_is_not_pay(engine):
+    # EMSCAD: "cad289401987349" (an id) was read as CAD 289,401,987,349 a month.
+    analysis = engine.analyze(Ad(text="Job ref cad289401987349. Pay CAD 42 per hour."))
+    assert [(p.amount, p.currency, p.period) for p in analysis.pays] == [(42.0, "CAD", "hour")]
+
+
+@pytest.mark.parametrize("text,span", [
+    ("ТОО «CareWay» (уведомление МТСЗН № KZ77UVR00033210) набирает сиделок.", "уведомление МТСЗН № KZ77UVR00033210"),
+    ("Шетелде жұмысқа орналастыру, хабарлама № KZ41UBW00012345.", "хабарлама № KZ41UBW00012345"),
+])
+def test_an_agency_notification_number_counts_as_licensed(engine, text, span):
+    assert span in spans(hits(engine, text)["agency_licensed"])
+
+
+def test_a_passport_in_your_own_hands_is_kept(engine):
+    h = hits(engine, "Шетелде жұмыс, паспорт тек өз қолыңызда сақталады.")
+    assert "documents_kept" in h and "documents_retained" not in h

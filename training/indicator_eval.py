@@ -288,6 +288,51 @@ def to_markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _section_figures(r: dict) -> dict[str, str]:
+    """The headline figures of one results section, as display strings (for before/after)."""
+    out: dict[str, str] = {}
+    if r.get("vacancies") is not None:
+        for fn, v in r["vacancies"].items():
+            b = v["bands"]
+            out[f"{fn}: medium / high"] = f"{b.get('medium', 0)} / {b.get('high', 0)} of {v['ads']}"
+            if "ads_with_risk_hit" in v:
+                out[f"{fn}: ads with a risk hit (risk hits)"] = f"{v['ads_with_risk_hit']} ({v['risk_hits']})"
+        return out
+    rs = r.get("risk_score") or {}
+    if not r.get("risk_only"):
+        m = r["micro"]
+        out["precision / recall"] = f"{m['precision']:.3f} / {m['recall']:.3f}"
+        for lg, v in r["per_language"].items():
+            out[f"{lg} precision / recall"] = f"{v['precision']:.3f} / {v['recall']:.3f}"
+        if "hits_without_evidence" in r:
+            out["hits without evidence"] = str(r["hits_without_evidence"])
+    if rs:
+        out["score ROC AUC"] = f"{rs['auc']:.3f}"
+        for k in sorted(k for k in rs if k.startswith("auc_")):
+            out[f"{k[4:]} ROC AUC"] = f"{rs[k]:.3f}"
+        for k, v in rs["bands"].items():
+            out[f"{k}: low / medium / high"] = f"{v['low']} / {v['medium']} / {v['high']}"
+        for k, v in (rs.get("bands_by_language") or {}).items():
+            if k.endswith("label_0"):
+                out[f"{k}: medium or high"] = f"{v['medium'] + v['high']} of {sum(v.values())}"
+    return out
+
+
+def before_after_markdown(before: dict[str, dict], after: dict[str, dict], note: str) -> str:
+    """A table per section present in both runs: each headline figure before and after."""
+    lines = ["", "## Before and after", "", note]
+    for name, r in after.items():
+        if name not in before:
+            continue
+        b, a = _section_figures(before[name]), _section_figures(r)
+        rows = [k for k in a if k in b]
+        if not rows:
+            continue
+        lines += ["", f"**{name}**", "", "| figure | before | after |", "|---|---|---|"]
+        lines += [f"| {k} | {b[k]} | {a[k]} |" for k in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -304,10 +349,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="the hard set (reported on its own; '' to leave it out)")
     ap.add_argument("--risk", type=Path, nargs="*", default=[],
                     help="JSONL sets with only a 0/1 `label` (e.g. DIFrauD job_scams): indicator-score AUC only")
-    ap.add_argument("--vacancies", type=Path, default=ROOT.parent / "shared" / "data" / "ru_vacancies",
+    from trafficking_ads.corpus.loaders import default_shared_data
+
+    ap.add_argument("--vacancies", type=Path, default=default_shared_data() / "ru_vacancies",
                     help="real legitimate Russian-language vacancies (superjob.ru, hh.kz): band counts, the false-alarm check")
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "results" / "indicators")
     ap.add_argument("--errors", action="store_true", help="print each ad whose indicators differ")
+    ap.add_argument("--before", type=Path, help="an earlier results JSON: adds a before/after section to the markdown")
+    ap.add_argument("--before-note", default="Figures of the earlier run (`--before`) beside this one's.",
+                    help="the sentence that introduces the before/after section")
     args = ap.parse_args(argv)
     results = {"dev": evaluate(load_set(args.dev))}
     if args.extra:
@@ -324,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
             for e in r.get("errors", []):
                 print(name, e)
     write_atomic(args.out.with_suffix(".json"), json.dumps(results, ensure_ascii=False, indent=1))
-    write_atomic(args.out.with_suffix(".md"), to_markdown(results))
+    md = to_markdown(results)
+    if args.before:
+        md += before_after_markdown(json.loads(args.before.read_text(encoding="utf-8")), results, args.before_note)
+    write_atomic(args.out.with_suffix(".md"), md)
     for name, r in results.items():
         if r.get("vacancies") is not None:
             print(f"{name}: " + "; ".join(f"{k}: {v['bands']}" for k, v in r["vacancies"].items()))

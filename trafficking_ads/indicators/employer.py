@@ -40,7 +40,7 @@ ADDRESS_RE = re.compile(
     r"|(?-i:(?<![\w-])[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}(?![\w-]))"
 )
 LICENSE_RE = re.compile(
-    r"(?i)(?<!\w)(?:лицензи\w*|license|licence|лицензиясы)\s*(?:на\s+[^\n№]{0,60}?)?"
+    r"(?i)(?<!\w)(?:лицензи\w*|license|licence|лицензиясы|уведомлени\w*(?:\s+мтсзн)?|хабарлама\w*|notification)\s*(?:на\s+[^\n№]{0,60}?)?"
     r"(?:№|no\.?|number|#|номер)\s*[\w/\-.]*\d[\w/\-.]*"
 )
 GOV_REGISTRY_RE = re.compile(
@@ -108,11 +108,12 @@ def legal_form_names(text: str) -> list[str]:
 
 
 #: Substrings (lowercase) one of which every LICENSE_RE or GOV_REGISTRY_RE match holds.
-_LICENSE_CUES = ("лиценз", "licen", "реестр", "тізілім", "registered")
+_LICENSE_CUES = ("лиценз", "licen", "реестр", "тізілім", "registered", "уведомл", "хабарлама", "notification")
 
 
 def find_license(text: str) -> list[tuple[int, int]]:
-    """Spans naming a recruitment licence number or the register of private agencies.
+    """Spans naming a recruitment licence or notification number (Kazakhstan registers
+    private employment agencies by notification, «уведомление МТСЗН № …»), or the register.
 
     Substring tests on the lowered text skip the two regexes in nearly every ad (a
     case-insensitive regex search over the whole text cost ~80 us an ad).

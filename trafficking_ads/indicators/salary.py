@@ -16,7 +16,8 @@ import yaml
 
 from .casefold import lowered, lowered_twin
 
-_CUR_BEFORE = r"(?P<cb>\$|€|£|₸|₽|usd|eur|us\$|gbp|cad|c\$|chf|jpy|¥|qar|pln|czk|gel|myr|aed|krw)"
+#: Letter codes need a word start before them: "cad289401987349" is an id, not CAD 289,401,987,349.
+_CUR_BEFORE = r"(?P<cb>\$|€|£|₸|₽|¥|\b(?:usd|eur|us\$|gbp|cad|c\$|chf|jpy|qar|pln|czk|gel|myr|aed|krw))"
 _CUR_AFTER = (
     r"(?P<ca>\$|€|£|₸|₽|usd|eur|euro|евро|канадск\w*\s+доллар\w*|канада\s+доллар\w*|canadian\s+dollars?|"
     r"долл\w*|доллар\w*|dollars?|бакс\w*|у\.?\s?е\.?|"
@@ -140,6 +141,8 @@ class SalaryTable:
             scan_end = m.end()  # type: ignore[union-attr]
             if m.start() < last_end:  # type: ignore[union-attr]
                 continue
+            if len(m.group()) >= 10 and m.group().isdigit():  # type: ignore[union-attr]
+                continue  # ten digits in a row are an id or a phone ("cad289401987349"), not pay
             after = after_re.match(subject, m.end())
             if after:
                 cur_raw, mult, end = after.group("cur"), after.group("mult") or "", after.end()
