@@ -243,3 +243,9 @@ def test_an_agency_notification_number_counts_as_licensed(engine, text, span):
 def test_a_passport_in_your_own_hands_is_kept(engine):
     h = hits(engine, "Шетелде жұмыс, паспорт тек өз қолыңызда сақталады.")
     assert "documents_kept" in h and "documents_retained" not in h
+
+
+def test_skilled_professions_are_judged_by_the_general_bound(engine):
+    # "Инженеры-строители" were read as construction labourers (Qatar manual bound $800).
+    assert "pay_unrealistic" not in hits(engine, "Инженеры-строители в Катар, оклад 9 000 риалов в месяц.")
+    assert "pay_unrealistic" in hits(engine, "Разнорабочие на стройку в Катар, 9 000 риалов в месяц.")
