@@ -9,11 +9,21 @@ and the feature vector) so two versions of the engine can be compared exactly:
     # ... change the engine ...
     .venv/bin/python benchmarks/indicator_snapshot.py --out /tmp/ind_after.json --compare /tmp/ind_before.json
 
-The ads: data/indicators/dev.jsonl, data/seed/*.jsonl, data/samples/ads.jsonl, the
-benchmark's 2,000 generated ads (benchmarks/indicator_throughput.make_ads) and real ads
-from ../shared/data (DIFrauD validation, hh.kz and superjob vacancies, EMSCAD raw rows;
-`--real N` per source), where present. `--compare` prints, per set, how many ads differ,
+The ads: data/indicators/dev.jsonl, data/seed/*.jsonl, data/samples/ads.jsonl,
+data/hard/hard.jsonl, the benchmark's 2,000 generated ads
+(benchmarks/indicator_throughput.make_ads) and real ads from the shared data
+($TRAFFICKING_ADS_SHARED_DATA, else ../shared/data: DIFrauD validation, hh.kz and superjob
+vacancies, EMSCAD raw rows; `--real N` per source), where present. `--compare` prints, per set, how many ads differ,
 and the first differences; the exit status is 1 when any ad differs.
+
+The saved reference, `benchmarks/results/indicator_snapshot.json`, holds only the sets the
+project wrote itself (dev, seed, samples, hard: no text from the shared data is committed):
+
+    .venv/bin/python benchmarks/indicator_snapshot.py --sets dev,seed,samples,hard \
+        --out /tmp/ind.json --compare benchmarks/results/indicator_snapshot.json
+
+After a change that is meant to alter results, review the differences, then re-save it
+with `--out benchmarks/results/indicator_snapshot.json`.
 """
 
 from __future__ import annotations
@@ -31,9 +41,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def load_sets(real_per_source: int) -> dict[str, list]:
     """Named lists of Ads: the project's labelled and sample sets, generated and real ads."""
+    import score_throughput
     from indicator_throughput import make_ads
-    from score_throughput import SHARED, load_sources
-    from trafficking_ads.corpus.loaders import load_emscad_raw
+    from trafficking_ads.corpus.hard import default_hard_path, load_hard
+    from trafficking_ads.corpus.loaders import default_shared_data, load_emscad_raw
     from trafficking_ads.corpus.problems import Problems
     from trafficking_ads.records import Ad
 
@@ -42,9 +53,14 @@ def load_sets(real_per_source: int) -> dict[str, list]:
     if dev.is_file():
         rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
         sets["dev"] = [Ad(text=r["text"], title=r.get("title"), id=r.get("id", ""), language=r.get("lang")) for r in rows]
-    for name, ads in load_sources().items():
+    # score_throughput reads its module-level SHARED; point it at the same shared data.
+    shared = default_shared_data()
+    score_throughput.SHARED = shared
+    for name, ads in score_throughput.load_sources(shared).items():
         sets[name] = ads if name in ("seed", "samples") else ads[:real_per_source]
-    emscad = SHARED / "emscad"
+    if default_hard_path().is_file():
+        sets["hard"] = load_hard()
+    emscad = shared / "emscad"
     problems = Problems()
     rows: list = []
     for f in ("jae1654_fraudulent.csv", "r_dube_fj_small.csv", "ishita1604_first_499.csv"):
@@ -101,11 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", type=Path, help="an earlier snapshot to compare with")
     ap.add_argument("--real", type=int, default=700, help="ads taken from each real source (default 700)")
     ap.add_argument("--show", type=int, default=5, help="differences printed per set")
+    ap.add_argument("--sets", help="comma-separated set names to run (default: all that are present)")
     args = ap.parse_args(argv)
     from trafficking_ads.atomic import write_json
     from trafficking_ads.indicators.engine import IndicatorEngine
 
     sets = load_sets(args.real)
+    if args.sets:
+        wanted = [x.strip() for x in args.sets.split(",") if x.strip()]
+        unknown = [x for x in wanted if x not in sets]
+        if unknown:
+            ap.error(f"unknown or absent set(s) {unknown}; present: {sorted(sets)}")
+        sets = {k: sets[k] for k in wanted}
     engine = IndicatorEngine()
     t0 = time.process_time()
     snap = {name: snapshot(engine, ads) for name, ads in sets.items()}

@@ -89,20 +89,25 @@ class IndicatorHit:
     """One risk indicator seen in an ad (ids and categories from docs/indicators.md).
 
     A negative `weight` marks evidence *against* risk (e.g. an identified employer).
+    `evidence` is capped (the engine keeps the first 20 spans); `evidence_total` is the
+    full count when spans were left out, else None.
     """
 
     id: str
     category: str
     weight: float
     evidence: list[Evidence] = field(default_factory=list)
+    evidence_total: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "IndicatorHit":
+        total = d.get("evidence_total")
         return cls(
             id=d["id"],
             category=d["category"],
             weight=float(d["weight"]),
             evidence=[Evidence(**e) for e in d.get("evidence", [])],
+            evidence_total=int(total) if total is not None else None,
         )
 
 

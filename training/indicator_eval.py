@@ -8,6 +8,10 @@ optional `absent` ids for near-miss negatives, optional `title`) and writes
     .venv/bin/python training/indicator_eval.py --extra data/seed/ru.jsonl data/seed/kk.jsonl data/seed/en.jsonl \
         --risk ../shared/data/difraud/job_scams/validation.jsonl
 
+The hard set (data/hard/hard.jsonl: subtle deceptive ads and risky-looking legitimate ones,
+written separately, see data/hard/README.md) is reported as its own section by default
+(`--hard ''` leaves it out), with bands per language: how many legitimate ads reach medium.
+
 `data/indicators/dev.jsonl` is a DEVELOPMENT set: the patterns were tuned while looking
 at its errors, so its numbers are optimistic. Extra sets (e.g. data/seed, written by
 another engineer, with ids in an `indicators` field) were not used for tuning.
@@ -75,11 +79,16 @@ def evaluate(rows: list[dict]) -> dict:
     absent_total = defaultdict(int)
     lang_ok = 0
     scores: list[tuple[float, int, str]] = []
+    no_span = 0  # hits without an evidence span (must stay 0: such a hit is never emitted)
+    legit_ads: dict[int, int] = defaultdict(int)  # label -> ads with at least one legitimacy hit
     t0 = time.perf_counter()
     for d in rows:
         ad = Ad(text=d["text"], title=d.get("title"))
         analysis = engine.analyze(ad)
         got = {h.id for h in analysis.hits} & set(GUIDE_IDS)
+        no_span += sum(1 for h in analysis.hits if not h.evidence)
+        if d.get("label") in (0, 1) and any(h.weight < 0 for h in analysis.hits):
+            legit_ads[int(d["label"])] += 1
         if d.get("label") in (0, 1):
             scores.append((engine.weights.score(analysis.hits), int(d["label"]), d.get("lang", "xx")))
         exp = set(d["expected"])
@@ -131,6 +140,8 @@ def evaluate(rows: list[dict]) -> dict:
         "per_indicator_language": per_lang,
         "near_miss": {k: {"violations": absent_viol[k], "cases": v} for k, v in sorted(absent_total.items())},
         "errors": errors,
+        "hits_without_evidence": no_span,
+        "ads_with_legitimacy_hit": {f"label_{k}": v for k, v in sorted(legit_ads.items())},
         "seconds": elapsed,
     }
 
@@ -157,13 +168,17 @@ def vacancies(folder: Path) -> dict:
             continue
         bands: Counter = Counter()
         inds: Counter = Counter()
+        flagged = 0  # ads with at least one risk (positive-weight) indicator
         with path.open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
                 hits = engine.extract(build(row))
                 s = engine.weights.score(hits)
                 bands["high" if s >= th["high"] else "medium" if s >= th["medium"] else "low"] += 1
-                inds.update(h.id for h in hits if h.weight > 0)
-        out[name] = {"ads": sum(bands.values()), "bands": dict(bands), "top_indicators": inds.most_common(8)}
+                risky = [h.id for h in hits if h.weight > 0]
+                inds.update(risky)
+                flagged += bool(risky)
+        out[name] = {"ads": sum(bands.values()), "bands": dict(bands), "top_indicators": inds.most_common(8),
+                     "risk_hits": sum(inds.values()), "ads_with_risk_hit": flagged}
     return {"ads": sum(v["ads"] for v in out.values()), "vacancies": out}
 
 
@@ -194,10 +209,13 @@ def _risk_metrics(scores: list[tuple[float, int, str]]) -> dict | None:
         if len({y for _, y in sub}) == 2:
             out[f"auc_{lg}"] = roc_auc_score([y for _, y in sub], [s for s, _ in sub])
     bands: dict[str, dict[str, int]] = {}
-    for s, y, _ in scores:
+    by_lang: dict[str, dict[str, int]] = {}
+    for s, y, g in scores:
         band = "high" if s >= th["high"] else "medium" if s >= th["medium"] else "low"
         bands.setdefault(f"label_{y}", {"low": 0, "medium": 0, "high": 0})[band] += 1
+        by_lang.setdefault(f"{g} label_{y}", {"low": 0, "medium": 0, "high": 0})[band] += 1
     out["bands"] = bands
+    out["bands_by_language"] = dict(sorted(by_lang.items()))
     return out
 
 
@@ -215,11 +233,13 @@ def to_markdown(results: dict[str, dict]) -> str:
             lines += ["", f"## {name}: {r['ads']} ads", "",
                       "Real Russian-language platform vacancies (no labels; legitimate by assumption): how often the "
                       "indicator scorer raises an alarm, and which indicators fire most.", "",
-                      "| file | ads | low | medium | high | most frequent risk indicators |", "|---|---|---|---|---|---|"]
+                      "| file | ads | low | medium | high | ads with a risk hit | risk hits | most frequent risk indicators |",
+                      "|---|---|---|---|---|---|---|---|"]
             for fn, v in r["vacancies"].items():
                 b = v["bands"]
                 top = ", ".join(f"{k} {n}" for k, n in v["top_indicators"])
-                lines.append(f"| {fn} | {v['ads']} | {b.get('low', 0)} | {b.get('medium', 0)} | {b.get('high', 0)} | {top} |")
+                lines.append(f"| {fn} | {v['ads']} | {b.get('low', 0)} | {b.get('medium', 0)} | {b.get('high', 0)} | "
+                             f"{v.get('ads_with_risk_hit', '–')} | {v.get('risk_hits', '–')} | {top} |")
             continue
         if r.get("risk_only"):
             rs = r["risk_score"]
@@ -237,6 +257,16 @@ def to_markdown(results: dict[str, dict]) -> str:
             lines.append(f"Indicator score vs ad label (1 = deceptive): ROC AUC {rs['auc']:.3f} ({per}); bands at "
                          f"medium {rs['thresholds']['medium']}, high {rs['thresholds']['high']}: "
                          + "; ".join(f"{k}: {v['low']} low / {v['medium']} medium / {v['high']} high" for k, v in rs["bands"].items()) + ".")
+            if rs.get("bands_by_language"):
+                lines += ["", "| language, label | low | medium | high | medium or high |", "|---|---|---|---|---|"]
+                for k, v in rs["bands_by_language"].items():
+                    n = sum(v.values())
+                    lines.append(f"| {k} | {v['low']} | {v['medium']} | {v['high']} | {v['medium'] + v['high']}/{n} |")
+        if "hits_without_evidence" in r:
+            la = r.get("ads_with_legitimacy_hit", {})
+            lines.append("")
+            lines.append(f"Hits without an evidence span: {r['hits_without_evidence']}. Ads with at least one legitimacy hit: "
+                         + ", ".join(f"{k} {v}" for k, v in la.items()) + ".")
         lines += ["", "| language | ads | precision | recall | tp | fp | fn |", "|---|---|---|---|---|---|---|"]
         for lg, v in r["per_language"].items():
             lines.append(f"| {lg} | {v['ads']} | {v['precision']:.3f} | {v['recall']:.3f} | {v['tp']} | {v['fp']} | {v['fn']} |")
@@ -258,6 +288,51 @@ def to_markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _section_figures(r: dict) -> dict[str, str]:
+    """The headline figures of one results section, as display strings (for before/after)."""
+    out: dict[str, str] = {}
+    if r.get("vacancies") is not None:
+        for fn, v in r["vacancies"].items():
+            b = v["bands"]
+            out[f"{fn}: medium / high"] = f"{b.get('medium', 0)} / {b.get('high', 0)} of {v['ads']}"
+            if "ads_with_risk_hit" in v:
+                out[f"{fn}: ads with a risk hit (risk hits)"] = f"{v['ads_with_risk_hit']} ({v['risk_hits']})"
+        return out
+    rs = r.get("risk_score") or {}
+    if not r.get("risk_only"):
+        m = r["micro"]
+        out["precision / recall"] = f"{m['precision']:.3f} / {m['recall']:.3f}"
+        for lg, v in r["per_language"].items():
+            out[f"{lg} precision / recall"] = f"{v['precision']:.3f} / {v['recall']:.3f}"
+        if "hits_without_evidence" in r:
+            out["hits without evidence"] = str(r["hits_without_evidence"])
+    if rs:
+        out["score ROC AUC"] = f"{rs['auc']:.3f}"
+        for k in sorted(k for k in rs if k.startswith("auc_")):
+            out[f"{k[4:]} ROC AUC"] = f"{rs[k]:.3f}"
+        for k, v in rs["bands"].items():
+            out[f"{k}: low / medium / high"] = f"{v['low']} / {v['medium']} / {v['high']}"
+        for k, v in (rs.get("bands_by_language") or {}).items():
+            if k.endswith("label_0"):
+                out[f"{k}: medium or high"] = f"{v['medium'] + v['high']} of {sum(v.values())}"
+    return out
+
+
+def before_after_markdown(before: dict[str, dict], after: dict[str, dict], note: str) -> str:
+    """A table per section present in both runs: each headline figure before and after."""
+    lines = ["", "## Before and after", "", note]
+    for name, r in after.items():
+        if name not in before:
+            continue
+        b, a = _section_figures(before[name]), _section_figures(r)
+        rows = [k for k in a if k in b]
+        if not rows:
+            continue
+        lines += ["", f"**{name}**", "", "| figure | before | after |", "|---|---|---|"]
+        lines += [f"| {k} | {b[k]} | {a[k]} |" for k in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -270,17 +345,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=Path, default=ROOT / "data" / "indicators" / "dev.jsonl")
     ap.add_argument("--extra", type=Path, nargs="*", default=[], help="more labelled JSONL sets (reported together as 'extra')")
+    ap.add_argument("--hard", type=Path, default=ROOT / "data" / "hard" / "hard.jsonl",
+                    help="the hard set (reported on its own; '' to leave it out)")
     ap.add_argument("--risk", type=Path, nargs="*", default=[],
                     help="JSONL sets with only a 0/1 `label` (e.g. DIFrauD job_scams): indicator-score AUC only")
-    ap.add_argument("--vacancies", type=Path, default=ROOT.parent / "shared" / "data" / "ru_vacancies",
+    from trafficking_ads.corpus.loaders import default_shared_data
+
+    ap.add_argument("--vacancies", type=Path, default=default_shared_data() / "ru_vacancies",
                     help="real legitimate Russian-language vacancies (superjob.ru, hh.kz): band counts, the false-alarm check")
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "results" / "indicators")
     ap.add_argument("--errors", action="store_true", help="print each ad whose indicators differ")
+    ap.add_argument("--before", type=Path, help="an earlier results JSON: adds a before/after section to the markdown")
+    ap.add_argument("--before-note", default="Figures of the earlier run (`--before`) beside this one's.",
+                    help="the sentence that introduces the before/after section")
     args = ap.parse_args(argv)
     results = {"dev": evaluate(load_set(args.dev))}
     if args.extra:
         rows = [r for p in args.extra for r in load_set(p)]
         results["extra (" + ", ".join(str(p) for p in args.extra) + ")"] = evaluate(rows)
+    if args.hard and args.hard.is_file():
+        results[f"hard ({args.hard.relative_to(ROOT) if args.hard.is_relative_to(ROOT) else args.hard})"] = evaluate(load_set(args.hard))
     if args.vacancies and args.vacancies.is_dir():
         results["real vacancies (assumed legitimate)"] = vacancies(args.vacancies)
     for p in args.risk:
@@ -290,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
             for e in r.get("errors", []):
                 print(name, e)
     write_atomic(args.out.with_suffix(".json"), json.dumps(results, ensure_ascii=False, indent=1))
-    write_atomic(args.out.with_suffix(".md"), to_markdown(results))
+    md = to_markdown(results)
+    if args.before:
+        md += before_after_markdown(json.loads(args.before.read_text(encoding="utf-8")), results, args.before_note)
+    write_atomic(args.out.with_suffix(".md"), md)
     for name, r in results.items():
         if r.get("vacancies") is not None:
             print(f"{name}: " + "; ".join(f"{k}: {v['bands']}" for k, v in r["vacancies"].items()))

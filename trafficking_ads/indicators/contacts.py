@@ -49,6 +49,13 @@ URL_RE = re.compile(
     r"(?i)\b(?:https?://)?((?:[a-z0-9-]+\.)+(?:[a-z]{2,12}|рф|қаз))(/[^\s<>\"'()]*)?"
 )
 _URL_TWIN = lowered_twin(URL_RE)
+#: A registration or licence number label just before a digit run: "БИН 200640012345" is a
+#: company number, not a (foreign) phone.
+_REGISTRATION_BEFORE = re.compile(
+    r"(?:бин|bin|бсн|жсн|иин|инн|огрн|кбе|iban|ssm|kraz|лицензи\w*|licen[cs]e|registration|рег\.?)"
+    r"\s*(?:no\.?|№|#|номер|number)?\s*[:№#]?\s*$",
+    re.IGNORECASE,
+)
 HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
 MESSENGER_RE = re.compile(
     r"(?i)(?<!\w)(whats\s?app\w*|ват\s?с?\s?ап+\w*|вот\s?с?\s?ап+\w*|уатсап+\w*|вацап+\w*|"
@@ -165,7 +172,7 @@ def find_phones(text: str, words: Sequence[str] | None = None) -> list[Contact]:
     for m in matches:
         raw = m.group()
         real = sum(c.isdigit() for c in raw)
-        if real < 6:
+        if real < 6 or _REGISTRATION_BEFORE.search(text, max(0, m.start() - 24), m.start()):
             continue
         digits = raw.translate(DIGIT_LOOKALIKES)
         c = _phone(digits, m.start(), m.end(), obfuscated=real != sum(c.isdigit() for c in digits))
@@ -272,5 +279,6 @@ def _messenger_mentions(text: str, low: str | None) -> list[re.Match[str]]:
 
 _TLDS = frozenset(
     "com net org kz ru uz kg tj info biz io me co uk de tr ae kr cc su рф қаз by ua pl cz eu us "
-    "ly gl gd at cn jp th kh la mm in pro online site club shop work jobs app link".split()
+    "ly gl gd at cn jp th kh la mm in pro online site club shop work jobs app link "
+    "ie ca fi ge my ch nl fr dk pt gr cy il qa sa om bh sg ph vn au nz tw hk".split()
 )

@@ -27,16 +27,20 @@ _ORG_NOUNS = (
 #: A quoted name next to what it is: «Рахат» қонақүйі, гостиница «Казжол», "Rahat Palace" hotel.
 ORG_NAME_RE = re.compile(
     rf"(?i:(?<!\w)(?:{_ORG_NOUNS}))\s+[«\"“][^»\"”\n]{{2,40}}[»\"”]|[«\"“][^»\"”\n]{{2,40}}[»\"”]\s+(?i:{_ORG_NOUNS})"
-    r"|(?<!\w)[A-Z][\w&\-]+(?:\s[A-Z][\w&\-]+){0,3}\s(?:Hotel|Group|Company|Corporation|Bank|Clinic|Restaurant)(?!\w)"
+    r"|(?<!\w)[A-Z][\w&\-]+(?:\s[A-Z][\w&\-]+){0,3}\s(?:Hotel|Group|Company|Corporation|Bank|Clinic|Restaurant"
+    r"|Hospital|Care Home|Resort(?: & Spa)?|University|College)(?!\w)"
 )
 BIN_RE = re.compile(r"(?<!\d)(?:(?:БИН|BIN|БСН|ЖСН|ИИН|ИНН)\s*[:№#]?\s*)(\d{12}|\d{10})(?!\d)", re.IGNORECASE)
 ADDRESS_RE = re.compile(
     r"(?i)(?<!\w)(?:ул\.|улица|көш\.|көшесі|пр\.|пр-т|проспект|даңғылы|мкр\.?|микрорайон|ы?шағын\s?аудан|"
     r"бизнес[- ]центр|бц\s|офис\s*№?\s*\d|кабинет\s*\d|street|st\.|avenue|ave\.|suite\s*\d|office\s*\d|floor\s*\d|"
-    r"\d+\s*(?:этаж|қабат))[^\n,;]{0,40}?\d+"
+    r"\d+\s*(?:этаж|қабат)|к-сі|ш/а)[^\n,;]{0,40}?(?:,\s?)?\d+"
+    # number first: "101 Tole Bi Street", "12 Crown Street"; a UK postcode: "Leeds LS10 1RS"
+    r"|(?-i:(?<!\w)\d{1,4}[A-Za-z]?\s+(?:[A-Z][\w\-]+\s){1,3}(?:St|Street|Ave|Avenue|Road|Rd|Lane|Square)\b)"
+    r"|(?-i:(?<![\w-])[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}(?![\w-]))"
 )
 LICENSE_RE = re.compile(
-    r"(?i)(?<!\w)(?:лицензи\w*|license|licence|лицензиясы)\s*(?:на\s+[^\n№]{0,60}?)?"
+    r"(?i)(?<!\w)(?:лицензи\w*|license|licence|лицензиясы|уведомлени\w*(?:\s+мтсзн)?|хабарлама\w*|notification)\s*(?:на\s+[^\n№]{0,60}?)?"
     r"(?:№|no\.?|number|#|номер)\s*[\w/\-.]*\d[\w/\-.]*"
 )
 GOV_REGISTRY_RE = re.compile(
@@ -48,10 +52,12 @@ GOV_REGISTRY_RE = re.compile(
 #: Literal cues, one of which each regex needs: substring tests skip most texts cheaply.
 _CUES = (
     (LEGAL_FORM_RE, ("ТОО", "АО", "ИП", "ЖШС", "АҚ", "ЖК", "ООО", "ЗАО", "ПАО", "LLP", "LLC", "Ltd", "Inc", "GmbH", "JSC", "PLC", "Corp", "Co."), False),
-    (ORG_NAME_RE, ("«", "\"", "“", "Hotel", "Group", "Company", "Corporation", "Bank", "Clinic", "Restaurant"), False),
+    (ORG_NAME_RE, ("«", "\"", "“", "Hotel", "Group", "Company", "Corporation", "Bank", "Clinic", "Restaurant", "Hospital",
+                   "Care Home", "Resort", "University", "College"), False),
     (BIN_RE, ("бин", "bin", "бсн", "жсн", "иин", "инн"), True),
     (ADDRESS_RE, ("ул.", "улиц", "көш", "пр.", "пр-т", "проспект", "даңғыл", "мкр", "микрорайон", "аудан", "бизнес",
-                  "бц", "офис", "кабинет", "street", "st.", "avenue", "ave.", "suite", "office", "floor", "этаж", "қабат"), True),
+                  "бц", "офис", "кабинет", "street", "st.", "avenue", "ave.", "suite", "office", "floor", "этаж", "қабат",
+                  "к-сі", "ш/а", " st", " ave", " road", " rd", " lane", " square"), True),
 )
 
 
@@ -102,11 +108,12 @@ def legal_form_names(text: str) -> list[str]:
 
 
 #: Substrings (lowercase) one of which every LICENSE_RE or GOV_REGISTRY_RE match holds.
-_LICENSE_CUES = ("лиценз", "licen", "реестр", "тізілім", "registered")
+_LICENSE_CUES = ("лиценз", "licen", "реестр", "тізілім", "registered", "уведомл", "хабарлама", "notification")
 
 
 def find_license(text: str) -> list[tuple[int, int]]:
-    """Spans naming a recruitment licence number or the register of private agencies.
+    """Spans naming a recruitment licence or notification number (Kazakhstan registers
+    private employment agencies by notification, «уведомление МТСЗН № …»), or the register.
 
     Substring tests on the lowered text skip the two regexes in nearly every ad (a
     case-insensitive regex search over the whole text cost ~80 us an ad).

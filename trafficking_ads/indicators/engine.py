@@ -40,6 +40,14 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 PATTERN_FIELDS = ("title", "text")
 STRUCTURED_FIELDS = ("title", "text", "salary", "contacts", "location")
 _TRIM = " \t\r\n.,;:!?-–—()[]{}\"'«»"
+#: Most evidence spans kept per indicator (the hit's `evidence_total` keeps the full count):
+#: an ad that repeats "Dubai" 300 times needs a few spans to show, not 300.
+MAX_EVIDENCE = 20
+#: Contact kinds whose text is an address, not prose: a place name inside one
+#: ("uk" in jobs@farm.co.uk, "dubai" in dubai-jobs.ae) is not a destination.
+_ADDRESS_KINDS = frozenset({"url", "email", "messenger", "social", "handle"})
+#: A bare domain-like token ("fellsidehotel.co.uk/jobs") the contact finder may not take as a link.
+_DOMAIN_RE = re.compile(r"(?<![\w@.-])(?:[A-Za-z0-9-]+\.)+[a-z]{2,24}(?:/\S*)?(?![\w-])")
 
 
 @dataclass(slots=True)
@@ -182,7 +190,7 @@ class IndicatorEngine:
             toks = tokenize(view.norm, self.stems) if name in PATTERN_FIELDS else None
             view.contacts = find_contacts(t, toks.words if toks is not None else None)
             view.pays = self.salary.find(t) if name != "contacts" else []
-            view.places = self.gazetteer.find(t, toks) if name != "contacts" else []
+            view.places = _outside_addresses(self.gazetteer.find(t, toks), view.contacts, t) if name != "contacts" else []
             if toks is not None:
                 for entry, s, e in self.match_patterns(view.norm, run_langs, toks):
                     acc.add(entry.id, view, s, e)
@@ -198,6 +206,7 @@ class IndicatorEngine:
             for s, e in find_license(t):
                 acc.add("agency_licensed", view, s, e)
         self._structured(ad, lang, views, acc)
+        acc.resolve_conflicts()
         contacts = [c for v in views for c in v.contacts]
         places = [p for v in views for p in v.places]
         pays = [p for v in views for p in v.pays]
@@ -265,18 +274,26 @@ class IndicatorEngine:
             anon = [(v, c) for v, c in contacts if c.kind in ("phone", "messenger", "handle", "email")]
             for v, c in anon:
                 acc.add("employer_unidentified", v, c.start, c.end)
-            acc.flag("employer_unidentified")
+            # The hirer spoken of without a name ("the company pays the tickets",
+            # «агентство набирает») is the evidence too. With neither, nothing in the ad
+            # can be pointed at, so there is no hit: an indicator is shown with its
+            # evidence or not at all.
+            for v, s, e in acc.pop_internal("_anon_employer"):
+                acc.add("employer_unidentified", v, s, e)
+        acc.pop_internal("_anon_employer")
         # Pay against the market for the role and destination.
         pays = [(v, p) for v in views for p in v.pays]
         if pays:
             dest = next((p.country for _, p in foreign if p.high_risk), None) or (
-                foreign[0][1].country if foreign else (loc_country or home)
+                foreign[0][1].country if foreign else None
             )
             body = " ".join(v.norm.text for v in views if v.name in ("title", "text"))
             group = self.salary.role_group(body)
-            too_high = set(id(p) for p in self.salary.unrealistic([p for _, p in pays], dest, group))
             for v, p in pays:
-                if id(p) in too_high:
+                # No destination named: the pay's currency says where (£ -> GB, € -> EU),
+                # else the ad's own location or home (a tenge salary is judged in Kazakhstan).
+                country = dest or self.salary.currency_country.get(p.currency) or loc_country or home
+                if self.salary.unrealistic([p], country, group):
                     acc.add("pay_unrealistic", v, p.start, p.end)
 
     def _mail_domain_mismatch(
@@ -319,6 +336,18 @@ _KK_NEG_AFTER = re.compile(r"(?:ма|ме|ба|бе|па|пе)(?:йды|йді|�
 #: word -> whether it is a Kazakh negative verb (a regex search per word and match was
 #: a tenth of the matching time; words recur, so they are looked up once).
 _NEG_AFTER_CACHE: dict[str, bool] = {}
+
+
+def _outside_addresses(places: list[Place], contacts: list[Contact], text: str) -> list[Place]:
+    """Places not inside an e-mail, link, handle or domain: domains are not destinations."""
+    if not places:
+        return places
+    spans = [(c.start, c.end) for c in contacts if c.kind in _ADDRESS_KINDS]
+    if "." in text:
+        spans += [(m.start(), m.end()) for m in _DOMAIN_RE.finditer(text)]
+    if not spans:
+        return places
+    return [p for p in places if not any(s < p.end and p.start < e for s, e in spans)]
 
 
 def _negated(words: list[str], s: int, e: int) -> bool:
@@ -368,9 +397,31 @@ class _Hits:
         if key not in bucket:
             bucket[key] = Evidence(start=s, end=e, text=original[s:e], field=fname)
 
-    def flag(self, ind: str) -> None:
-        """Report an indicator of absence (e.g. no employer named) even without a span."""
-        self._ev.setdefault(ind, {})
+    def drop_overlapping(self, ind: str, by: str) -> None:
+        """Remove `ind` evidence that overlaps `by` evidence (a fee matched inside
+        "no fees are charged"); the indicator goes when none of its evidence is left."""
+        mine, theirs = self._ev.get(ind), self._ev.get(by)
+        if not mine or not theirs:
+            return
+        for key in [k for k in mine if any(k[0] == f and k[1] < e and s < k[2] for f, s, e in theirs)]:
+            del mine[key]
+        if not mine:
+            del self._ev[ind]
+
+    def resolve_conflicts(self) -> None:
+        """Evidence for legitimacy that a risk pattern also read, resolved for legitimacy.
+
+        - a fee phrase inside a no-fee statement ("we charge candidates no fees") is no fee;
+        - a contract "signed after arrival" is a missing contract, not an offered one;
+        - a passport phrase inside "you keep your passport" is not a retained passport;
+        - a named scheme (EPS, Seasonal Worker) is `impersonated_scheme` only when the ad
+          does not show the scheme's official channel, or when it also asks for a fee.
+        """
+        self.drop_overlapping("fee_upfront", "no_worker_fee")
+        self.drop_overlapping("contract_offered", "contract_missing")  # "the contract is signed after arrival"
+        self.drop_overlapping("documents_retained", "documents_kept")
+        if "official_programme" in self._ev and "fee_upfront" not in self._ev:
+            self._ev.pop("impersonated_scheme", None)
 
     def pop_internal(self, ind: str) -> list[tuple[FieldView, int, int]]:
         return self._internal.pop(ind, [])
@@ -379,10 +430,12 @@ class _Hits:
         out = []
         for ind in self.weights.order:
             bucket = self._ev.get(ind)
-            if bucket is None:
+            if not bucket:  # an indicator is never shown without its evidence
                 continue
             ev = _drop_nested(sorted(bucket.values(), key=lambda x: (x.field, x.start, -x.end)))
-            out.append(IndicatorHit(id=ind, category=self.weights.categories[ind], weight=self.weights.weight[ind], evidence=ev))
+            total = len(ev) if len(ev) > MAX_EVIDENCE else None
+            out.append(IndicatorHit(id=ind, category=self.weights.categories[ind], weight=self.weights.weight[ind],
+                                    evidence=ev[:MAX_EVIDENCE], evidence_total=total))
         return out
 
 

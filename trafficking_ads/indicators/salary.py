@@ -16,10 +16,14 @@ import yaml
 
 from .casefold import lowered, lowered_twin
 
-_CUR_BEFORE = r"(?P<cb>\$|€|£|₸|₽|usd|eur|us\$)"
+#: Letter codes need a word start before them: "cad289401987349" is an id, not CAD 289,401,987,349.
+_CUR_BEFORE = r"(?P<cb>\$|€|£|₸|₽|¥|\b(?:usd|eur|us\$|gbp|cad|c\$|chf|jpy|qar|pln|czk|gel|myr|aed|krw))"
 _CUR_AFTER = (
-    r"(?P<ca>\$|€|£|₸|₽|usd|eur|euro|евро|долл\w*|доллар\w*|dollars?|бакс\w*|у\.?\s?е\.?|"
-    r"тг|тнг|тенге|теңге|kzt|руб\w*|р\.|rub|aed|дирхам\w*|dirhams?|лир\w*|try|tl|вон\w*|won|krw|сом\w*)"
+    r"(?P<ca>\$|€|£|₸|₽|usd|eur|euro|евро|канадск\w*\s+доллар\w*|канада\s+доллар\w*|canadian\s+dollars?|"
+    r"долл\w*|доллар\w*|dollars?|бакс\w*|у\.?\s?е\.?|"
+    r"тг|тнг|тенге|теңге|kzt|руб\w*|р\.|rub|aed|дирхам\w*|dirhams?|лир\w*|try|tl|вон\w*|won|krw|сом\w*|"
+    r"gbp|фунт\w*|pounds?|cad|chf|франк\w*|jpy|иен\w*|йен\w*|yen|qar|риал\w*|riyals?|pln|злот\w*|zloty|"
+    r"czk|крон\w*|gel|лари|myr|ringgit)"
 )
 _NUM = r"(?P<NX>\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+|\d+(?:[.,]\d{1,2})?)"
 _MULT = r"(?:\s*(?P<MX>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|млн\.?|миллион\w*|million|mln))?"
@@ -34,7 +38,7 @@ _MULT_RE = re.compile(r"\s*(?P<mult>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|�
 _AFTER_RE = re.compile(rf"(?:\s*(?P<mult>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|млн\.?|миллион\w*|million|mln))?\s?{_CUR_AFTER.replace('?P<ca>', '?P<cur>')}(?!\w)", re.IGNORECASE)
 _BEFORE_RE = re.compile(rf"{_CUR_BEFORE.replace('?P<cb>', '?P<cur>')}\s?$", re.IGNORECASE)
 #: A cheap test for any currency mark before the full amount regex runs.
-_CURRENCY_HINT = re.compile(r"[$€£₸₽]|(?i:usd|eur|евро|долл|доллар|dollar|бакс|у\.е|тг|тнг|тенге|теңге|kzt|руб|rub|aed|дирхам|dirham|лир|try|\btl\b|вон|won|krw|сом)")
+_CURRENCY_HINT = re.compile(r"[$€£₸₽¥]|(?i:usd|eur|евро|долл|доллар|dollar|бакс|у\.е|тг|тнг|тенге|теңге|kzt|руб|rub|aed|дирхам|dirham|лир|try|\btl\b|вон|won|krw|сом|gbp|фунт|pound|cad|chf|франк|jpy|иен|йен|yen|qar|риал|riyal|pln|злот|zloty|czk|крон|gel|лари|myr|ringgit)")
 PERIOD_RE = re.compile(
     r"(?P<month>в\s*месяц|/\s*мес|мес\b|месяц|month|/\s*mo\b|monthly|айына|айлық|ай\s+сайын|/\s*ай\b)|"
     r"(?P<day>в\s*день|/\s*день|в\s*сутки|сутки|/\s*day|per\s+day|a\s+day|daily|күніне|тәулігіне|/\s*күн)|"
@@ -45,7 +49,10 @@ PERIOD_RE = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY = [
-    (r"\$|usd|us\$|долл|доллар|dollar|бакс|у\.?\s?е", "USD"), (r"€|eur|euro|евро", "EUR"), (r"£", "GBP"),
+    (r"c\$|cad|канад|canad", "CAD"),
+    (r"\$|usd|us\$|долл|доллар|dollar|бакс|у\.?\s?е", "USD"), (r"€|eur|euro|евро", "EUR"), (r"£|gbp|фунт|pound", "GBP"),
+    (r"chf|франк", "CHF"), (r"jpy|¥|иен|йен|yen", "JPY"), (r"qar|риал|riyal", "QAR"),
+    (r"pln|злот|zloty", "PLN"), (r"czk|крон", "CZK"), (r"gel|лари", "GEL"), (r"myr|ringgit", "MYR"),
     (r"₸|тг|тнг|тенге|теңге|kzt", "KZT"), (r"₽|руб|р\.|rub", "RUB"), (r"aed|дирхам|dirham", "AED"),
     (r"лир|try|tl", "TRY"), (r"вон|won|krw", "KRW"), (r"сом", "KGS"),
 ]
@@ -79,6 +86,8 @@ class SalaryTable:
         self.rates: dict[str, float] = data["usd_per_unit"]
         self.per_month: dict[str, float] = data["per_month"]
         self.ranges: dict[str, dict[str, float]] = data["ranges_usd_month"]
+        #: Where a currency is paid when the ad names no destination (GBP -> GB, EUR -> EU).
+        self.currency_country: dict[str, str] = data.get("currency_country") or {}
         self.groups = [
             (name, re.compile(r"(?<!\w)(?:" + "|".join(stems) + ")", re.IGNORECASE), _cues(stems))
             for name, stems in data["role_groups"].items()
@@ -132,6 +141,8 @@ class SalaryTable:
             scan_end = m.end()  # type: ignore[union-attr]
             if m.start() < last_end:  # type: ignore[union-attr]
                 continue
+            if len(m.group()) >= 10 and m.group().isdigit():  # type: ignore[union-attr]
+                continue  # ten digits in a row are an id or a phone ("cad289401987349"), not pay
             after = after_re.match(subject, m.end())
             if after:
                 cur_raw, mult, end = after.group("cur"), after.group("mult") or "", after.end()
@@ -156,7 +167,10 @@ class SalaryTable:
             pm = period_re.search(subject, end, end + 25)
             period = pm.lastgroup if pm and pm.start() - end <= 6 else None
             if period is None:
-                pb = period_re.search(subject, max(0, start - 15), start)
+                # The period word nearest before the amount ("30 сағат, айына 280 €" is a month).
+                pb = None
+                for pb in period_re.finditer(subject, max(0, start - 15), start):
+                    pass
                 period = pb.lastgroup if pb else "month"
             rate = self.rates.get(currency)
             usd = amount * rate * self.per_month.get(period, 1.0) if rate else None

@@ -1,0 +1,94 @@
+"""The labelled hard set: `data/hard/hard.jsonl` (see data/hard/README.md).
+
+Subtle deceptive ads without the usual clichés and legitimate ads that look risky, written
+in Russian, Kazakh and English to fit the risk bands (`part == "fit"`) and to test them
+(`part == "test"`). It is kept apart from the seed set on purpose: it must never train the
+transformer, or the bands and the hard-set figures would measure memory. Format, one JSON
+object per line::
+
+    {"id": "hard-kk-0001", "lang": "kk", "label": 0|1, "title": "...", "text": "...",
+     "family": "kk-debt-korea", "pattern": "debt_bondage", "hard_negative": false,
+     "indicators": ["debt_deduction"], "part": "fit"|"test"}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..records import Ad
+from .problems import DataError, Problems, binary_label, json_object_lines
+
+HARD_LANGS = ("ru", "kk", "en")
+HARD_PARTS = ("fit", "test")
+
+
+def default_hard_path() -> Path:
+    """`data/hard/hard.jsonl` in the checkout."""
+    return Path(__file__).resolve().parents[2] / "data" / "hard" / "hard.jsonl"
+
+
+def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | None = None) -> list[Ad]:
+    """The hard set as Ads (source "hard"; family, pattern, part, hard_negative, indicators in meta).
+
+    A bad line (not JSON, no text, a label other than 0/1, an unknown language or part, a
+    missing or repeated id, no family) is skipped and reported in `problems`; with
+    `Problems(strict=True)` it raises `DataError` instead. A missing file raises `DataError`.
+    """
+    p = Path(path) if path is not None else default_hard_path()
+    if not p.is_file():
+        raise DataError(f"{p}: no such file")
+    problems = problems if problems is not None else Problems()
+    ads: list[Ad] = []
+    seen: set[str] = set()
+    for i, d in json_object_lines(p, problems):
+        text = d.get("text")
+        if not isinstance(text, str) or not text.strip():
+            problems.report(p, i, "text", "missing or empty text")
+            continue
+        label = binary_label(p, i, d, problems)
+        if label is None:
+            continue
+        lang = d.get("lang")
+        if lang not in HARD_LANGS:
+            problems.report(p, i, "lang", f"lang must be one of {HARD_LANGS}, got {lang!r}")
+            continue
+        hid = d.get("id")
+        if not isinstance(hid, str) or not hid.strip():
+            problems.report(p, i, "id", "missing id")
+            continue
+        if hid in seen:
+            problems.report(p, i, "id", f"duplicate id {hid!r}")
+            continue
+        family = d.get("family")
+        if not isinstance(family, str) or not family.strip():
+            problems.report(p, i, "family", "missing family (the split keeps a family on one side)")
+            continue
+        part = d.get("part")
+        if part not in HARD_PARTS:
+            problems.report(p, i, "part", f"part must be one of {HARD_PARTS}, got {part!r}")
+            continue
+        indicators = d.get("indicators") or []
+        if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
+            problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
+            continue
+        seen.add(hid)
+        title = d.get("title")
+        ads.append(
+            Ad(
+                text=text.strip(),
+                id=hid,
+                title=title.strip() if isinstance(title, str) and title.strip() else None,
+                source="hard",
+                language=lang,
+                label=int(label),
+                meta={
+                    "family": family,
+                    "pattern": d.get("pattern"),
+                    "part": part,
+                    "hard_negative": bool(d.get("hard_negative", False)),
+                    "indicators": indicators,
+                },
+            )
+        )
+    return ads
