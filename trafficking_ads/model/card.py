@@ -74,6 +74,14 @@ def eval_section(result: dict[str, Any]) -> list[str]:
                 continue
             lines.append(f"| {lang} | {name} | {g.get('n')} | {g.get('positives')} | {_f(g.get('pr_auc'))} | {_f(g.get('precision'))} | "
                          f"{_f(g.get('recall'))} | {_f(g.get('f1'))} | {_f(g.get('fpr'))} |")
+    if model.get("bands"):
+        lines += ["", "By band (`medium` = medium or high):", "",
+                  "| band | language | deceptive | recall | real RU/KZ vacancies | FPR on them | hard negatives | FPR on them |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for band, b in model["bands"].items():
+            for lang, m in b["by_language"].items():
+                lines.append(f"| {band} (≥ {b['threshold']:.3f}) | {lang} | {m['deceptive']} | {_f(m['recall'])} | {m['real_vacancies']} | "
+                             f"{_f(m['fpr_real_vacancies'])} | {m['hard_negatives']} | {_f(m['fpr_hard_negatives'])} |")
     return lines
 
 
@@ -109,7 +117,35 @@ def _component_limits(comp: dict[str, Any] | None) -> list[str]:
             "The fused risk leans on the lexical and indicator signals, and roughly matches the TF-IDF baseline overall."]
 
 
-def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, components: dict[str, Any] | None = None) -> str:
+def _lexical_line(model_dir: Path, card: dict[str, Any]) -> str:
+    name = card.get("files", {}).get("lexical")
+    if not name:
+        return ""
+    lex = json.loads((model_dir / name).read_text(encoding="utf-8"))
+    grams = "word 1–2-grams" + (", char 3–5-grams" if lex.get("char") else "")
+    view = lex.get("view", "raw")
+    how = ("of the canonical view (lowercased; punctuation, masked contacts and English stop words dropped), so that "
+           "sources formatted differently read alike" if view == "canonical" else "of the raw text")
+    return f"- Lexical component: a TF-IDF ({grams}) logistic regression {how}, fitted on the train split (JSON in {name})."
+
+
+def protocols_section(result: dict[str, Any]) -> list[str]:
+    """Markdown lines: the refittable components under each evaluation protocol (`evaluate --protocols`)."""
+    lines = ["How much each protocol over- or under-states quality (`trafficking-ads evaluate --protocols`: the lexical "
+             "model and the previous raw TF-IDF baseline refitted per fold; boilerplate-aware `group` split over "
+             f"{len(result.get('seeds', []))} seeds, `whole-text-group` = the previous grouping, `cross-source` = train on "
+             "other sources, test on DIFrauD or EMSCAD):", "",
+             "| protocol | component | lang | PR-AUC (mean ± sd) |", "|---|---|---|---:|"]
+    for proto, comps in result.get("summary", {}).items():
+        for comp, langs in comps.items():
+            for lang, m in langs.items():
+                if m["pr_auc"]["mean"] is not None:
+                    lines.append(f"| {proto} | {comp} | {lang} | {m['pr_auc']['mean']:.3f} ± {m['pr_auc']['sd']:.3f} |")
+    return lines
+
+
+def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, components: dict[str, Any] | None = None,
+           protocols: dict[str, Any] | None = None) -> str:
     """The card's markdown."""
     card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     training = {}
@@ -135,14 +171,16 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         f"{' initialized by a linear probe on the frozen embeddings (LP-FT)' if cfg.get('linear_probe_init') else ''}; "
         f"class-weighted loss ({cfg.get('class_weighting')}); {cfg.get('epochs')} epochs max, early stopping on dev PR-AUC; seed {cfg.get('seed')}.",
         f"- Input: `query: ` + title + text, at most {card['max_len']} tokens; longer ads keep their head and tail (the middle is dropped).",
-        "- Lexical component: a TF-IDF (word 1–2-grams, char 3–5-grams) logistic regression fitted on the train split "
-        "(the project's baseline class, stored as JSON in lexical.json)." if card.get("files", {}).get("lexical") else "",
+        _lexical_line(model_dir, card),
         f"- Fusion: logistic regression over {', '.join('`' + f + '`' for f in card['features'])}, fitted on the dev split "
-        f"(the transformer never trained on it); {json.loads((model_dir / 'fusion.json').read_text())['calibration']['method']} "
-        "calibration and band thresholds fitted on 5-fold out-of-fold dev scores.",
-        f"- Bands: `high` ≥ {card['thresholds']['high']:.3f} (dev precision target {dev.get('high_precision_target')}), "
-        f"`medium` ≥ {card['thresholds']['medium']:.3f} (dev recall target {dev.get('medium_recall_target')}); "
-        f"operating threshold {card['operating_threshold']:.3f} (best F1 on dev).",
+        f"(the transformer never trained on it) with rows built by the same function scoring uses (`model.signals.fusion_row`); "
+        f"{json.loads((model_dir / 'fusion.json').read_text())['calibration']['method']} calibration on 5-fold out-of-fold dev scores. "
+        "Every assessment carries each part's contribution to the fused log-odds (`contrib_*` components).",
+        f"- Bands: `high` ≥ {card['thresholds']['high']:.3f} (precision target {dev.get('high_precision_target')}), "
+        f"`medium` ≥ {card['thresholds']['medium']:.3f} (recall target {dev.get('medium_recall_target')}), chosen on "
+        f"{dev.get('band_rows', dev.get('n'))} rows: out-of-fold dev scores"
+        + (" and the hard set's `fit` half (data/hard)" if dev.get("band_rows", dev.get("n")) != dev.get("n") else "")
+        + f"; operating threshold {card['operating_threshold']:.3f} (best F1).",
         f"- Inference: runtime `{card.get('runtime', 'torch')}`, precision `{card.get('precision', 'fp32')}`"
         + _INT8_NOTES.get((card.get("runtime"), card.get("precision")), "."),
         f"- Files: {', '.join(sorted(p.name for p in model_dir.iterdir() if p.is_file() and p.name != CARD_FILE))} — "
@@ -176,6 +214,8 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
             lines += eval_section(res) + [""]
         if components:
             lines += components_section(components) + [""]
+        if protocols:
+            lines += protocols_section(protocols) + [""]
     else:
         lines += ["Not evaluated yet: run `trafficking-ads evaluate --data out/corpus --model <this dir> --json …` and regenerate this card.", ""]
     lines += [
@@ -210,12 +250,13 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
 
 
 def write_card(model_dir: str | os.PathLike, eval_paths: list[str | os.PathLike] | None = None,
-               components_path: str | os.PathLike | None = None) -> Path:
+               components_path: str | os.PathLike | None = None, protocols_path: str | os.PathLike | None = None) -> Path:
     """Write MODEL_CARD.md into the model directory (atomically)."""
     d = Path(model_dir)
     results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in (eval_paths or [])]
     comp = json.loads(Path(components_path).read_text(encoding="utf-8")) if components_path else None
-    text = render(d, results, comp)
+    proto = json.loads(Path(protocols_path).read_text(encoding="utf-8")) if protocols_path else None
+    text = render(d, results, comp, proto)
     return atomic.write_text(d / CARD_FILE, text)
 
 
@@ -227,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("model_dir")
     ap.add_argument("--eval", action="append", default=[], help="an evaluation result JSON (trafficking-ads evaluate --json)")
     ap.add_argument("--components", help="a per-component result JSON (training/components.py --json)")
+    ap.add_argument("--protocols", help="a protocol comparison JSON (trafficking-ads evaluate --protocols --json)")
     a = ap.parse_args(argv)
-    print(write_card(a.model_dir, a.eval, a.components))
+    print(write_card(a.model_dir, a.eval, a.components, a.protocols))
     return 0
 
 
