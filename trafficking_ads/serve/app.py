@@ -34,7 +34,7 @@ from .batching import Batcher, Closed, QueueFull, ScoringFailed
 from .errors import ApiError, error_response
 from .logs import request_id_var
 from .metrics import CONTENT_TYPE, Metrics
-from .middleware import PUBLIC_PATHS, ServiceMiddleware
+from .middleware import DRAIN_BYTES, PUBLIC_PATHS, ServiceMiddleware, drain
 from .schemas import ERROR_RESPONSES, Limits, ScoreResponse, openapi_components, parse_ads, parse_json, request_body, schemas
 from .settings import ServeSettings
 
@@ -117,6 +117,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         n += len(chunk)
         if n > limit:
+            if n - len(chunk) < DRAIN_BYTES:  # read the rest so the client gets the answer (see drain)
+                await drain(request.receive, DRAIN_BYTES - n)
             raise ApiError(413, "body_too_large", f"request body over the limit of {limit} bytes",
                            [("body", f"more than {limit} bytes")], {"connection": "close"})
         chunks.append(chunk)

@@ -69,6 +69,7 @@ class ServiceMiddleware:
         try:
             refusal = self._refusal(scope["path"], headers)
             if refusal is not None:
+                await drain(receive)
                 await _answer(send_with_id, rid, *refusal)
             else:
                 await self.app(scope, receive, send_with_id)
@@ -98,6 +99,22 @@ class ServiceMiddleware:
             return (413, "body_too_large", f"request body of {int(length)} bytes is over the limit of {self.max_body_bytes}",
                     [("body", f"{int(length)} bytes, limit {self.max_body_bytes}")], {})
         return None
+
+
+#: Bytes of a refused body read and discarded before answering: closing a socket with
+#: unread data makes the kernel reset the connection, and the client may lose the answer.
+DRAIN_BYTES = 64 * 1024 * 1024
+
+
+async def drain(receive, budget: int = DRAIN_BYTES) -> None:
+    """Read and discard what is left of a request body (at most `budget` bytes)."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
 
 
 async def _answer(send, rid: str, status: int, code: str, message: str, errors=(), headers: dict[str, str] | None = None) -> None:
