@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port; the log says which)."),
         api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="File of API keys, one per line (at least 16 characters each); every route but /healthz and /readyz then needs 'Authorization: Bearer KEY' (or HTTP Basic with the key as password)."),
         max_batch: int = typer.Option(64, "--max-batch", help="Most ads per model batch (concurrent requests are coalesced)."),
-        max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="Longest wait for a batch to fill, in milliseconds."),
+        max_wait_ms: float = typer.Option(25.0, "--max-wait-ms", help="Longest wait for a batch to fill, in milliseconds (only while more requests are expected: a lone client never waits)."),
         max_queue: int = typer.Option(1024, "--max-queue", help="Most ads waiting for the model; beyond it requests get 503 with Retry-After."),
         max_request_ads: int = typer.Option(256, "--max-request-ads", help="Most ads in one request (or tasks in one Label Studio /predict)."),
         max_text_chars: int = typer.Option(50_000, "--max-text-chars", help="Most characters in one ad's text."),

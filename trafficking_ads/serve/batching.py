@@ -1,9 +1,14 @@
 """Dynamic batching: concurrent requests coalesced into model batches, behind a bounded queue.
 
-Requests `submit` their ads and wait. One worker takes queued requests, oldest first, until
-it has `max_batch` ads or the oldest has waited `max_wait` seconds, and scores them in one
-call on a single scoring thread (the scorer uses every core itself); while a batch runs,
-the next one fills. The queue is bounded in ads: a request that would overflow it is refused
+Requests `submit` their ads and wait. One worker takes queued requests, oldest first, and
+scores them in one call on a single scoring thread (the scorer uses every core itself);
+while a batch runs, the next one fills. Before taking a batch the worker waits — at most
+`max_wait` seconds after the oldest request arrived or the worker became free, whichever
+is later — until as many ads are queued as were
+recently in the system (the last batch plus what arrived while it ran, capped at
+`max_batch`): clients that just got their answers are about to send again, so 64 clients
+keep forming batches of 64 instead of splitting into groups that take turns, while a lone
+client never waits for company that is not coming. The queue is bounded in ads: a request that would overflow it is refused
 at once with `QueueFull` (the app answers 503 with Retry-After), so a burst never becomes an
 unbounded backlog. A request whose client has gone is cancelled, and its ads leave the queue
 before they reach the model.
@@ -72,6 +77,9 @@ class Batcher:
         #: Ads per second of recent batches (for Retry-After); None until a batch has run.
         self.rate: float | None = None
         self.batches = 0
+        #: Ads the next batch waits for: the last batch plus the ads that arrived while it ran.
+        self.expected = 1
+        self._arrived = 0  # ads submitted so far (admitted ones)
 
     # -------------------------------------------------------------- lifecycle
 
@@ -112,6 +120,7 @@ class Batcher:
             raise QueueFull(self.retry_after())
         job = _Job(list(ads), asyncio.get_running_loop().create_future(), request_id)
         self._jobs.append(job)
+        self._arrived += n
         self._queued(n)
         self._wakeup.set()
         try:
@@ -170,9 +179,13 @@ class Batcher:
                 if self._closed:
                     return
                 await self._wait(None)
-            # Fill: until max_batch ads are queued or the oldest job has waited max_wait.
-            while self.queued_ads < self.max_batch and not self._closed:
-                remaining = self._jobs[0].enqueued + self.max_wait - time.monotonic() if self._jobs else 0
+            # Fill: until the expected ads are queued, or max_wait has passed since the oldest
+            # job came or the worker became free (a job that waited out a running batch does
+            # not stop the next batch from filling).
+            free_since = time.monotonic()
+            while self.queued_ads < min(self.max_batch, self.expected) and not self._closed:
+                start = max(self._jobs[0].enqueued, free_since) if self._jobs else 0
+                remaining = start + self.max_wait - time.monotonic() if self._jobs else 0
                 if remaining <= 0 or not await self._wait(remaining):
                     break
             if not self._jobs:
@@ -183,6 +196,7 @@ class Batcher:
             ads = [ad for job in batch for ad in job.ads]
             self.running_ads = len(ads)
             token = request_id_var.set(",".join(j.request_id for j in batch))
+            arrived_before = self._arrived
             t0 = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self._score, ads)
@@ -199,6 +213,7 @@ class Batcher:
                 request_id_var.reset(token)
             dt = time.perf_counter() - t0
             self.batches += 1
+            self.expected = len(ads) + (self._arrived - arrived_before)
             rate = len(ads) / dt if dt > 0 else None
             if rate:
                 self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate

@@ -27,7 +27,7 @@ class ServeSettings:
     #: Dynamic batching: at most this many ads per model batch ...
     max_batch: int = 64
     #: ... waiting at most this long for a batch to fill.
-    max_wait_ms: float = 10.0
+    max_wait_ms: float = 25.0
     #: Ads waiting for the model at most; beyond it requests get 503 with Retry-After.
     max_queue: int = 1024
     #: Ads in one request at most (a `/v1/score` batch, or the tasks of one `/predict`).
