@@ -4,9 +4,9 @@ Starts the real service (uvicorn on 127.0.0.1, a free port, the given model), th
 bounded load of single-ad requests from 1, 8 and 64 concurrent clients (each client posts
 one ad, waits for the answer, posts the next), and stops by itself. Per run it prints
 p50/p95/p99 latency, throughput, the mean model batch the service formed (from /metrics),
-the service's RSS after the run, and throughput as a ratio to `Scorer.score_many` on the
-same ads in this process (measured before and after the load runs; the mean is the
-reference, since the machine may be shared). The ads are real (seed set, samples, DIFrauD,
+the service's RSS after the run, CPU time per ad, and throughput as a ratio to
+`Scorer.score_many` on the same ads in this process. Each run alternates slices of
+`score_many` and of service load, so a change in a shared machine's load hits both alike. The ads are real (seed set, samples, DIFrauD,
 hh.kz and superjob vacancies, round-robin: a mix of languages and lengths). The 8- and
 64-client runs are repeated for --rounds rounds so the service's memory can be seen across runs.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import re
@@ -159,26 +158,12 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q / 100 * len(s)) - 1))] if s else float("nan")
 
 
-def reference(model: str | None, ads: list) -> float:
-    """score_many ads/s on `ads` in this process (after a short warm-up)."""
-    import trafficking_ads as ta
-
-    scorer = ta.load_scorer(model)
-    list(scorer.score_many(ads[:16]))
-    t0, c0 = time.perf_counter(), cpu_seconds(os.getpid())
-    n = sum(1 for _ in scorer.score_many(ads))
-    rate = n / (time.perf_counter() - t0)
-    print(f"score_many: {n} ads, {rate:.1f} ads/s, CPU {1000 * (cpu_seconds(os.getpid()) - c0) / n:.1f} ms/ad")
-    del scorer
-    gc.collect()
-    return rate
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="Model directory or name (default: models/default).")
-    ap.add_argument("--n", type=int, default=1000, help="Ads per run with 8 and 64 clients (and for score_many).")
+    ap.add_argument("--n", type=int, default=1000, help="Ads per run with 8 and 64 clients.")
     ap.add_argument("--n-single", type=int, default=300, help="Ads in the 1-client run.")
+    ap.add_argument("--slices", type=int, default=4, help="Each run alternates this many slices of service load and score_many.")
     ap.add_argument("--clients", default="1,8,64", help="Concurrent clients per run, comma-separated.")
     ap.add_argument("--rounds", type=int, default=2, help="Rounds of the multi-client runs (memory across runs).")
     ap.add_argument("--max-batch", type=int, default=64)
@@ -188,17 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
 
+    import trafficking_ads as ta
+
     print(f"CPU: {cpu_info()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine may be shared: figures move with other work)")
-    ads = benchmark_ads(args.n)
+    ads = benchmark_ads(max(args.n, args.n_single))
     bodies = [json.dumps(ad_to_json(a), ensure_ascii=False).encode("utf-8") for a in ads]
-    langs: dict[str, int] = {}
-    for a in ads:
-        langs[a.language or "?"] = langs.get(a.language or "?", 0) + 1
     print(f"ads: {len(ads)} real ads, median {statistics.median(len(a.text) for a in ads):.0f} characters")
-
-    ref_before = reference(args.model, ads)
-    print(f"score_many (this process, same ads): {ref_before:.1f} ads/s")
+    scorer = ta.load_scorer(args.model)  # the reference, in this process
+    list(scorer.score_many(ads[:16]))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         proc, url = start_server(args, Path(tmp) / "serve.log")
@@ -209,43 +192,53 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(load(url, bodies[:16], 4))  # warm the connection path
             plan = [c for c in clients if c == 1] + [c for _ in range(args.rounds) for c in clients if c != 1]
             for c in plan:
-                body_set = bodies[: args.n_single] if c == 1 else bodies
+                n = min(len(ads), args.n_single if c == 1 else args.n)
+                edges = [round(k * n / args.slices) for k in range(args.slices + 1)]
+                lat: list[float] = []
+                errors = 0
+                wall = ref_s = ref_cpu = cpu = mine = 0.0
                 before = httpx.get(url + "/metrics").text
-                cpu0, mine0 = cpu_seconds(proc.pid), cpu_seconds(os.getpid())
-                lat, errors, wall = asyncio.run(load(url, body_set, c))
-                cpu1, mine1 = cpu_seconds(proc.pid), cpu_seconds(os.getpid())
+                for a, b in zip(edges, edges[1:]):  # alternate, so a change in the machine's load hits both alike
+                    t, c0 = time.perf_counter(), cpu_seconds(os.getpid())
+                    list(scorer.score_many(ads[a:b]))
+                    ref_s += time.perf_counter() - t
+                    ref_cpu += cpu_seconds(os.getpid()) - c0
+                    s0, m0 = cpu_seconds(proc.pid), cpu_seconds(os.getpid())
+                    part, e, w = asyncio.run(load(url, bodies[a:b], c))
+                    cpu += cpu_seconds(proc.pid) - s0
+                    mine += cpu_seconds(os.getpid()) - m0
+                    lat += part
+                    errors += e
+                    wall += w
                 after = httpx.get(url + "/metrics").text
                 batches = metric(after, "trafficking_ads_batch_size_ads_count") - metric(before, "trafficking_ads_batch_size_ads_count")
                 batched = metric(after, "trafficking_ads_batch_size_ads_sum") - metric(before, "trafficking_ads_batch_size_ads_sum")
                 rss, hwm = rss_mb(proc.pid)
-                runs.append({"clients": c, "ads": len(body_set), "errors": errors, "seconds": round(wall, 2),
-                             "ads_per_s": round(len(lat) / wall, 1), "p50_ms": round(pct(lat, 50) * 1000, 1),
-                             "p95_ms": round(pct(lat, 95) * 1000, 1), "p99_ms": round(pct(lat, 99) * 1000, 1),
-                             "mean_batch": round(batched / batches, 1) if batches else None, "rss_mb": round(rss), "peak_rss_mb": round(hwm),
-                             "server_cpu_ms_per_ad": round(1000 * (cpu1 - cpu0) / len(body_set), 1),
-                             "client_cpu_ms_per_ad": round(1000 * (mine1 - mine0) / len(body_set), 1)})
-                r = runs[-1]
-                print(f"  {c:>3} clients: {r['ads']} ads in {r['seconds']} s, {r['ads_per_s']} ads/s, p50 {r['p50_ms']} ms, "
-                      f"p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, mean batch {r['mean_batch']}, errors {errors}, RSS {r['rss_mb']} MB, "
-                      f"CPU per ad: service {r['server_cpu_ms_per_ad']} ms, load client {r['client_cpu_ms_per_ad']} ms", flush=True)
+                r = {"clients": c, "ads": n, "errors": errors, "seconds": round(wall, 2), "ads_per_s": round(len(lat) / wall, 1),
+                     "score_many_ads_per_s": round(n / ref_s, 1), "ratio": round((len(lat) / wall) / (n / ref_s), 2),
+                     "p50_ms": round(pct(lat, 50) * 1000, 1), "p95_ms": round(pct(lat, 95) * 1000, 1), "p99_ms": round(pct(lat, 99) * 1000, 1),
+                     "mean_batch": round(batched / batches, 1) if batches else None, "rss_mb": round(rss), "peak_rss_mb": round(hwm),
+                     "service_cpu_ms_per_ad": round(1000 * cpu / n, 1), "score_many_cpu_ms_per_ad": round(1000 * ref_cpu / n, 1),
+                     "client_cpu_ms_per_ad": round(1000 * mine / n, 1), "load_average": round(os.getloadavg()[0], 2)}
+                runs.append(r)
+                print(f"  {c:>3} clients: {n} ads, {r['ads_per_s']} ads/s vs score_many {r['score_many_ads_per_s']} ads/s ({r['ratio']}x); "
+                      f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms; mean batch {r['mean_batch']}; errors {errors}; "
+                      f"CPU ms/ad: service {r['service_cpu_ms_per_ad']}, score_many {r['score_many_cpu_ms_per_ad']}, "
+                      f"load client {r['client_cpu_ms_per_ad']}; service RSS {r['rss_mb']} MB; load average {r['load_average']}", flush=True)
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(120)
-    ref_after = reference(args.model, ads)
-    ref = (ref_before + ref_after) / 2
-    print(f"score_many after the runs: {ref_after:.1f} ads/s; reference (mean) {ref:.1f} ads/s; serve exited {code}")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("\n| clients | ads | ads/s | vs score_many | p50 ms | p95 ms | p99 ms | mean batch | RSS MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"serve exited {code}; load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("\n| clients | ads | ads/s | score_many ads/s | ratio | p50 ms | p95 ms | p99 ms | mean batch | CPU ms/ad (service / score_many) | service RSS MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
-        r["ratio"] = round(r["ads_per_s"] / ref, 2)
-        print(f"| {r['clients']} | {r['ads']} | {r['ads_per_s']} | {r['ratio']}x | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
-              f"{r['mean_batch']} | {r['rss_mb']} |")
+        print(f"| {r['clients']} | {r['ads']} | {r['ads_per_s']} | {r['score_many_ads_per_s']} | {r['ratio']}x | {r['p50_ms']} | "
+              f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_batch']} | {r['service_cpu_ms_per_ad']} / {r['score_many_cpu_ms_per_ad']} | {r['rss_mb']} |")
     multi = [r["rss_mb"] for r in runs if r["clients"] != 1]
     if len(multi) > 1:
         print(f"service RSS across the multi-client runs: {' -> '.join(map(str, multi))} MB (first to last {multi[-1] - multi[0]:+d} MB)")
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu_info(), "score_many": [ref_before, ref_after], "runs": runs}, indent=2))
+        args.json.write_text(json.dumps({"cpu": cpu_info(), "runs": runs}, indent=2))
     return 0 if code == 0 and not any(r["errors"] for r in runs) else 1
 
 
