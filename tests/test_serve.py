@@ -123,7 +123,7 @@ def test_model_health_ready(client):
     assert (m["name"], m["version"]) == (card["name"], card["version"])
     assert m["runtime"] == card["runtime"] and m["precision"] == card["precision"]
     assert m["thresholds"]["medium"] == card["thresholds"]["medium"] and m["thresholds"]["operating"] == card["operating_threshold"]
-    assert m["held_out"]["split"] == "test" if "split" in m["held_out"] else m["held_out"]["data"]["split"] == "test"
+    assert m["held_out"]["data"]["split"] == "test"
     assert 0 < m["held_out"]["pr_auc"] <= 1 and m["held_out"]["precision"] > 0
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
@@ -176,6 +176,16 @@ def test_limits(client):
             yield b" " * 10_000
 
     _error(client.post("/v1/score", content=chunks()), 413, "body", "more than 300000 bytes")
+
+
+def test_oversized_last_chunk_is_refused_at_once(server):
+    """A chunked body whose over-limit chunk is also its last: nothing is left to wait for."""
+    data = b" " * 310_000
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
+        head = s.recv(65536)
+    assert head.startswith(b"HTTP/1.1 413"), head[:200]
 
 
 def test_unknown_route_and_method_are_json(client):

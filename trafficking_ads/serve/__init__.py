@@ -7,8 +7,9 @@ Label Studio ML backend routes (`/setup`, `/health`, `/predict`, `/webhook`).
 
 Modules: `settings` (limits), `schemas` (request parsing and OpenAPI types), `errors` (JSON
 errors), `batching` (dynamic batching, bounded queue), `auth` (API keys), `metrics`, `logs`
-(request ids), `middleware` (the outer ASGI layer), `labelstudio`, `app` (routes), `server`
-(uvicorn, signals).
+(request ids), `middleware` (the outer ASGI layer), `service` (shared state; reading, scoring
+and answering a request), `labelstudio`, `app` (routes, model loading), `server` (uvicorn,
+signals).
 
     from trafficking_ads.serve import ServeSettings, create_app, serve
     serve(ServeSettings(port=8080))            # blocks; SIGTERM stops it gracefully

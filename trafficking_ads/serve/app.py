@@ -15,27 +15,27 @@ import logging
 import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from .. import __version__
-from ..records import Ad, Assessment
 from ..scoring import Scorer, resolve_model_dir
 from .auth import KeyChecker, read_keys
-from .batching import Batcher, Closed, QueueFull, ScoringFailed
+from .batching import Batcher
 from .errors import ApiError, error_response
+from .labelstudio import SCHEMAS as LABEL_STUDIO_SCHEMAS, build_router
 from .logs import request_id_var
 from .metrics import CONTENT_TYPE, Metrics
-from .middleware import DRAIN_BYTES, PUBLIC_PATHS, ServiceMiddleware, drain
-from .schemas import ERROR_RESPONSES, Limits, ScoreResponse, openapi_components, parse_ads, parse_json, request_body, schemas
+from .middleware import PUBLIC_PATHS, ServiceMiddleware
+from .schemas import ERROR_RESPONSES, ScoreResponse, openapi_components, parse_ads, parse_json, request_body, schemas
+from .service import ClientGone, ServiceState, assess, json_response, log_ads, read_body, read_card
 from .settings import ServeSettings
 
 log = logging.getLogger("trafficking_ads.serve")
@@ -59,123 +59,6 @@ def docs_assets() -> Path:
     return Path(fastapi_offline.__file__).parent / "static"
 
 
-@dataclass
-class ServiceState:
-    """What the routes share: settings, the scorer once loaded, the batcher and the metrics."""
-
-    settings: ServeSettings
-    model_dir: Path
-    metrics: Metrics
-    batcher: Batcher | None = None
-    scorer: Scorer | None = None
-    error: str | None = None
-    loaded_in: float | None = None
-    threshold: float = 0.5
-    threshold_source: str = ""
-    #: Called (from the event loop) when the model cannot be loaded; the server runner
-    #: uses it to stop the process with a non-zero exit.
-    on_fatal: Callable[[str], None] | None = None
-    started: float = field(default_factory=time.time)
-
-    @property
-    def ready(self) -> bool:
-        return self.scorer is not None
-
-    @property
-    def limits(self) -> Limits:
-        return Limits(self.settings.max_text_chars, self.settings.max_request_ads)
-
-    @property
-    def model_version(self) -> str:
-        """`name@version`, as `label export` writes it in `model_version`."""
-        if self.scorer is not None:
-            return f"{self.scorer.info.name}@{self.scorer.info.version}"
-        card = _read_card(self.model_dir)
-        return f"{card.get('name')}@{card.get('version')}"
-
-
-def _read_card(model_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """JSON with UTF-8 text as is (inputs were checked to be valid Unicode)."""
-    return Response(json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8"), status_code=status,
-                    headers=headers, media_type="application/json")
-
-
-# ------------------------------------------------------------------ request helpers
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it passes `limit` bytes (Content-Length or not)."""
-    chunks: list[bytes] = []
-    n = 0
-    async for chunk in request.stream():
-        n += len(chunk)
-        if n > limit:
-            if n - len(chunk) < DRAIN_BYTES:  # read the rest so the client gets the answer (see drain)
-                await drain(request.receive, DRAIN_BYTES - n)
-            raise ApiError(413, "body_too_large", f"request body over the limit of {limit} bytes",
-                           [("body", f"more than {limit} bytes")], {"connection": "close"})
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _client_gone(request: Request) -> None:
-    """Returns when the client disconnects (the body has been read, so only that can come)."""
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
-class ClientGone(Exception):
-    """The client disconnected while its ads waited; nothing is sent back."""
-
-
-async def assess(state: ServiceState, request: Request, ads: list[Ad]) -> list[Assessment]:
-    """Score `ads` through the batcher, giving up (and leaving the queue) if the client leaves."""
-    if state.scorer is None or state.batcher is None:
-        if state.error:
-            raise ApiError(503, "model_failed", "the model could not be loaded; see the service log")
-        raise ApiError(503, "not_ready", "the model is still loading", headers={"Retry-After": "5"})
-    work = asyncio.ensure_future(state.batcher.submit(ads, request_id_var.get()))
-    gone = asyncio.ensure_future(_client_gone(request))
-    try:
-        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not gone.done():
-            gone.cancel()
-    if not work.done():
-        work.cancel()
-        await asyncio.gather(work, return_exceptions=True)
-        raise ClientGone()
-    try:
-        return work.result()
-    except QueueFull as e:
-        raise ApiError(503, "queue_full", f"the scoring queue is full ({state.batcher.max_queue} ads); retry later",
-                       headers={"Retry-After": str(e.retry_after)}) from None
-    except Closed:
-        raise ApiError(503, "shutting_down", "the service is shutting down", headers={"Retry-After": "5"}) from None
-    except ScoringFailed as e:
-        raise ApiError(500, "scoring_failed", f"the model failed on this batch ({e}); the service log has details") from None
-
-
-def log_ads(state: ServiceState, ads: list[Ad], assessments: list[Assessment], what: str) -> None:
-    """One line per request (counts and bands); ad text and contacts only with --log-ads."""
-    bands: dict[str, int] = {}
-    for a in assessments:
-        bands[a.band] = bands.get(a.band, 0) + 1
-    log.info("%s %d ads: %s", what, len(ads), ", ".join(f"{k} {v}" for k, v in sorted(bands.items())))
-    if state.settings.log_ads:
-        for ad, a in zip(ads, assessments):
-            log.info("ad %s risk %.4f %s: text=%r contacts=%r", ad.id, a.risk, a.band, ad.text, ad.contacts)
-
-
 # ------------------------------------------------------------------ the model
 
 
@@ -194,7 +77,7 @@ def model_summary(state: ServiceState) -> dict[str, Any]:
     """The model card summary `GET /v1/model` returns."""
     from ..registry import model_entry
 
-    card = _read_card(state.model_dir)
+    card = read_card(state.model_dir)
     scorer = state.scorer
     classifier = getattr(scorer, "classifier", None)
     out: dict[str, Any] = {
@@ -241,7 +124,6 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
     """The service as an ASGI app (uvicorn runs it); raises ValueError/FileNotFoundError for
     bad settings, a missing model or a bad key file, before anything is loaded."""
     from ..labelling.select import operating_threshold
-    from .labelstudio import SCHEMAS as LABEL_STUDIO_SCHEMAS, build_router
 
     settings = settings or ServeSettings()
     settings.check()

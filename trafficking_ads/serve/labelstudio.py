@@ -26,8 +26,9 @@ from ..labelling.labelstudio import labelling_config, task_for
 from ..labelling.select import Candidate
 from ..labelling.vocab import vocabulary
 from ..records import Ad
-from .errors import ApiError, invalid
+from .errors import invalid
 from .schemas import ERROR_RESPONSES, Limits, check_text, parse_json, request_body, unpaired_surrogate, validation_errors
+from .service import ServiceState, assess, json_response, log_ads, read_body
 
 #: Ad fields taken from a task's data when they hold text (the id comes from `ad_id`).
 TASK_AD_FIELDS = ("title", "company_name", "company_profile", "company_website", "location", "salary",
@@ -107,10 +108,8 @@ def _model(cls: type[BaseModel], value: Any) -> Any:
         raise invalid(validation_errors(exc)) from None
 
 
-def build_router(state, parse_limits: Limits) -> APIRouter:
-    """The Label Studio backend routes over the service's state (see `app.ServiceState`)."""
-    from .app import assess, json_response, log_ads, read_body
-
+def build_router(state: ServiceState, parse_limits: Limits) -> APIRouter:
+    """The Label Studio backend routes over the service's state."""
     router = APIRouter(tags=["label studio"])
     limit = state.settings.max_body_bytes
 

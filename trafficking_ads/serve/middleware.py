@@ -69,7 +69,8 @@ class ServiceMiddleware:
         try:
             refusal = self._refusal(scope["path"], headers)
             if refusal is not None:
-                await drain(receive)
+                if refusal[0] == 413 and "100-continue" not in (headers.get("expect") or "").lower():
+                    await drain(receive)  # a client waiting for 100-continue has sent nothing
                 await _answer(send_with_id, rid, *refusal)
             else:
                 await self.app(scope, receive, send_with_id)
