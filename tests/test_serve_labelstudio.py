@@ -64,6 +64,7 @@ def as_sent(task: dict) -> dict:
             "file_upload": None, "annotations": [], "predictions": []}
 
 
+@pytest.mark.slow  # runs `score` and `label export` first (~15-45 s)
 def test_predict_returns_the_label_export_preannotations(client, exported):
     tasks, config = exported
     body = {"tasks": [as_sent(t) for t in tasks], "model_version": "", "project": PROJECT, "label_config": config,

@@ -23,6 +23,7 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_ready_after_healthy_and_sigterm_finishes_in_flight_work(tmp_path):
     server = start(tmp_path, ready=False)
     try:
