@@ -213,13 +213,13 @@ def test_client_that_disconnects_leaves_no_queued_work(client, server):
     long = ["Набор девушек 18-25 на работу за границей, визу и билеты оформим, паспорт сдаёте координатору. " * 12] * 40
     before = client.get("/metrics").text
     busy = threading.Thread(target=lambda: client.post("/v1/score", json=long))
-    busy.start()  # occupies the model for a while
-    time.sleep(0.3)
+    busy.start()  # occupies the model for at least ~0.4 s (40 ads of 128 tokens)
+    time.sleep(0.15)
     body = json.dumps([f"объявление {i}: работа в Сеуле для девушек" for i in range(5)]).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as s:
         s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-        time.sleep(0.2)  # queued behind the busy batch
+        time.sleep(0.05)  # queued behind the busy batch, then gone
     busy.join()
     time.sleep(0.5)
     after = client.get("/metrics").text
