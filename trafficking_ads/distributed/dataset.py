@@ -10,7 +10,7 @@ that is not an ad. `scored_rows` / `error_rows` split the two.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..model.scorer import CHUNK
 from ..readers.errors import BadRecord
@@ -94,11 +94,41 @@ def score_dataset(
     )
 
 
+def _scored_only(table: "pa.Table") -> "pa.Table":
+    import pyarrow.compute as pc
+
+    return table.filter(pc.is_null(table["error"])).drop_columns(["error"])
+
+
+def _errors_only(table: "pa.Table") -> "pa.Table":
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = table.filter(pc.is_valid(table["error"]))["error"].to_pylist()
+    return pa.Table.from_pylist([json.loads(t) for t in texts], schema=ERROR_SCHEMA())
+
+
+def ERROR_SCHEMA() -> "pa.Schema":  # noqa: N802 - a constant built on first use (pyarrow imported late)
+    """Columns of the errors dataset: a local errors file's fields."""
+    import pyarrow as pa
+
+    return pa.schema([("source", pa.string()), ("line", pa.int64()), ("record", pa.int64()), ("field", pa.string()),
+                      ("kind", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+
+
 def scored_rows(ds: "ray.data.Dataset") -> "ray.data.Dataset":
     """The scored records of a `score_dataset` result (without the `error` column)."""
-    return ds.filter(lambda r: r["error"] is None).drop_columns(["error"])
+    return ds.map_batches(_scored_only, batch_format="pyarrow", batch_size=None)
 
 
 def error_rows(ds: "ray.data.Dataset") -> "ray.data.Dataset":
-    """The bad input rows of a `score_dataset` result, as BadRecord dicts (the local errors file's fields)."""
-    return ds.filter(lambda r: r["error"] is not None).map(lambda r: json.loads(r["error"]))
+    """The bad input rows of a `score_dataset` result, with the local errors file's fields."""
+    return ds.map_batches(_errors_only, batch_format="pyarrow", batch_size=None)
+
+
+def iter_records(ds: "ray.data.Dataset") -> Iterator[dict[str, Any]]:
+    """Scored records of a Dataset (`scored_rows` of a result) as dicts equal to the local JSON Lines records."""
+    from ..writers_parquet import table_records
+
+    for table in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+        yield from table_records(table)
