@@ -177,17 +177,24 @@ def score_inputs(
             summary.resumed += counts["scored"]
     summary.actors = actors = actors or max(1, cluster_cpus() // cpus_per_actor)
 
-    ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
-    ds = ds.flat_map(read_shards, fn_kwargs={"shard_size": shard_size, "done": done, "encoding": encoding,
-                                             "mapping": mapping, "input_format": input_format},
-                     num_cpus=0)  # parsing is light next to scoring; the actors hold the CPUs
-    ds = ds.map_batches(
-        ShardScorer,
-        fn_constructor_kwargs={"outdir": str(outdir.resolve()), "fmt": fmt, "model": model, "opts": opts,
-                               "ad_fields": tuple(ad_fields), "batch_size": batch_size},
-        batch_size=1, batch_format="pyarrow", num_cpus=cpus_per_actor,
-        compute=ray.data.ActorPoolStrategy(size=actors),  # Ray restarts a lost actor and retries its shard
-    )
+    # one block per shard row (blocks are what actors are handed): otherwise a source's shards
+    # travel as one block to one actor, and come back only when all of them are done
+    ctx = ray.data.DataContext.get_current()
+    block_size, ctx.target_max_block_size = ctx.target_max_block_size, 1
+    try:
+        ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
+        ds = ds.flat_map(read_shards, fn_kwargs={"shard_size": shard_size, "done": done, "encoding": encoding,
+                                                 "mapping": mapping, "input_format": input_format},
+                         num_cpus=0)  # parsing is light next to scoring; the actors hold the CPUs
+        ds = ds.map_batches(
+            ShardScorer,
+            fn_constructor_kwargs={"outdir": str(outdir.resolve()), "fmt": fmt, "model": model, "opts": opts,
+                                   "ad_fields": tuple(ad_fields), "batch_size": batch_size},
+            batch_size=1, batch_format="pyarrow", num_cpus=cpus_per_actor,
+            compute=ray.data.ActorPoolStrategy(size=actors),  # Ray restarts a lost actor and retries its shard
+        )
+    finally:
+        ctx.target_max_block_size = block_size
     start = time.perf_counter()
     try:
         for row in ds.iter_rows():
