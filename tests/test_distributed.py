@@ -95,6 +95,7 @@ def assert_same_records(got: list[dict], want: list[dict], tol: float = 1e-6) ->
         assert rest(g) == rest(w), g["ad_id"]
 
 
+@pytest.mark.slow
 def test_cli_ray_score_matches_local(ray_local, tmp_path, small_inputs, local_small):
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["score", *small_inputs, "-o", str(out), "--engine", "ray", "--actors", "2", "--format", "jsonl"])
@@ -167,6 +168,9 @@ def test_interrupted_run_resumes_and_parquet_round_trips(ray_local, generated):
     assert summary.shards + summary.shards_resumed == n_shards
     got = [r for f in shard_files(out) for r in read_scored_parquet(f)]
     assert_same_records(got, want)
+    # the Parquet shard directory clusters as the local JSON Lines file does
+    cluster_inputs([out], d / "ray.clusters.jsonl")
+    assert (d / "ray.clusters.jsonl").read_text(encoding="utf-8") == (d / "local.clusters.jsonl").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

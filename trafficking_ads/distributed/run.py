@@ -17,6 +17,9 @@ node sees (NFS, a mounted bucket) when the cluster has several nodes.
 from __future__ import annotations
 
 import json
+import os
+import resource
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -85,7 +88,10 @@ class ShardScorer(ModelActor):
         return {"shard": names, "summary": summaries}
 
     def write_shard(self, name: str, ads: list, bad: list[dict[str, Any]]) -> dict[str, Any]:
+        """Score one shard and write its data, errors and `_done` marker; returns its counts."""
+        started = time.time()
         start = time.perf_counter()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
         records = self.records(ads)
         path = self.outdir / f"{name}.{self.fmt}"
         if self.fmt == "parquet":
@@ -102,9 +108,18 @@ class ShardScorer(ModelActor):
             "skipped": dict(Counter(b["kind"] for b in bad)),
             "bands": dict(Counter(r["band"] for r in records)),
             "seconds": round(time.perf_counter() - start, 3),
+            # when and where (for throughput without actor start-up: benchmarks/ray_scale.py)
+            "started": started, "finished": time.time(), "actor": f"{socket.gethostname()}:{os.getpid()}",
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "cpu_seconds": round(_cpu_seconds() - (cpu.ru_utime + cpu.ru_stime), 3),
         }
         write_json(self.outdir / DONE_DIR / f"{name}.json", counts)
         return {**counts, "bad": bad}
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _model_id(model: str | None) -> dict[str, str]:
