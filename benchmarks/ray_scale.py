@@ -11,10 +11,10 @@ file. Every engine reads that file, scores it with the default model and writes 
 
 For Ray, two figures: end to end (Ray start-up, actor start and model load included) and
 steady (ads / span from the first shard's scoring start to the last shard's end, as the
-actors stamp them: what a long run approaches). Ratios are against `local`. One actor
-already keeps more than one core busy (the transformer runs in one thread while indicators
-are extracted in another; reading runs in a separate Ray task), so the per-core figure for
-the extrapolation is the 2-actor rate over the 2 cores; it assumes reading and writing keep up (shared
+actors stamp them: what a long run approaches), and ads per CPU-second (CPU time the
+scoring process used, all threads): on a machine shared with other jobs, ads/s says how
+many cores the others left; ads per CPU-second is what a core does. Ratios are against
+`local`. The extrapolation uses the lower of the actors' ads per CPU-second; it assumes reading and writing keep up (shared
 filesystem or object store), one physical core per actor, and the driver only collecting
 counts. The machine may be shared: the figures say what it gave during this run.
 
@@ -49,6 +49,14 @@ def cpu_lines() -> list[str]:
     flags = next((ln.split(":", 1)[1].split() for ln in out.splitlines() if ln.startswith("Flags")), [])
     simd = [f for f in flags if f.startswith(("avx", "amx", "sse4", "fma", "f16c"))]
     return lines + ["SIMD flags: " + " ".join(simd)]
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads)."""
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
 
 
 def steady_rate(outdir: Path) -> tuple[float, int, int, float]:
@@ -95,16 +103,18 @@ def main() -> None:
 
         scorer = load_scorer()
         score_file([src], work / "warm.jsonl", scorer=scorer)  # first pass: the runtime's first-use costs
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         local = score_file([src], work / "local.jsonl", scorer=scorer)
-        local_rate = local.scored / (time.perf_counter() - t)
+        local_wall, local_cpu = time.perf_counter() - t, cpu_seconds() - c
+        local_rate, local_per_cpu = local.scored / local_wall, local.scored / local_cpu
         del scorer
-        print(f"local       {local_rate:7.1f} ads/s  (1 thread, load and a first warm pass excluded)")
+        print(f"local       {local_rate:7.1f} ads/s  (1 thread, load and a first warm pass excluded), "
+              f"{local_cpu / local_wall:.2f} cores busy, {local_per_cpu:.1f} ads per CPU-second")
 
         t0 = time.perf_counter()
         connect(num_cpus=2)
         print(f"ray start   {time.perf_counter() - t0:7.1f} s")
-        rates = {}
+        rates, per_cpu = {}, {}
         for actors in (1, 2):
             out = work / f"ray{actors}"
             t = time.perf_counter()
@@ -113,23 +123,24 @@ def main() -> None:
             steady, n, rss, busy = steady_rate(out)
             assert n == local.scored == s.scored
             rates[actors] = steady
+            per_cpu[actors] = steady / (actors * busy)
             print(f"ray-{actors}       {steady:7.1f} ads/s steady ({steady / local_rate:.2f}x local), "
                   f"{s.scored / wall:6.1f} ads/s end to end ({wall:.1f} s with actor start and model load), "
-                  f"actor peak RSS {rss} MB, {busy:.2f} cores busy per actor")
-        efficiency = rates[2] / (2 * rates[1])
-        cpus = os.cpu_count() or 2
-        per_core = rates[2] / min(2, cpus)  # 2 actors on this machine's cores: every core busy
-        print(f"ray-1 overhead vs local: {100 * (1 - rates[1] / local_rate):+.1f}% (steady)")
-        print(f"ray-2 / ray-1: {rates[2] / rates[1]:.2f}x (scaling efficiency {efficiency:.2f})")
+                  f"actor peak RSS {rss} MB, {busy:.2f} cores busy per actor, {per_cpu[actors]:.1f} ads per CPU-second")
+        per_core = min(per_cpu.values())  # ads per CPU-second an actor consumed: holds whatever else ran
+        print(f"ray-1 overhead vs local: {100 * (1 - rates[1] / local_rate):+.1f}% in ads/s, "
+              f"{100 * (1 - per_cpu[1] / local_per_cpu):+.1f}% in ads per CPU-second")
+        print(f"ray-2 / ray-1: {rates[2] / rates[1]:.2f}x in ads/s; per CPU-second {per_cpu[2] / per_cpu[1]:.2f}x "
+              "(on a shared machine the first says how many cores the other jobs left us)")
         print(f"\nextrapolation to {args.target:,} ads, {args.cores_per_node} cores/node, one 1-CPU actor per core,"
-              f" {per_core:.1f} ads/s per core (ray-2 / {min(2, cpus)} cores):")
+              f" {per_core:.1f} ads/s per core (the lower of the actors' ads per CPU-second):")
         for nodes in (1, 4, 16, 64):
             rate = nodes * args.cores_per_node * per_core
             hours = args.target / rate / 3600
             cost = hours * nodes * args.cores_per_node * args.usd_per_core_hour
             print(f"  {nodes:3d} node(s): {rate:8.0f} ads/s  {hours:6.2f} h  ~${cost:,.0f} at ${args.usd_per_core_hour}/core-hour")
-        print("assumes: the per-core rate of 2 actors on 2 cores holds per node and nodes add linearly (actors share"
-              " nothing), input/output I/O keeps up, the model loads once per actor (not counted), no other load")
+        print("assumes: each actor gets a whole core (no other load), actors and nodes add linearly (they share"
+              " nothing), input/output I/O keeps up, the model loads once per actor (not counted)")
         import ray
 
         ray.shutdown()
