@@ -8,6 +8,7 @@ model scores on both sides; local references come from `score_file` / `cluster_f
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from trafficking_ads.scoring import load_scorer
 from trafficking_ads.writers import json_line
 from trafficking_ads.writers_parquet import read_scored_parquet
 
+from trafficking_ads.distributed.session import LOCAL_ONLY_ENV  # noqa: E402
+
+os.environ[LOCAL_ONLY_ENV] = "0"  # before Ray is imported: the local instance binds to loopback only
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
 
 from trafficking_ads.distributed import connect, error_rows, iter_records, score_dataset, score_inputs, scored_rows  # noqa: E402
@@ -108,6 +112,14 @@ def test_cli_ray_score_matches_local(ray_local, tmp_path, small_inputs, local_sm
     assert f"scored {len(want)} ads" in result.output
     assert "skipped 4: " in result.output and "invalid JSON 1" in result.output
     assert "bad.jsonl, line 2, record 2: invalid JSON" in result.output
+
+
+def test_ray_listens_on_loopback_only(ray_local):
+    ray.data.range(4).map_batches(lambda b: b).take_all()  # start some workers too
+    loopback = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+    listening = [(p.name(), c.laddr.ip) for p in psutil.Process().children(recursive=True)
+                 for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert listening and all(ip in loopback for _, ip in listening), listening
 
 
 def test_cli_ray_usage_errors(ray_local, tmp_path, samples_path):
