@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import psutil
 import pyarrow as pa
@@ -88,6 +87,11 @@ def local_small(tmp_path_factory, small_inputs, scorer):
     return read(d / "out.jsonl"), read(d / "out.jsonl.errors.jsonl")
 
 
+def joined(directory) -> str:
+    """The files of an annotated directory, concatenated in name (= input) order."""
+    return "".join(f.read_text(encoding="utf-8") for f in sorted(directory.glob("*.jsonl")))
+
+
 def assert_same_records(got: list[dict], want: list[dict], tol: float = 1e-6) -> None:
     """Same ads in the same order; risk and components within `tol`; everything else equal."""
     assert [r["ad_id"] for r in got] == [r["ad_id"] for r in want]
@@ -152,7 +156,7 @@ def generated(tmp_path_factory, scorer):
         for ad in corpus.ads:
             f.write(json_line(ad.to_dict(raw=False)))
     score_file([d / "ads.jsonl"], d / "local.jsonl", scorer=scorer)
-    cluster_files([d / "local.jsonl"], d / "local.clusters.jsonl")
+    cluster_files([d / "local.jsonl"], d / "local.clusters.jsonl", annotate_out=d / "local.net.jsonl")
     return d
 
 
@@ -190,14 +194,17 @@ def test_cli_ray_cluster_matches_local(ray_local, generated, tmp_path):
     d = generated
     local = (d / "local.clusters.jsonl").read_text(encoding="utf-8")
     assert local.count("\n") > 100  # planted networks were found
-    result = CliRunner().invoke(app, ["cluster", str(d / "local.jsonl"), "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray"])
+    result = CliRunner().invoke(app, ["cluster", str(d / "local.jsonl"), "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray",
+                                      "--annotate", str(tmp_path / "net")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ray.jsonl").read_text(encoding="utf-8") == local
+    assert joined(tmp_path / "net") == (d / "local.net.jsonl").read_text(encoding="utf-8")
     # with a repeated and a broken line, as the local run reports them
     lines = (d / "local.jsonl").read_text(encoding="utf-8").splitlines(True)
     (tmp_path / "more.jsonl").write_text(lines[3] + "{broken\n", encoding="utf-8")
     inputs = [d / "local.jsonl", tmp_path / "more.jsonl"]
-    run_local = cluster_files(inputs, tmp_path / "l2.jsonl")
-    run_ray = cluster_inputs(inputs, tmp_path / "r2.jsonl")
+    run_local = cluster_files(inputs, tmp_path / "l2.jsonl", annotate_out=tmp_path / "l2.net.jsonl")
+    run_ray = cluster_inputs(inputs, tmp_path / "r2.jsonl", annotate_dir=tmp_path / "r2.net")
+    assert joined(tmp_path / "r2.net") == (tmp_path / "l2.net.jsonl").read_text(encoding="utf-8")
     assert [str(p) for p in run_ray.bad] == [str(p) for p in run_local.bad] and len(run_ray.bad) == 2
     assert (tmp_path / "r2.jsonl").read_text(encoding="utf-8") == (tmp_path / "l2.jsonl").read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         scored: List[Path] = typer.Argument(..., help="Scored JSONL files (the output of `score`); with --engine ray also Parquet files and shard directories.", exists=True),
         out: Path = typer.Option(..., "-o", "--out", help="Clusters as JSON Lines, one cluster a line."),
         index: Optional[Path] = typer.Option(None, "--index", help="Index directory: loaded if present, new ads join it, saved back."),
-        annotate_out: Optional[Path] = typer.Option(None, "--annotate", help="Also write the scored records with each member's `network` filled in."),
+        annotate_out: Optional[Path] = typer.Option(None, "--annotate", help="Also write the scored records with each member's `network` filled in (--engine ray: a directory, one file per scored file)."),
         min_size: int = typer.Option(2, "--min-size", help="Smallest cluster to report."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad line (exit 2) instead of skipping it."),
         engine: str = typer.Option("local", "--engine", help="local, or ray: signatures and groupings on a Ray cluster, components on the driver (docs/distributed.md)."),
@@ -35,8 +35,8 @@ def register(app: typer.Typer) -> None:
         if engine == "ray":
             from .cluster_ray import cluster_with_ray
 
-            run = cluster_with_ray(scored, out, address=address, min_size=min_size,
-                                   unsupported={"--index": index is not None, "--annotate": annotate_out is not None, "--strict": strict})
+            run = cluster_with_ray(scored, out, address=address, min_size=min_size, annotate_dir=annotate_out,
+                                   unsupported={"--index": index is not None, "--strict": strict})
         else:
             folders = [str(p) for p in scored if p.is_dir()]
             if folders:

@@ -10,7 +10,7 @@ import typer
 
 
 def cluster_with_ray(scored: list[Path], out: Path, *, address: Optional[str], min_size: int,
-                     unsupported: dict[str, bool]) -> Any:
+                     annotate_dir: Optional[Path], unsupported: dict[str, bool]) -> Any:
     """Cluster on Ray and return the `ClusterRun`; exit 1 on an option the Ray engine lacks or a missing input."""
     given = [name for name, on in unsupported.items() if on]
     if given:
@@ -21,7 +21,7 @@ def cluster_with_ray(scored: list[Path], out: Path, *, address: Optional[str], m
         from ..distributed.session import connect
 
         connect(address)
-        return cluster_inputs(scored, out, min_size=min_size)
+        return cluster_inputs(scored, out, min_size=min_size, annotate_dir=annotate_dir)
     except (FileNotFoundError, ImportError, ConnectionError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1)

@@ -165,16 +165,56 @@ def _contact_links(group: Any) -> dict[str, list[int]]:
     return {"a": seqs[:1] * (len(seqs) - 1), "b": seqs[1:]}
 
 
+def annotated_name(index: int, path: str) -> str:
+    """The annotated copy of scored file `index` (a shard directory's files keep their order)."""
+    return f"{index:05d}-{Path(path).stem}.jsonl"
+
+
+def _annotate_file(row: Mapping[str, Any], *, outdir: str, networks: Any, skip: frozenset[int]) -> list[dict[str, Any]]:
+    import ray
+
+    from ..records import scored_record_from
+
+    index, path = int(row["index"]), str(row["path"])
+    nets = ray.get(networks)
+
+    def records() -> Iterator[dict[str, Any]]:
+        for n, line in _lines(path):
+            if (index << LINE_BITS) | n in skip:
+                continue
+            fields, assessment = parse_scored_line(line)
+            assessment.network = nets.get(assessment.ad_id)
+            yield scored_record_from(fields, assessment)
+
+    count = write_jsonl_atomic(Path(outdir) / annotated_name(index, path), records())
+    return [{"path": path, "records": count}]
+
+
+def annotate_files(sources: list[str], outdir: Path, networks: dict[str, Any], skip: frozenset[int]) -> None:
+    """Write each scored file again under `outdir` with `network` set (one Ray task per file)."""
+    import ray
+    import ray.data
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    ref = ray.put(networks)
+    ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
+    ds.flat_map(_annotate_file, fn_kwargs={"outdir": str(outdir.resolve()), "networks": ref, "skip": skip}).materialize()
+
+
 def cluster_inputs(
     scored: Iterable[str | Path],
     clusters_out: str | Path,
     *,
     min_size: int = 2,
+    annotate_dir: str | Path | None = None,
     batch_size: int = 2000,
 ) -> ClusterRun:
     """Cluster scored files on the connected Ray cluster; write clusters as the local `cluster` does.
 
-    Returns the same `ClusterRun` (clusters, bad lines, counts) as `networks.io.cluster_files`.
+    With `annotate_dir`, every scored file is written again there (`NNNNN-<name>.jsonl`, in
+    input order) with each record's `network` filled in, as the local `--annotate` writes
+    them (bad and repeated lines left out). Returns the same `ClusterRun` (clusters, bad
+    lines, counts) as `networks.io.cluster_files`.
     """
     ray = require_ray()
     import ray.data
@@ -220,7 +260,10 @@ def cluster_inputs(
         member = Member(**json.loads(r["member"]))
         edges = [ids[a] for a in sorted(links.get(r["seq"], ()))]
         index.insert_linked(member, from_bytes(r["sig"]), edges)
-    clusters = [c for c in index.clusters() if c.size >= min_size]
+    every = index.clusters()
+    clusters = [c for c in every if c.size >= min_size]
     write_jsonl_atomic(clusters_out, (c.to_dict() for c in clusters))
+    if annotate_dir is not None:
+        annotate_files(sources, Path(annotate_dir), index.network_of(every), frozenset(bad))
     problems = [bad[s] for s in sorted(bad)]
     return ClusterRun(clusters, problems, n_records, n_records, n_records)
