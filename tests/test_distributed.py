@@ -106,7 +106,9 @@ def assert_same_records(got: list[dict], want: list[dict], tol: float = 1e-6) ->
 @pytest.mark.slow
 def test_cli_ray_score_matches_local(ray_local, tmp_path, small_inputs, local_small):
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["score", *small_inputs, "-o", str(out), "--engine", "ray", "--actors", "2", "--format", "jsonl"])
+    samples, bad, parquet = small_inputs
+    url = f"file://{bad}"  # a URL input goes through Ray's reader (read_binary_files), as s3:// would
+    result = CliRunner().invoke(app, ["score", samples, url, parquet, "-o", str(out), "--engine", "ray", "--actors", "2", "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     want, want_errors = local_small
     got = [json.loads(line) for f in shard_files(out, "jsonl") for line in f.read_text(encoding="utf-8").splitlines()]

@@ -37,7 +37,7 @@ from ..writers_parquet import records_table, write_parquet_atomic
 from .actor import ModelActor
 from .adrows import ads_from_json
 from .session import cluster_cpus, require_ray
-from .sources import expand_inputs, read_shards, shard_prefix
+from .sources import expand_inputs, is_url, read_shards, read_url_shards, shard_prefix
 
 FORMATS = ("parquet", "jsonl")
 #: Records per shard by default: four model chunks (a few minutes of one core's work).
@@ -184,7 +184,7 @@ def score_inputs(
     done_dir = outdir / DONE_DIR
     done = frozenset(p.stem for p in done_dir.glob("part-*.json")) if done_dir.is_dir() else frozenset()
     summary = RaySummary(output=str(outdir), errors_path=str(outdir / ERRORS_DIR), model=f"{model_id['name']} {model_id['version']}")
-    prefixes = [shard_prefix(i, p) for i, p in enumerate(sources)]
+    prefixes = [f"part-{i:05d}-" if is_url(p) else shard_prefix(i, p) for i, p in enumerate(sources)]
     for name in sorted(done):
         if any(name.startswith(px) for px in prefixes):
             counts = json.loads((done_dir / f"{name}.json").read_text(encoding="utf-8"))
@@ -197,10 +197,18 @@ def score_inputs(
     ctx = ray.data.DataContext.get_current()
     block_size, ctx.target_max_block_size = ctx.target_max_block_size, 1
     try:
-        ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
-        ds = ds.flat_map(read_shards, fn_kwargs={"shard_size": shard_size, "done": done, "encoding": encoding,
-                                                 "mapping": mapping, "input_format": input_format},
-                         num_cpus=0)  # parsing is light next to scoring; the actors hold the CPUs
+        options = {"shard_size": shard_size, "done": done, "encoding": encoding, "mapping": mapping, "input_format": input_format}
+        local = [{"index": i, "path": p} for i, p in enumerate(sources) if not is_url(p)]
+        parts = []
+        if local:
+            ds = ray.data.from_items(local, override_num_blocks=len(local))
+            # parsing is light next to scoring; the actors hold the CPUs
+            parts.append(ds.flat_map(read_shards, fn_kwargs=options, num_cpus=0))
+        for i, url in enumerate(sources):
+            if is_url(url):  # Ray's reader lists and fetches the files (credentials: the cluster's)
+                files = ray.data.read_binary_files(url, include_paths=True, num_cpus=0)
+                parts.append(files.flat_map(read_url_shards, fn_kwargs={"index": i, **options}, num_cpus=0))
+        ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
         ds = ds.map_batches(
             ShardScorer,
             fn_constructor_kwargs={"outdir": str(outdir.resolve()), "fmt": fmt, "model": model, "opts": opts,

@@ -26,13 +26,17 @@ DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv", ".tsv", ".t
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
     """The sources of a run, in a stable order: files as given, globs expanded, directories
-    split into their data files (a Telegram export folder or a folder of `.txt` ads stays one).
+    split into their data files (a Telegram export folder or a folder of `.txt` ads stays one),
+    URLs kept as they are (Ray lists and reads them).
 
     Raises InputError for stdin, a missing input or an empty directory.
     """
     out: list[str] = []
     for inp in inputs:
         s = str(inp)
+        if is_url(s):
+            out.append(s)  # listed and read by Ray (`read_binary_files`): files, prefixes, globs
+            continue
         if s == "-":
             raise InputError("-: --engine ray reads files, not stdin (save the ads to a file first)")
         p = Path(s)
@@ -59,9 +63,15 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
     return out
 
 
+def is_url(inp: str | Path) -> bool:
+    """An object-store or other filesystem URL (s3://, gs://, abfs://, file://): read by Ray."""
+    return "://" in str(inp)
+
+
 def shard_prefix(index: int, path: str) -> str:
     """Shard names of source `index` start with this: its place and a digest of its path."""
-    digest = hashlib.sha1(str(Path(path).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    name = path if is_url(path) or not Path(path).exists() else str(Path(path).resolve())
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"part-{index:05d}-{digest}-"
 
 
@@ -72,18 +82,21 @@ def read_shards(row: Mapping[str, Any], *, shard_size: int, done: frozenset[str]
     A shard row holds its ads and bad records as JSON text (`ads`, `bad`), in input order.
     """
     index, path = int(row["index"]), str(row["path"])
-    prefix = shard_prefix(index, path)
+    name = str(row.get("name") or path)  # where the records came from (a URL read into a temp file)
+    prefix = shard_prefix(index, name)
     chunk = 0
     ads: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
 
     def shard() -> dict[str, Any]:
-        return {"shard": f"{prefix}{chunk:06d}", "source": path, "ads": dumps(ads), "bad": dumps(bad)}
+        return {"shard": f"{prefix}{chunk:06d}", "source": name, "ads": dumps(ads), "bad": dumps(bad)}
 
     try:
         records = iter_records(path, encoding=encoding, mapping=mapping, input_format=input_format)
         for rec in records:
             if isinstance(rec, BadRecord):
+                if rec.source == path:
+                    rec.source = name
                 bad.append(rec.to_dict())
             else:
                 ads.append(ad_json(rec))
@@ -92,6 +105,22 @@ def read_shards(row: Mapping[str, Any], *, shard_size: int, done: frozenset[str]
                     yield shard()
                 chunk, ads, bad = chunk + 1, [], []
     except InputError as e:  # a whole source unreadable: reported as one bad record, the run goes on
-        bad.append(BadRecord(path, "unreadable", str(e).removeprefix(f"{path}: ")).to_dict())
+        bad.append(BadRecord(name, "unreadable", str(e).removeprefix(f"{path}: ")).to_dict())
     if (ads or bad or chunk == 0) and f"{prefix}{chunk:06d}" not in done:
         yield shard()
+
+
+def read_url_shards(row: Mapping[str, Any], *, index: int, **options: Any) -> Iterator[dict[str, Any]]:
+    """`flat_map` function after `ray.data.read_binary_files(URL, include_paths=True)`: one
+    file's bytes -> its shards, read by the project's readers from a temporary copy."""
+    import os
+    import tempfile
+
+    name = str(row["path"])
+    fd, tmp = tempfile.mkstemp(suffix=Path(name).suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(row["bytes"])
+        yield from read_shards({"index": index, "path": tmp, "name": name}, **options)
+    finally:
+        os.unlink(tmp)
