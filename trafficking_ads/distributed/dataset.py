@@ -105,10 +105,10 @@ def _errors_only(table: "pa.Table") -> "pa.Table":
     import pyarrow.compute as pc
 
     texts = table.filter(pc.is_valid(table["error"]))["error"].to_pylist()
-    return pa.Table.from_pylist([json.loads(t) for t in texts], schema=ERROR_SCHEMA())
+    return pa.Table.from_pylist([json.loads(t) for t in texts], schema=error_schema())
 
 
-def ERROR_SCHEMA() -> "pa.Schema":  # noqa: N802 - a constant built on first use (pyarrow imported late)
+def error_schema() -> "pa.Schema":
     """Columns of the errors dataset: a local errors file's fields."""
     import pyarrow as pa
 
