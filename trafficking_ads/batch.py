@@ -160,7 +160,7 @@ def score_file(
 ) -> BatchSummary:
     """Score every ad of `inputs` (files, directories, `-`) and/or `text` into `out`.
 
-    Writes one `scored_record` per ad, JSON Lines or CSV (`output_format`), to `out`
+    Writes one `scored_record` per ad, JSON Lines, CSV or Parquet (`output_format`), to `out`
     atomically (to `stream`, default stdout, when `out` is None). Bad records are skipped,
     passed to `on_bad`, and listed in `errors` (default `OUT.errors.jsonl`); with `strict`
     the first one raises StrictModeError. `resume` continues from `OUT.partial`.
@@ -202,7 +202,9 @@ def score_file(
 
     summary = BatchSummary(output=str(out) if out is not None else None, errors_path=str(errors_path) if errors_path else None)
     try:
-        writer = RecordWriter(out, output_format, ad_fields, resume=resume, stream=stream)
+        from .writers_parquet import open_record_writer
+
+        writer = open_record_writer(out, output_format, ad_fields, resume=resume, stream=stream)
         try:
             info = scorer.info
             if writer.partial_model and writer.partial_model != {"name": info.name, "version": info.version}:

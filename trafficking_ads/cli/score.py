@@ -18,16 +18,23 @@ MAX_PRINTED_ERRORS = 20
 
 EPILOG = (
     "Formats in: JSON Lines, JSON array, Telegram export (result.json or its folder), CSV/TSV "
-    "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, a scrape crawl store (.sqlite, .db), '-' for stdin. "
+    "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, a scrape crawl store (.sqlite, .db), Parquet, '-' for stdin. "
     "Encodings: UTF-8 (BOM or not), UTF-16 with BOM, Windows-1251 detected; others by --encoding. "
     "Exit codes: 0 done; 1 usage error (bad option, missing input, no model); "
-    "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume)."
+    "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume). "
+    "--engine ray writes OUTDIR/part-*.parquet (or .jsonl), OUTDIR/errors/ and resumes by re-running the same command."
 )
 
 
 class OutputFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class InputFormat(str, Enum):
@@ -54,7 +61,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
         text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
-        output_format: OutputFormat = typer.Option("jsonl", "--format", help="Output format; CSV joins indicator ids with ';' and holds evidence as JSON."),
+        output_format: Optional[OutputFormat] = typer.Option(None, "--format", help="Output format (default: jsonl locally, parquet with --engine ray); CSV joins indicator ids with ';' and holds evidence as JSON; Parquet nests them (network as JSON text)."),
         input_format: InputFormat = typer.Option("auto", "--input-format", help="Input format (auto: by extension, then content)."),
         mapping: Optional[list[str]] = typer.Option(None, "--map", help="Column mapping for CSV/JSON input, e.g. 'text=description+requirements,title=name'."),
         errors: Optional[Path] = typer.Option(None, "--errors", help="Where to list skipped records as JSON Lines (default: OUTPUT.errors.jsonl)."),
@@ -65,6 +72,9 @@ def register(app: typer.Typer) -> None:
         precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: fp32 or int8 on every runtime; bf16 (CPUs with AMX/AVX512-BF16) on openvino and torch; int8-mixed or auto (bf16 where native, else fp32) on torch; default: model.json's."),
         runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime: openvino (static int8, bf16 or fp32), onnx (ONNX Runtime, fused kernels) or torch; the first two are built and cached on first use; default: model.json's."),
         cluster: bool = typer.Option(False, "--cluster", help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only)."),
+        engine: Engine = typer.Option("local", "--engine", help="local: this process; ray: a Ray cluster, -o is then a directory of shards (docs/distributed.md)."),
+        address: Optional[str] = typer.Option(None, "--address", help="--engine ray: 'auto' (the cluster this machine is in) or ray://HOST:PORT; default: a local Ray instance."),
+        actors: Optional[int] = typer.Option(None, "--actors", min=1, help="--engine ray: scoring actors, each loading the model once (default: the cluster's CPUs)."),
     ) -> None:
         """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.
 
@@ -78,6 +88,15 @@ def register(app: typer.Typer) -> None:
         from ..writers import partial_path
 
         console = Console(stderr=True, highlight=False)
+        if engine is Engine.ray:
+            from .score_ray import score_with_ray
+
+            score_with_ray(console, inputs=inputs or [], output=output, model=model, fmt=output_format.value if output_format else "parquet",
+                           address=address, actors=actors, batch_size=batch_size, encoding=encoding, mapping=mapping,
+                           input_format=input_format.value, fields=fields, quiet=quiet, precision=precision, runtime=runtime,
+                           unsupported={"--text": bool(text), "--strict": strict, "--resume": resume, "--cluster": cluster, "--errors": errors is not None})
+            return
+        output_format = output_format or OutputFormat.jsonl
         if not inputs and not text:
             _err(console, "error: give at least one INPUT (a file, a directory or '-') or --text")
             raise typer.Exit(1)

@@ -44,6 +44,12 @@ def _member(ad: Ad, assessment: Assessment | None) -> Member:
     )
 
 
+def member_of(ad: Ad, assessment: Assessment | None) -> Member:
+    """What the index keeps of an ad (normalized template tokens, contact keys, cities): the
+    per-ad work, which a distributed run does on its workers."""
+    return _member(ad, assessment)
+
+
 class NetworkIndex:
     """Template clusters (MinHash LSH) and contact networks (union-find) over ads."""
 
@@ -85,6 +91,11 @@ class NetworkIndex:
         for member, sig in zip(batch, sigs):
             self._insert(member, sig)
         return len(batch)
+
+    def insert_linked(self, member: Member, sig: LeanMinHash, edges: list[str]) -> None:
+        """Add an ad whose template links (ids of earlier ads, found elsewhere, e.g. by a Ray
+        run's band grouping) are already known; the same state as `add` would reach."""
+        self._insert(member, sig, edges=edges)
 
     def _insert(self, member: Member, sig: LeanMinHash, edges: list[str] | None = None) -> None:
         key = member.id

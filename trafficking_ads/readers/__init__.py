@@ -9,7 +9,7 @@ caller chooses to skip-and-report or to stop. Formats, chosen by extension or sn
 - CSV/TSV with a header (`.csv`, `.tsv`; `;` and `|` delimiters detected), columns mapped
   by name, EMSCAD (`fake_job_postings.csv`) and DIFrauD (`{text,label}`) without options;
 - plain text: a `.txt` file is one ad, a directory of `.txt` files is a batch;
-- a crawl store written by `scrape` (`.sqlite`, `.db`);
+- a crawl store written by `scrape` (`.sqlite`, `.db`); Parquet (`.parquet`), a row an ad;
 - `-` for stdin (format sniffed), and a literal text.
 
 Encodings: UTF-8 with or without BOM, UTF-16 with BOM, Windows-1251 detected when it
@@ -29,6 +29,7 @@ from .csv_ import read_csv
 from .encoding import SNIFF_BYTES, detect_encoding, open_source, text_stream
 from .errors import KINDS, BadRecord, InputError
 from .json_ import read_json
+from .parquet import SUFFIXES as PARQUET_SUFFIXES, read_parquet
 from .jsonl import read_jsonl
 from .telegram import EXPORT_KEYS
 from .mapping import parse_map, resolve
@@ -119,6 +120,11 @@ def _read_one(inp: str | Path, fmt: str, encoding: str | None, user: Mapping[str
         raise InputError(f"{name}: no such file or directory")
     if name != "<stdin>" and fmt == "auto" and path.suffix.lower() in STORE_SUFFIXES:
         yield from read_crawl_store(path)
+        if on_bytes:
+            on_bytes(path.stat().st_size)
+        return
+    if name != "<stdin>" and fmt == "auto" and path.suffix.lower() in PARQUET_SUFFIXES:
+        yield from read_parquet(path, user)
         if on_bytes:
             on_bytes(path.stat().st_size)
         return
