@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         add: Optional[list[Path]] = typer.Option(None, "--add", help="Retrain: labels.jsonl file(s) from `label import` to add to --data (with --from)."),
         hard: Optional[Path] = typer.Option(None, "--hard", help="Hard set whose `fit` half joins dev in choosing the bands (default: data/hard/hard.jsonl of the checkout, if present)."),
         no_hard: bool = typer.Option(False, "--no-hard", help="Choose the bands on dev alone."),
-        refit: bool = typer.Option(False, "--refit", help="Do not fine-tune: refit the lexical model, fusion and bands of the model already at --out on --data (after the indicators or the corpus changed)."),
+        refit: bool = typer.Option(False, "--refit", help="Do not fine-tune: refit the lexical model, fusion and bands of the model already at --out on --data (after the indicators or the corpus changed); --config then supplies the fusion settings."),
     ) -> None:
         """Fine-tune LoRA adapters on the e5 base (train split), stop early on dev PR-AUC, fit the
         calibrated fusion with the indicators on dev, and write a model directory for `score --model`."""
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 if not (out / "model.json").is_file():
                     print(f"error: {out}: no trained model to refit (train it first)", file=sys.stderr)
                     raise typer.Exit(1)
-                refit_fusion(out, data, hard=hard_set, log=log)
+                refit_fusion(out, data, hard=hard_set, config=cfg if config else None, log=log)
             else:
                 result = run_train(data, out, cfg, log=log, hard=hard_set)
         except (FileNotFoundError, ValueError, TypeError) as exc:

@@ -25,6 +25,11 @@ TRANSFORMER_FEATURE = "transformer_logit"
 LEXICAL_FEATURE = "lexical_logit"
 #: The indicator engine's own logistic combination of its hits (its calibrated log-odds).
 INDICATOR_FEATURE = "indicator_logit"
+#: 1 for a Russian or Kazakh ad: there the indicator engine carries the evidence and the text
+#: models learnt from few ads, so the fusion may weigh each signal differently ("compact_lang").
+CYRILLIC_FEATURE = "lang_ru_kk"
+#: Suffix of a signal's interaction with CYRILLIC_FEATURE (its extra slope for RU/KK ads).
+CYRILLIC_SUFFIX = "_x_ru_kk"
 #: Metadata flags a source may carry (EMSCAD has logo and profile fields; others do not, and get 0).
 META_FEATURES = ("meta_no_company_logo", "meta_no_company_profile")
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..records import Ad, IndicatorHit
-from .fusion import INDICATOR_FEATURE, LEXICAL_FEATURE, META_FEATURES, TRANSFORMER_FEATURE, FusionModel, logit, meta_features
+from .fusion import (CYRILLIC_FEATURE, CYRILLIC_SUFFIX, INDICATOR_FEATURE, LEXICAL_FEATURE, META_FEATURES, TRANSFORMER_FEATURE,
+                     FusionModel, logit, meta_features)
+
+#: Fusion feature sets (`TrainConfig.fusion_features`).
+FEATURE_SETS = ("compact", "compact_lang", "full")
 
 #: Component key prefix of a part's additive share of the fused log-odds (read by `report.explain`).
 CONTRIB = "contrib_"
@@ -42,14 +46,21 @@ class Signals:
         feats.update(meta_features(ad))
         return AdSignals(analysis.hits, ad.language or analysis.lang, feats, float(self.engine.weights.score(analysis.hits)))
 
-    def feature_names(self, kind: str = "compact") -> list[str]:
-        """Fusion inputs besides the models' logits: "compact" = the indicator engine's own
-        logit + metadata flags; "full" = every indicator feature (engine order) + the flags."""
+    def feature_names(self, kind: str = "compact", lexical: bool = True) -> list[str]:
+        """The fusion's inputs: the models' logits (the lexical one if `lexical`) and
+        "compact" = the indicator engine's own logit + metadata flags; "compact_lang" = those
+        plus a Russian/Kazakh flag and each logit's interaction with it (a slope per
+        language family: RU/KK ads rest on the indicators, English ones on the text models);
+        "full" = every indicator feature (engine order) + the flags."""
+        models = [TRANSFORMER_FEATURE] + ([LEXICAL_FEATURE] if lexical else [])
         if kind == "compact":
-            return [INDICATOR_FEATURE] + list(META_FEATURES)
+            return models + [INDICATOR_FEATURE] + list(META_FEATURES)
+        if kind == "compact_lang":
+            signals = models + [INDICATOR_FEATURE]
+            return signals + list(META_FEATURES) + [CYRILLIC_FEATURE] + [f + CYRILLIC_SUFFIX for f in signals]
         if kind == "full":
-            return list(self.engine.feature_names) + list(META_FEATURES)
-        raise ValueError(f"unknown fusion feature set {kind!r} (compact or full)")
+            return models + list(self.engine.feature_names) + list(META_FEATURES)
+        raise ValueError(f"unknown fusion feature set {kind!r} (one of: {', '.join(FEATURE_SETS)})")
 
     def indicator_terms(self, hits: list[IndicatorHit]) -> dict[str, float]:
         """Each present indicator's additive term in the engine's logit (a pair bonus is
@@ -72,6 +83,11 @@ def fusion_row(signals: AdSignals, transformer_prob: float, lexical_prob: float 
     row[TRANSFORMER_FEATURE] = float(logit(transformer_prob))
     if lexical_prob is not None:
         row[LEXICAL_FEATURE] = float(logit(lexical_prob))
+    cyr = 1.0 if signals.lang in ("ru", "kk") else 0.0
+    row[CYRILLIC_FEATURE] = cyr
+    for f in (TRANSFORMER_FEATURE, LEXICAL_FEATURE, INDICATOR_FEATURE):
+        if f in row:
+            row[f + CYRILLIC_SUFFIX] = row[f] * cyr
     return row
 
 
@@ -84,19 +100,23 @@ def contributions(fusion: FusionModel, row: dict[str, float], hits: list[Indicat
     shares = fusion.contributions(row)
     out: dict[str, float] = {}
     baseline = fusion.intercept
+    terms = sig.indicator_terms(hits)
     for feature, value in shares.items():
-        if feature == INDICATOR_FEATURE:
-            slope = fusion.slope(feature)
-            terms = sig.indicator_terms(hits)
+        signal = feature.removesuffix(CYRILLIC_SUFFIX)  # an interaction belongs to its signal
+        if signal == INDICATOR_FEATURE:
+            # slope * (engine bias + each indicator's term) - centring: the terms go to their indicators
+            scale = fusion.slope(feature) * (1.0 if feature == signal else row.get(CYRILLIC_FEATURE, 0.0))
             for ind, w in terms.items():
-                out[f"ind_{ind}"] = slope * w
-            baseline += value - slope * sum(terms.values())
-        elif feature == TRANSFORMER_FEATURE:
-            out["transformer"] = value
-        elif feature == LEXICAL_FEATURE:
-            out["lexical"] = value
+                out[f"ind_{ind}"] = out.get(f"ind_{ind}", 0.0) + scale * w
+            baseline += value - scale * sum(terms.values())
+        elif signal == TRANSFORMER_FEATURE:
+            out["transformer"] = out.get("transformer", 0.0) + value
+        elif signal == LEXICAL_FEATURE:
+            out["lexical"] = out.get("lexical", 0.0) + value
         elif feature in META_FEATURES:
             out["metadata"] = out.get("metadata", 0.0) + value
+        elif feature == CYRILLIC_FEATURE:
+            baseline += value
         else:  # "full" feature sets: per-indicator flags and summaries
             out[feature] = value
     out["baseline"] = baseline

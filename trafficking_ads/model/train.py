@@ -88,10 +88,16 @@ class TrainConfig:
     torch_threads: int | None = None
     #: Fusion: L2 strength (sklearn C), calibration ("platt", "isotonic", "none"), cross-fit folds.
     fusion_C: float = 0.5
+    #: "compact_lang" (default): "compact" plus a Russian/Kazakh flag and each logit's interaction
+    #: with it (a slope per language family);
     #: "compact": transformer + lexical logits, the indicator engine's logit, metadata flags;
     #: "full": every indicator feature instead of the engine's logit (overfits a small dev set:
     #: out-of-fold dev PR-AUC 0.843 vs 0.867 for compact, measured on the first corpus).
-    fusion_features: str = "compact"
+    fusion_features: str = "compact_lang"
+    #: Fit the fusion on dev plus the hard set's `fit` half (when a hard set is given): the
+    #: legitimate look-alikes teach it how much legitimacy evidence may lower a risk
+    #: (medium-band FPR on the hard set's test half 0.25 -> 0.15; results/fusion.md).
+    fusion_on_hard: bool = True
     calibration: str = "platt"
     fusion_folds: int = 5
     #: Band targets on dev: `high` at this precision, `medium` at this recall.
@@ -443,7 +449,7 @@ def fit_fusion_rows(ads: list, transformer_prob: np.ndarray, lexical, cfg: "Trai
     """Fit the fusion on dev ads (rows built by `signals.fusion_row`, as scoring builds them)
     and choose the bands on its out-of-fold risks plus `band_ads` (the hard set's `fit` half:
     risky-looking legitimate ads and subtle deceptive ones, which the transformer never saw)."""
-    from .fusion import LEXICAL_FEATURE, TRANSFORMER_FEATURE, choose_thresholds, fit_fusion
+    from .fusion import choose_thresholds, fit_fusion
     from .signals import Signals, fusion_row
 
     signals = Signals()
@@ -452,24 +458,27 @@ def fit_fusion_rows(ads: list, transformer_prob: np.ndarray, lexical, cfg: "Trai
         lex = lexical.predict_proba(items) if lexical is not None else None
         return [fusion_row(signals(ad), float(p), float(lex[i]) if lex is not None else None) for i, (ad, p) in enumerate(zip(items, probs))]
 
-    rows = rows_of(ads, transformer_prob)
+    dev_rows = rows_of(ads, transformer_prob)
     y = np.array([int(a.label) for a in ads])
-    names = [TRANSFORMER_FEATURE] + ([LEXICAL_FEATURE] if lexical is not None else []) + signals.feature_names(cfg.fusion_features)
-    fusion, oof_risk = fit_fusion(rows, y, names, C=cfg.fusion_C, calibration=cfg.calibration, folds=cfg.fusion_folds, seed=cfg.seed)
-    band_y, band_risk = y, oof_risk
-    if band_ads:
-        extra = fusion.predict(rows_of(band_ads, band_prob))
-        band_y = np.r_[y, [int(a.label) for a in band_ads]]
-        band_risk = np.r_[oof_risk, extra]
-    thresholds = choose_thresholds(band_y, band_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall)
+    names = signals.feature_names(cfg.fusion_features, lexical=lexical is not None)
+    band_rows, band_y = (rows_of(band_ads, band_prob), np.array([int(a.label) for a in band_ads])) if band_ads else ([], np.zeros(0, int))
+    if band_ads and cfg.fusion_on_hard:  # fitted on dev + hard fit half; bands on the out-of-fold risks of both
+        fusion, oof = fit_fusion(dev_rows + band_rows, np.r_[y, band_y], names, C=cfg.fusion_C, calibration=cfg.calibration,
+                                 folds=cfg.fusion_folds, seed=cfg.seed)
+        oof_risk, band_risk = oof[: len(y)], oof
+    else:
+        fusion, oof_risk = fit_fusion(dev_rows, y, names, C=cfg.fusion_C, calibration=cfg.calibration, folds=cfg.fusion_folds, seed=cfg.seed)
+        band_risk = np.r_[oof_risk, fusion.predict(band_rows)] if band_ads else oof_risk
+    thresholds = choose_thresholds(np.r_[y, band_y], band_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall)
     lex_prob = lexical.predict_proba(ads) if lexical is not None else None
     dev = {"transformer_pr_auc": pr_auc(y, transformer_prob), "fused_pr_auc_oof": pr_auc(y, oof_risk),
            "lexical_pr_auc": pr_auc(y, lex_prob) if lex_prob is not None else None,
-           "n": int(len(y)), "n_deceptive": int(y.sum()), "band_rows": int(len(band_y)), **thresholds}
+           "n": int(len(y)), "n_deceptive": int(y.sum()), "band_rows": int(len(y) + len(band_y)),
+           "fusion_rows": int(len(y) + (len(band_y) if cfg.fusion_on_hard else 0)), **thresholds}
     log(f"fusion on dev: transformer PR-AUC {dev['transformer_pr_auc']:.4f}, lexical {dev['lexical_pr_auc']}, "
         f"fused (out-of-fold) {dev['fused_pr_auc_oof']:.4f}; thresholds medium={thresholds['medium']} high={thresholds['high']} "
-        f"(on {len(band_y)} rows)")
-    return FusionFit(fusion, thresholds, dev, fusion.predict(rows))
+        f"(on {len(y) + len(band_y)} rows)")
+    return FusionFit(fusion, thresholds, dev, fusion.predict(dev_rows))
 
 
 def write_fusion(model_dir: Path, fit: FusionFit, card: dict[str, Any]) -> dict[str, Any]:
@@ -556,11 +565,18 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
     return fit
 
 
+#: TrainConfig fields a refit may change: everything after fine-tuning.
+REFIT_FIELDS = ("lexical_word_features", "lexical_char_features", "fusion_C", "fusion_features", "fusion_on_hard", "calibration",
+                "fusion_folds", "high_precision", "medium_recall")
+
+
 def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, refit_lexical: bool = True,
-                 log: Callable[[str], None] = print) -> FusionFit:
+                 config: TrainConfig | None = None, log: Callable[[str], None] = print) -> FusionFit:
     """Refit a trained model's lexical model (on train), fusion and bands (on dev and the hard
     set's `fit` half) without fine-tuning again: after the indicator engine or the corpus
-    changed, the fusion must be fitted on the rows scoring now builds. Replaces the directory atomically."""
+    changed, the fusion must be fitted on the rows scoring now builds. `config` supplies
+    the post-fine-tuning settings (`REFIT_FIELDS`); the saved recipe is updated with them.
+    Replaces the directory atomically."""
     import shutil
     import tempfile
 
@@ -569,7 +585,11 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
     from .signals import ad_from_row
 
     src = Path(model_dir)
-    cfg = TrainConfig.from_dict(json.loads((src / "training.json").read_text(encoding="utf-8"))["config"])
+    training = json.loads((src / "training.json").read_text(encoding="utf-8"))
+    saved = TrainConfig.from_dict(training["config"]).to_dict()
+    if config is not None:
+        saved.update({k: getattr(config, k) for k in REFIT_FIELDS})
+    cfg = TrainConfig.from_dict(saved)
     card = json.loads((src / "model.json").read_text(encoding="utf-8"))
     corpus = load_corpus(data)
     base_dir = base_mod.base_model_dir()
@@ -590,6 +610,8 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
         fit = fit_fusion_rows([ad_from_row(r) for r in dev_rows], sigmoid(served_logits(tmp, base_dir, dev_rows, cfg)),
                               lexical, cfg, band_ads=band, band_prob=band_prob, log=log)
         write_fusion(tmp, fit, card)
+        training["config"] = cfg.to_dict()
+        (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n", encoding="utf-8")
         atomic.replace_dir(tmp, src)
     finally:
         if tmp.exists():
