@@ -4,16 +4,25 @@
 keeps a window of text, walks the containers the caller asks for (`items()`, `members()`)
 and decodes each leaf value with `json.JSONDecoder.raw_decode`, refilling the window when a
 value runs past its end. Memory is bounded by the largest single value.
+
+A value that is valid JSON but unusable (nested deeper than `jsonsafe.MAX_DEPTH`, an integer
+over 4,300 digits, a lone surrogate) raises `JsonValueError` after the stream has moved past
+it, so the caller reports that one record and reads on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator, TextIO
 
-_DECODER = json.JSONDecoder()
+from .jsonsafe import MAX_DEPTH, check_value, raw_decode
+from .mapping import RecordError
+
 _WS = " \t\n\r"
 CHUNK = 1 << 16
+#: A string (possibly cut at the window's end: group 1 empty) or a bracket.
+_SCAN = re.compile(r'"(?:[^"\\]|\\.)*("?)|[\[\]{}]', re.S)
 
 
 class JsonSyntaxError(ValueError):
@@ -21,6 +30,17 @@ class JsonSyntaxError(ValueError):
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
+        self.line = line
+
+
+class JsonValueError(ValueError):
+    """One value that was read past but cannot be used; `kind`/`field` as in RecordError."""
+
+    def __init__(self, kind: str, reason: str, field: str | None, line: int) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.field = field
         self.line = line
 
 
@@ -81,11 +101,18 @@ class JsonStream:
         return c
 
     def value(self) -> tuple[Any, str]:
-        """Decode the next whole value; returns (value, its source text)."""
+        """Decode the next whole value; returns (value, its source text).
+
+        Raises JsonSyntaxError (nothing more can be read) or JsonValueError (this value is
+        unusable; the stream is past it)."""
         self.skip_ws()
+        start_line = self._line
         while True:
             try:
-                obj, end = _DECODER.raw_decode(self._buf, self._pos)
+                obj, end = raw_decode(self._buf, self._pos)
+            except RecursionError:
+                self._skip_deep()
+                raise JsonValueError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", None, start_line) from None
             except json.JSONDecodeError as e:
                 truncated = len(self._buf) - e.pos < 16 or e.msg.startswith("Unterminated string")
                 if truncated and self._fill():
@@ -96,19 +123,51 @@ class JsonStream:
                 continue  # a number at the window's end may continue in the next chunk
             text = self._buf[self._pos:end]
             self._advance(end)
+            try:
+                check_value(obj, text)
+            except RecordError as e:
+                raise JsonValueError(e.kind, e.reason, e.field, start_line) from None
             return obj, text
 
-    def skip_value(self) -> None:
+    def _skip_deep(self) -> None:
+        """Move past the next value without decoding it, iteratively (any nesting depth)."""
+        depth = 0
+        i = self._pos
+        while True:
+            m = _SCAN.search(self._buf, i)
+            if m is None or (m.group(0)[0] == '"' and not m.group(1)):
+                restart = len(self._buf) if m is None else m.start()
+                old = self._pos
+                if not self._fill():
+                    raise JsonSyntaxError(f"invalid JSON at line {self._line}: unterminated value", self._line)
+                i = restart - old
+                continue
+            c = m.group(0)[0]
+            if c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+                if depth <= 0:
+                    self._advance(m.end())
+                    return
+            i = m.end()
+
+    def skip_value(self, depth: int = 0) -> None:
         """Skip the next value, streaming through containers so a huge one is not held."""
         c = self.skip_ws()
-        if c == "[":
+        if c in "[{" and depth >= MAX_DEPTH:
+            self._skip_deep()
+        elif c == "[":
             for _ in self.items():
-                self.skip_value()
+                self.skip_value(depth + 1)
         elif c == "{":
             for _ in self.members():
-                self.skip_value()
+                self.skip_value(depth + 1)
         else:
-            self.value()
+            try:
+                self.value()
+            except JsonValueError:
+                pass  # skipped anyway
 
     # -- containers -----------------------------------------------------------------
     def items(self) -> Iterator[int]:
@@ -133,7 +192,10 @@ class JsonStream:
         while True:
             if self.skip_ws() != '"':
                 raise JsonSyntaxError(f"invalid JSON at line {self._line}: expected a key", self._line)
-            key, _ = self.value()
+            try:
+                key, _ = self.value()
+            except JsonValueError:
+                key = "\ufffd"  # a key with a lone surrogate: its value is still walked
             self.expect(":")
             yield key
             if self.expect(",}") == "}":
