@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any, Iterator, TextIO
 
-from .jsonsafe import MAX_DEPTH, check_value, raw_decode
+from .jsonsafe import MAX_DEPTH, _deep_member, check_value, raw_decode
 from .mapping import RecordError
 
 _WS = " \t\n\r"
@@ -111,16 +111,18 @@ class JsonStream:
             try:
                 obj, end = raw_decode(self._buf, self._pos)
             except RecursionError:
-                self._skip_deep()
-                raise JsonValueError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", None, start_line) from None
+                start = self._skip_deep()
+                deep = _deep_member(self._buf[start:self._pos]) if self._buf[start:start + 1] == "{" else None
+                raise JsonValueError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", deep, start_line) from None
             except json.JSONDecodeError as e:
                 truncated = len(self._buf) - e.pos < 16 or e.msg.startswith("Unterminated string")
                 if truncated and self._fill():
                     continue
                 line = self._line + self._buf.count("\n", self._pos, e.pos)
                 raise JsonSyntaxError(f"invalid JSON at line {line}: {e.msg}", line) from None
-            if end >= len(self._buf) and not self._eof and self._fill():
-                continue  # a number at the window's end may continue in the next chunk
+            if not self._eof and (end >= len(self._buf) or (len(self._buf) - end < 32 and not isinstance(obj, (str, list, dict)))) \
+                    and self._fill():
+                continue  # a number at the window's end ("0" of "0.5", "1e" of "1e5") may continue in the next chunk
             text = self._buf[self._pos:end]
             self._advance(end)
             try:
@@ -129,18 +131,23 @@ class JsonStream:
                 raise JsonValueError(e.kind, e.reason, e.field, start_line) from None
             return obj, text
 
-    def _skip_deep(self) -> None:
-        """Move past the next value without decoding it, iteratively (any nesting depth)."""
+    def _skip_deep(self, keep: bool = True) -> int:
+        """Move past the next value without decoding it, iteratively (any nesting depth; strings
+        and brackets found by a regex, nothing inside validated). With `keep` the value's text
+        stays in the window and its start is returned; without, the window is emptied as the
+        scan goes."""
         depth = 0
-        i = self._pos
+        start = i = self._pos
         while True:
             m = _SCAN.search(self._buf, i)
             if m is None or (m.group(0)[0] == '"' and not m.group(1)):
                 restart = len(self._buf) if m is None else m.start()
+                if not keep:
+                    self._advance(restart)
                 old = self._pos
                 if not self._fill():
                     raise JsonSyntaxError(f"invalid JSON at line {self._line}: unterminated value", self._line)
-                i = restart - old
+                i, start = restart - old, 0
                 continue
             c = m.group(0)[0]
             if c in "[{":
@@ -149,25 +156,17 @@ class JsonStream:
                 depth -= 1
                 if depth <= 0:
                     self._advance(m.end())
-                    return
+                    return start
             i = m.end()
 
-    def skip_value(self, depth: int = 0) -> None:
-        """Skip the next value, streaming through containers so a huge one is not held."""
-        c = self.skip_ws()
-        if c in "[{" and depth >= MAX_DEPTH:
-            self._skip_deep()
-        elif c == "[":
-            for _ in self.items():
-                self.skip_value(depth + 1)
-        elif c == "{":
-            for _ in self.members():
-                self.skip_value(depth + 1)
-        else:
-            try:
-                self.value()
-            except JsonValueError:
-                pass  # skipped anyway
+    def skip_value(self) -> None:
+        """Skip the next value (decoded by the C decoder and dropped: far faster than walking it
+        in Python; memory is bounded by the value, like everything here). Unusable values
+        (too deep, a huge integer, a lone surrogate) are skipped too."""
+        try:
+            self.value()
+        except JsonValueError:
+            pass
 
     # -- containers -----------------------------------------------------------------
     def items(self) -> Iterator[int]:
