@@ -177,3 +177,13 @@ def test_non_text_charset_page_is_reported_not_crashed(tmp_path, caplog):
         assert stats.failed == 1 and stats.ads_new == 1
         assert page_error(db, site.base + "/z.html") == "undecodable: declared charset 'zlib' is not a text encoding"
         assert "Traceback" not in caplog.text and "LookupError" not in caplog.text
+
+
+def test_cli_out_directory_refused_before_crawling(tmp_path):
+    from typer.testing import CliRunner
+
+    from trafficking_ads.cli import app
+
+    with FixtureSite() as site:
+        res = CliRunner().invoke(app, ["scrape", site.base + "/jobs/1.html", "--out", str(tmp_path), "--allow-private"])
+        assert res.exit_code == 1 and "is a directory" in res.output and site.requests == []

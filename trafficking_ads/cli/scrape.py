@@ -52,6 +52,13 @@ def scrape(
         fail("give --db (a resumable crawl store) and/or --out (JSON lines)")
     if resume and (db is None or not db.exists()):
         fail(f"--resume needs an existing --db; {db} does not exist" if db else "--resume needs --db")
+    if out is not None:
+        from ..writers import OutputError, check_output_path
+
+        try:
+            check_output_path(out)  # a directory at --out is found now, not after the crawl
+        except OutputError as e:
+            fail(str(e))
     if contact is not None and (not contact.strip() or re.search(r"[\x00-\x1f\x7f]", contact)):
         fail("--user-agent-contact must be a URL without control characters")
 
