@@ -197,3 +197,6 @@ def test_bad_crawl_store_rows_are_skipped_and_reported(tmp_path):
     assert "not UTF-8" in bad[0].reason and "expected a JSON object, got list" in bad[1].reason
     assert bad[2].field == "text" and bad[3].field == "title"
     assert [a.text for a in iter_ads(db)] == ["ad 0", "ad 5"]  # the scraper's own iterator skips them too
+    with Store(db) as store:  # and so does `scrape --out`
+        assert store.export_jsonl(tmp_path / "ads.jsonl") == 2
+    assert [json.loads(line)["text"] for line in (tmp_path / "ads.jsonl").read_text("utf-8").splitlines()] == ["ad 0", "ad 5"]

@@ -282,8 +282,9 @@ class Store:
         return self.con.execute("SELECT count(*) FROM ads").fetchone()[0]
 
     def export_jsonl(self, out: str | Path) -> int:
-        """Write every stored ad as one JSON line to `out`, atomically; returns the count."""
-        return write_jsonl_atomic(out, (json.loads(r[0]) for r in self.con.execute("SELECT ad FROM ads ORDER BY rowid")))
+        """Write every stored ad as one JSON line to `out`, atomically; returns the count
+        (rows that are not valid ads are skipped with a warning, as by `iter_ads`)."""
+        return write_jsonl_atomic(out, (ad.to_dict() for ad in iter_ads(self.path)))
 
 
 class _Tx:
