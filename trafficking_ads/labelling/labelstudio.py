@@ -19,7 +19,6 @@ mode the first one raises `DataError`. Exports are streamed task by task.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
