@@ -28,7 +28,8 @@ server = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(server)
 FixtureSite = server.FixtureSite
 
-FAST = dict(delay=0.01, timeout=1.0, backoff=0.05, max_retries=2, contact="https://ngo.example/crawler")
+# allow_private: the fixture site is on 127.0.0.1, which a real crawl refuses to connect to.
+FAST = dict(delay=0.01, timeout=1.0, backoff=0.05, max_retries=2, contact="https://ngo.example/crawler", allow_private=True)
 
 
 def fast(**kw) -> FetchConfig:
@@ -327,7 +328,8 @@ def test_killed_crawl_resumes(site, tmp_path):
         encoding="utf-8",
     )
     db, out = tmp_path / "crawl.sqlite", tmp_path / "ads.jsonl"
-    cmd = [sys.executable, "-m", "trafficking_ads", "scrape", "--sources", str(sources), "--db", str(db), "--delay", "0.25", "--timeout", "2"]
+    cmd = [sys.executable, "-m", "trafficking_ads", "scrape", "--sources", str(sources), "--db", str(db), "--delay", "0.25", "--timeout", "2",
+           "--allow-private"]  # the fixture site is on 127.0.0.1
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
@@ -363,7 +365,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_urls_follow_and_out(site, tmp_path):
     out = tmp_path / "ads.jsonl"
     res = _cli(site.base + "/jobs/index.html", site.base + "/s/kzjobs", "--follow", r"/jobs/\d\.html$", "--out", str(out),
-               "--delay", "0.01", "--user-agent-contact", "mailto:team@ngo.example")
+               "--delay", "0.01", "--user-agent-contact", "mailto:team@ngo.example", "--allow-private")
     assert res.returncode == 0, res.stderr
     ads = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     urls = {a["url"] for a in ads}

@@ -18,7 +18,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from .readers import FORMATS, KINDS, BadRecord, InputError, check_inputs, iter_records, parse_map
 from .records import SCORED_AD_FIELDS, Ad, scored_record
 from .scoring import Scorer, load_scorer
-from .writers import RecordWriter, ResumeError, partial_path
+from .writers import RecordWriter, ResumeError, check_output_path, partial_path
 
 ERRORS_SUFFIX = ".errors.jsonl"
 #: How often (in records written) output is flushed to the OS, for `tail -f` and resume.
@@ -167,7 +167,8 @@ def score_file(
     `on_progress(records_done, input_bytes_done)` is called as it goes.
 
     Raises InputError (missing input), ValueError (bad option, or a partial output that
-    cannot be resumed), StrictModeError.
+    cannot be resumed), StrictModeError, OutputError (OUT is a directory or a symlink; checked
+    before any work), OSError (e.g. a full disk: OUT.partial is kept for `resume`).
     """
     check_inputs(inputs)
     mapping = parse_map(mapping)
@@ -180,6 +181,10 @@ def score_file(
         raise ValueError(f"unknown ad field(s) {', '.join(unknown)} (one of: {', '.join(Ad.__dataclass_fields__)})")  # type: ignore[attr-defined]
     if out is not None and str(out) == "-":
         out = None
+    if out is not None:
+        check_output_path(out)  # an existing directory at OUT is found now, not after the whole run
+    if errors is not None:
+        check_output_path(errors)
     scorer = scorer or load_scorer(model)
     errors_path = Path(errors) if errors is not None else (default_errors_path(out) if out is not None else None)
     read_bytes = [0]

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -278,11 +279,50 @@ def verify_loads(path: Path) -> None:
         raise PromotionError(f"{path}: the model scored a risk outside [0, 1] ({a.risk})")
 
 
+#: What a model directory may hold: regular files with these suffixes, at its top level
+#: (weights as safetensors, configuration and metrics as JSON, the card as Markdown).
+MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".md", ".txt")
+
+
+def check_candidate_files(path: Path) -> list[Path]:
+    """The files of a candidate model directory, or PromotionError naming the first entry that is
+    a symlink, a special file (FIFO, socket, device), a subdirectory or an unexpected file type:
+    promotion copies the directory, and must never copy what a link points at (a system file, a
+    certificate directory) or hang reading a FIFO."""
+    if path.is_symlink():
+        raise PromotionError(f"{path}: the candidate directory is a symbolic link; promote the real directory")
+    files = []
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        where = Path(path) / entry.name
+        if entry.is_symlink():
+            raise PromotionError(f"{where}: a symbolic link in the candidate; models/default takes only regular files")
+        if entry.is_dir(follow_symlinks=False):
+            raise PromotionError(f"{where}: a subdirectory in the candidate; a model directory holds only files")
+        if not entry.is_file(follow_symlinks=False):
+            raise PromotionError(f"{where}: a special file (FIFO, socket or device) in the candidate")
+        if not entry.name.endswith(MODEL_FILE_SUFFIXES) or entry.name.startswith("."):
+            raise PromotionError(f"{where}: unexpected file in a model directory (allowed: {', '.join(MODEL_FILE_SUFFIXES)}, not hidden)")
+        files.append(where)
+    return files
+
+
+def _copy_regular(src: Path, dst: Path) -> None:
+    """Copy one regular file without following a symlink at `src` (O_NOFOLLOW)."""
+    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fin:
+        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
+            raise PromotionError(f"{src}: not a regular file")
+        with open(dst, "xb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+    shutil.copystat(src, dst, follow_symlinks=False)
+
+
 def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: float = DEFAULT_TOLERANCE, force: bool = False, verify: bool = True) -> PromoteResult:
     """Make `models/<name>` the default if it passes the gate (or `force`); raises PromotionError if refused.
 
-    With `verify` the candidate must load and score an ad first (even under `force`). The
-    candidate is copied to a temporary directory beside `default`, the old default is
+    With `verify` the candidate must load and score an ad first (even under `force`). A
+    candidate holding symlinks, special files, subdirectories or unexpected files is refused
+    (see `check_candidate_files`). The candidate is copied to a temporary directory beside `default`, the old default is
     renamed to its archive name, and the copy is renamed to `default` (rolled back on error).
     """
     r = Path(root) if root is not None else MODELS_ROOT
@@ -291,6 +331,7 @@ def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: floa
         raise PromotionError("the default is already the default; name another model directory")
     if not (src / "model.json").is_file():
         raise PromotionError(f"{src}: no model here (expected model.json)")
+    check_candidate_files(src)
     cand = model_entry(src)
     cur_path = r / DEFAULT
     current = model_entry(cur_path, is_default=True) if (cur_path / "model.json").is_file() else None
@@ -303,7 +344,8 @@ def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: floa
     archived_as = None
     tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT}.new.", dir=r))
     try:
-        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        for f in check_candidate_files(src):  # again: the directory may have changed while it was verified
+            _copy_regular(f, tmp / f.name)
         if current is not None:
             archived_as, exists = _archive_name(r, current)
             # keep the old default as its archive, unless an archive of that name exists already

@@ -5,6 +5,11 @@ finished (after fsync), so a crash or Ctrl-C never leaves a truncated `OUT`. The
 file is kept on interruption: `resume=True` reads the ids already scored in it (cutting a
 torn last record), appends the rest, and finalises the same way — the result is
 byte-identical to an uninterrupted run. This module knows records, not scorers.
+
+Files are created with `O_EXCL | O_NOFOLLOW` in the output's own directory (temp names are
+random, the partial name is fixed): a symlink planted at `OUT.partial` is refused, never
+written through. CSV cells that a spreadsheet would run as a formula (starting with `=`, `+`,
+`-`, `@`, tab or carriage return, OWASP's CSV-injection list) are prefixed with `'`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import csv
 import io
 import json
 import os
+import stat
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,6 +28,67 @@ OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
 CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "components", "network")
 PARTIAL_SUFFIX = ".partial"
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class OutputError(OSError):
+    """An output that cannot be written (a directory in the way, a symlink, a full disk);
+    the message says which file and what to do."""
+
+
+def neutralise_cell(value: str) -> str:
+    """A CSV cell made safe for spreadsheets: `'` before a leading `= + - @ TAB CR` (OWASP).
+
+    A cell already starting with `'` followed by one of those (or another `'`) gets one more,
+    so `unneutralise_cell` restores every value exactly (resume reads ids back)."""
+    if value and (value[0] in FORMULA_START or (value[0] == "'" and value[1:2] and (value[1] in FORMULA_START or value[1] == "'"))):
+        return "'" + value
+    return value
+
+
+def unneutralise_cell(value: str) -> str:
+    """The value `neutralise_cell` was given."""
+    if value[:1] == "'" and value[1:2] and (value[1] in FORMULA_START or value[1] == "'"):
+        return value[1:]
+    return value
+
+
+def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True) -> IO[Any]:
+    """Open `path` for writing without following a symlink; with `exclusive`, only if it does
+    not exist yet (O_EXCL). Anything but a regular file at `path` raises OutputError."""
+    flags = os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_EXCL if exclusive else 0)
+    flags |= os.O_RDWR if ("r" in mode or "+" in mode) else os.O_WRONLY
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        raise OutputError(f"{path} appeared while this run was starting; refusing to write through it (remove it and rerun)") from None
+    except OSError as e:
+        if os.path.islink(path):
+            raise OutputError(f"{path} is a symbolic link; refusing to write through it (remove it and rerun)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OutputError(f"{path} is not a regular file; refusing to write to it")
+    return os.fdopen(fd, mode)
+
+
+def check_output_path(path: str | os.PathLike) -> None:
+    """Fail before any work if OUT cannot be the final name: an existing directory (or a
+    symlink) there, or a parent that is a file. Raises OutputError naming the path."""
+    p = Path(path)
+    if p.is_symlink():
+        raise OutputError(f"{p} is a symbolic link; give a new file name")
+    if p.is_dir():
+        raise OutputError(f"{p} is a directory; give a file name (e.g. {p / 'scored.jsonl'})")
+    if p.exists() and not p.is_file():
+        raise OutputError(f"{p} exists and is not a regular file")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{parent} is not a directory")
+            break
 
 
 def partial_path(path: str | os.PathLike) -> Path:
@@ -50,7 +117,7 @@ def csv_row(record: dict[str, Any], ad_fields: Iterable[str]) -> list[str]:
             return ""
         if isinstance(v, (dict, list)):
             return json.dumps(v, ensure_ascii=False)
-        return str(v)
+        return neutralise_cell(str(v))
 
     model = record.get("model") or {}
     return [
@@ -66,6 +133,29 @@ def csv_row(record: dict[str, Any], ad_fields: Iterable[str]) -> list[str]:
         cell(record.get("network")),
         *(cell(ad.get(f)) for f in ad_fields),
     ]
+
+
+def csv_line(cells: Iterable[str]) -> str:
+    """One CSV line (`,`-separated, `\n`-terminated), quoting a cell that holds `,` `"` CR or LF.
+
+    The csv module leaves a cell with a bare CR unquoted when the line terminator is `\n`,
+    which a reader then takes for a line break; this quotes it."""
+    out = []
+    for c in cells:
+        if any(ch in c for ch in ',"\r\n'):
+            c = '"' + c.replace('"', '""') + '"'
+        out.append(c)
+    return ",".join(out) + "\n"
+
+
+class _CsvWriter:
+    """`writerow` over a text file with `csv_line`."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def writerow(self, cells: Iterable[str]) -> None:
+        self._file.write(csv_line(cells))
 
 
 def fsync_dir(path: Path) -> None:
@@ -144,9 +234,10 @@ def scan_partial_csv(path: Path, header: list[str]) -> tuple[Counter[str], int, 
             end = taken[0]
             if len(row) != len(header) or not data_lines[end - 1].endswith(b"\n"):
                 break
-            ids[row[0]] += 1
+            ids[unneutralise_cell(row[0])] += 1
             if first is None:
-                first = {"model": {"name": row[header.index("model")], "version": row[header.index("model_version")]}}
+                first = {"model": {"name": unneutralise_cell(row[header.index("model")]),
+                                   "version": unneutralise_cell(row[header.index("model_version")])}}
             good = offsets[end - 1]
     except csv.Error:
         pass
@@ -187,24 +278,29 @@ class RecordWriter:
                 self._csv().writerow(self._header)
             return
         self._own = True
+        check_output_path(self.path)
         self.partial.parent.mkdir(parents=True, exist_ok=True)
+        if self.partial.is_symlink() or (self.partial.exists() and not self.partial.is_file()):
+            raise OutputError(f"{self.partial} is a symbolic link or not a regular file; refusing to write through it (remove it and rerun)")
         keep = 0
         if resume and self.partial.exists():
             scan = scan_partial_jsonl(self.partial) if fmt == "jsonl" else scan_partial_csv(self.partial, self._header)
             self.done_ids, keep, first = scan
             self.partial_model = (first or {}).get("model")
-        mode = "r+b" if keep else "wb"
-        binary = open(self.partial, mode)
         if keep:
+            binary = open_new(self.partial, "r+b", exclusive=False)
             binary.truncate(keep)
             binary.seek(keep)
+        else:
+            self.partial.unlink(missing_ok=True)  # a stale partial of an earlier run (not resumed)
+            binary = open_new(self.partial, "wb")
         self._file = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
         if fmt == "csv" and not keep:
             self._file.write("\ufeff")  # so that Excel reads Cyrillic correctly
             self._csv().writerow(self._header)
 
     def _csv(self) -> Any:
-        return csv.writer(self._file, lineterminator="\n")
+        return _CsvWriter(self._file)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one scored record (a `scored_record(...)` dict)."""
@@ -231,12 +327,18 @@ class RecordWriter:
         fsync_dir(self.path.parent)  # type: ignore[union-attr]
 
     def abort(self) -> None:
-        """Stop without finishing: keep what was written in OUT.partial for `resume`."""
+        """Stop without finishing: keep what was written in OUT.partial for `resume` (a torn
+        last record, e.g. after a full disk, is cut off when resuming)."""
         if self._own and not self._file.closed:
             try:
                 self.flush(durable=True)
+            except OSError:
+                pass  # e.g. the disk is still full: what reached the file is kept
             finally:
-                self._file.close()
+                try:
+                    self._file.close()
+                except OSError:
+                    pass
 
     def __enter__(self) -> "RecordWriter":
         return self
@@ -249,20 +351,35 @@ class RecordWriter:
 
 
 def write_jsonl_atomic(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> int:
-    """Write records as JSON Lines to `path` atomically (temp file, fsync, rename); returns count."""
+    """Write records as JSON Lines to `path` atomically (temp file, fsync, rename); returns count.
+
+    The temp file has a random name in `path`'s directory and is created with O_EXCL (mkstemp),
+    so nothing planted beforehand is written through."""
+    import tempfile
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    check_output_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     n = 0
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             for rec in records:
                 f.write(json_line(rec))
                 n += 1
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
         fsync_dir(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
     return n
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -31,7 +31,7 @@ ROW_GROUP = 4096
 
 _EVIDENCE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("field", pa.string())])
 _INDICATOR = pa.struct([("id", pa.string()), ("category", pa.string()), ("weight", pa.float64()),
-                        ("evidence", pa.list_(_EVIDENCE))])
+                        ("evidence", pa.list_(_EVIDENCE)), ("evidence_total", pa.int64())])
 
 
 def scored_schema(ad_fields: Iterable[str]) -> pa.Schema:

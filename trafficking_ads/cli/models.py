@@ -65,7 +65,9 @@ def register(app: typer.Typer) -> None:
         verify: bool = typer.Option(True, "--verify/--no-verify", help="Load the candidate and score one ad before promoting it."),
     ) -> None:
         """Make a model the default if its held-out PR-AUC did not drop by more than --tolerance versus
-        the current default on the same held-out data; the old default is kept as models/<name>-<version>."""
+        the current default on the same held-out data; the old default is kept as models/<name>-<version>.
+        A candidate holding symlinks, special files, subdirectories or files other than .json, .safetensors,
+        .md and .txt is refused (even with --force)."""
         from ..registry import PromotionError, promote
 
         try:

@@ -6,6 +6,7 @@ Parses options, draws progress and the summary on stderr; everything else is
 
 from __future__ import annotations
 
+import errno
 import sys
 from enum import Enum
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Optional
 
 import typer
 
+#: errno values that mean "no space to write": a full disk, a full quota, a file-size limit.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: At most this many bad records are printed to stderr; the errors file has them all.
 MAX_PRINTED_ERRORS = 20
 
@@ -22,6 +25,8 @@ EPILOG = (
     "Encodings: UTF-8 (BOM or not), UTF-16 with BOM, Windows-1251 detected; others by --encoding. "
     "Exit codes: 0 done; 1 usage error (bad option, missing input, no model); "
     "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume). "
+    "A full disk stops the run with exit code 1 and keeps the partial output for --resume. "
+    "CSV cells starting with = + - @ TAB or CR get a leading ' so spreadsheets show them as text. "
     "--engine ray writes OUTDIR/part-*.parquet (or .jsonl), OUTDIR/errors/ and resumes by re-running the same command."
 )
 
@@ -85,7 +90,7 @@ def register(app: typer.Typer) -> None:
         from ..batch import StrictModeError, score_file
         from ..readers import InputError, input_size
         from ..records import SCORED_AD_FIELDS
-        from ..writers import partial_path
+        from ..writers import OutputError, partial_path
 
         console = Console(stderr=True, highlight=False)
         if engine is Engine.ray:
@@ -156,8 +161,15 @@ def register(app: typer.Typer) -> None:
             if output is not None:
                 _err(console, f"partial output kept at {partial_path(output)}")
             raise typer.Exit(2)
-        except (InputError, FileNotFoundError, ValueError) as e:
+        except (InputError, FileNotFoundError, ValueError, OutputError) as e:
             _err(console, f"error: {e}")
+            raise typer.Exit(1)
+        except OSError as e:
+            if e.errno in NO_SPACE:
+                where = f"; partial output kept at {partial_path(output)}: free some space and rerun with --resume" if output is not None else ""
+                _err(console, f"error: no space left writing {e.filename or output or 'the output'} ({e.strerror}){where}")
+            else:
+                _err(console, f"error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}")
             raise typer.Exit(1)
         except KeyboardInterrupt:
             if output is not None:

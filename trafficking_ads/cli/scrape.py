@@ -27,6 +27,7 @@ def scrape(
     contact: Optional[str] = typer.Option(None, "--user-agent-contact", help="Contact URL put in the User-Agent: trafficking-ads/<version> (+URL)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the frontier of an existing --db (the default with an existing db; this flag requires one)."),
     recrawl: bool = typer.Option(False, "--recrawl", help="Check every known page again with conditional requests; only new or changed pages are re-read."),
+    allow_private: bool = typer.Option(False, "--allow-private", help="Also connect to loopback, private-network, link-local and cloud-metadata addresses (refused by default, after DNS resolution, redirects included). For crawling a site on your own network, and for tests against a server on 127.0.0.1."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each skipped or failed URL."),
 ) -> None:
     """Scrape ads politely (robots.txt, per-host delay, back-off) into --db and/or --out.
@@ -34,6 +35,8 @@ def scrape(
     A URL is understood by what it serves: a sitemap or feed yields the ad pages it lists, an ad page its ad (schema.org JobPosting, else main text), a listing page the ad pages it links to (choose them with --follow), a Telegram channel preview (https://t.me/s/<channel>) one ad per message.
 
     A crawl killed halfway continues when run again with the same --db; --recrawl re-checks known pages with conditional requests.
+
+    Every request, redirects included, stays within its source's scheme, host (or allowed domains) and port; names that resolve to loopback, private, link-local or metadata addresses are refused unless --allow-private is given.
     """
     import logging
 
@@ -49,6 +52,13 @@ def scrape(
         fail("give --db (a resumable crawl store) and/or --out (JSON lines)")
     if resume and (db is None or not db.exists()):
         fail(f"--resume needs an existing --db; {db} does not exist" if db else "--resume needs --db")
+    if out is not None:
+        from ..writers import OutputError, check_output_path
+
+        try:
+            check_output_path(out)  # a directory at --out is found now, not after the crawl
+        except OutputError as e:
+            fail(str(e))
     if contact is not None and (not contact.strip() or re.search(r"[\x00-\x1f\x7f]", contact)):
         fail("--user-agent-contact must be a URL without control characters")
 
@@ -74,6 +84,7 @@ def scrape(
         timeout=timeout,
         max_bytes=max_bytes,
         max_retries=retries,
+        allow_private=allow_private,
     )
     if contact or (file_cfg and file_cfg.user_agent_contact):
         config.contact = contact or file_cfg.user_agent_contact  # type: ignore[union-attr]

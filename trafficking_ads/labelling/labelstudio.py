@@ -11,23 +11,24 @@ the control names the results use, so Label Studio accepts the pre-annotations a
 Import reads Label Studio's JSON export (tasks with `annotations`: `completed_by`,
 `created_at`, `updated_at`, `result`, `was_cancelled`) and validates each annotation:
 a verdict must be chosen, every choice and span label must be in the vocabulary, and every
-span's offsets must select its text. A bad annotation is reported (file, task id, what is
-wrong) and skipped; under strict mode the first one raises `DataError`.
+span's offsets must select its text; every field must have its type in the task format.
+A bad annotation is reported (file, task id, field, what is wrong) and skipped; under strict
+mode the first one raises `DataError`. Exports are streamed task by task.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 from xml.sax.saxutils import quoteattr
 
 from ..corpus.problems import DataError, Problems
 from ..atomic import write_json as atomic_write_json, write_text as atomic_write_text
+from ..readers.jsonstream import JsonStream, JsonSyntaxError, JsonValueError
 from .select import Candidate
 from .vocab import Vocabulary, vocabulary
 
@@ -255,12 +256,26 @@ def repair_offsets(text: str, start: int, end: int, want: str, window: int = 8) 
     return None
 
 
+def _kind(v: Any) -> str:
+    """A JSON type name for messages: string, integer, number, boolean, list, object, null."""
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "an object",
+            type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def _str_or_none(v: Any, where: str) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    raise _Invalid(f"{where}: expected a string, got {_kind(v)}")
+
+
 def _choices(value: dict[str, Any], where: str, allowed, what: str, hint: str) -> list[str]:
-    """A choices control's list, every choice in `allowed` (else `_Invalid` naming `what`)."""
+    """A choices control's list, every choice a string in `allowed` (else `_Invalid` naming `what`)."""
     choices = value.get("choices")
     if not isinstance(choices, list):
-        raise _Invalid(f"{where}: no 'choices' list")
-    for c in choices:
+        raise _Invalid(f"{where}: no 'choices' list" if choices is None else f"{where}: 'choices' is {_kind(choices)}, expected a list of strings")
+    for i, c in enumerate(choices):
+        if not isinstance(c, str):
+            raise _Invalid(f"{where}: choices[{i}] is {_kind(c)}, expected a string")
         if c not in allowed:
             raise _Invalid(f"{where}: unknown {what} {c!r} {hint}")
     return choices
@@ -276,7 +291,13 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
     for k, item in enumerate(result):
         if not isinstance(item, dict):
             raise _Invalid(f"result[{k}] is not an object")
-        name, kind, value = item.get("from_name"), item.get("type"), item.get("value") or {}
+        name = _str_or_none(item.get("from_name"), f"result[{k}].from_name")
+        kind = _str_or_none(item.get("type"), f"result[{k}].type")
+        value = item.get("value")
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise _Invalid(f"result[{k}] ({name}): 'value' is {_kind(value)}, expected an object")
         if name == vocab.verdict_control:
             verdicts += _choices(value, f"result[{k}] ({name})", vocab.verdicts, "verdict",
                                  f"(expected one of {', '.join(vocab.verdicts)})")
@@ -290,12 +311,14 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
             if not isinstance(labels, list) or not labels:
                 raise _Invalid(f"result[{k}] ({name}): span without labels")
             for lab in labels:
+                if not isinstance(lab, str):
+                    raise _Invalid(f"result[{k}] ({name}): labels hold {_kind(lab)}, expected strings")
                 if lab not in vocab.indicators:
                     raise _Invalid(f"result[{k}] ({name}): unknown span label {lab!r} (not in the labelling vocabulary)")
             start, end = value.get("start"), value.get("end")
             if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or isinstance(end, bool):
                 raise _Invalid(f"result[{k}] ({name}): span offsets must be integers, got start={start!r} end={end!r}")
-            want = value.get("text")
+            want = _str_or_none(value.get("text"), f"result[{k}] ({name}): span text")
             inside = 0 <= start < end <= len(text)
             got = text[start:end] if inside else None
             repaired = None
@@ -326,80 +349,153 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
     return verdicts[0], indicators, spans
 
 
+#: Task data fields kept with an annotation; each must be a string (or null) when present.
+_DATA_STR_FIELDS = ("title", "url", "source", "location", "posted_at", "lang")
+#: Task members read; the rest (predictions, drafts, ...) is skipped without being decoded.
+_TASK_KEYS = ("id", "data", "annotations", "verdict")
+
+
 def read_export(path: str | os.PathLike, *, problems: Problems | None = None) -> list[Annotation]:
     """Validated annotations from a Label Studio JSON export (cancelled/skipped annotations are ignored).
 
-    Problems name the file, the task id and what is wrong; the bad annotation (or task) is
-    skipped, or `DataError` is raised when `problems.strict`.
+    Problems name the file, the task id and the field that is wrong; the bad annotation (or
+    task) is skipped, or `DataError` is raised when `problems.strict`. See `iter_export`.
     """
+    return list(iter_export(path, problems=problems))
+
+
+def iter_export(path: str | os.PathLike, *, problems: Problems | None = None) -> Iterator[Annotation]:
+    """Stream the validated annotations of an export, one task at a time: memory holds one
+    task (its predictions are skipped unread), not the whole file (a 262 MB export used to
+    take 1 GB). Every field is checked against the task format; a value of the wrong type,
+    nesting over 100 levels or a lone surrogate is a problem naming the task and the field.
+    A file that is not JSON raises `DataError`."""
     p = Path(path)
     problems = problems if problems is not None else Problems()
     vocab = vocabulary()
     try:
-        tasks = json.loads(p.read_text(encoding="utf-8"))
+        fh = open(p, encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
         raise DataError(f"{p}: no such file") from None
-    except ValueError as exc:
-        raise DataError(f"{p}: not JSON ({exc})") from None
-    if isinstance(tasks, dict):
-        tasks = [tasks]
-    if not isinstance(tasks, list):
-        raise DataError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export)")
-    out: list[Annotation] = []
-    for k, task in enumerate(tasks):
-        tid = task.get("id", f"#{k}") if isinstance(task, dict) else f"#{k}"
-        where = f"task {tid}"
-        if not isinstance(task, dict):
-            problems.report(p, None, where, "not an object")
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        js = JsonStream(fh)
+        try:
+            c = js.skip_ws()
+            if c == "[":
+                for k in js.items():
+                    yield from _task_annotations(js, k - 1, p, problems, vocab)
+            elif c == "{":
+                yield from _task_annotations(js, 0, p, problems, vocab)
+            else:
+                raise DataError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export)")
+            if not js.at_end():
+                raise DataError(f"{p}: not JSON (extra data after the list of tasks, line {js.line})")
+        except JsonSyntaxError as exc:
+            raise DataError(f"{p}: not JSON ({exc})") from None
+
+
+def _task_annotations(js: JsonStream, k: int, p: Path, problems: Problems, vocab: Vocabulary) -> Iterator[Annotation]:
+    """The annotations of the task the stream is at (read member by member)."""
+    if js.skip_ws() != "{":
+        js.skip_value()
+        problems.report(p, None, f"task #{k}", "not an object")
+        return
+    task: dict[str, Any] = {}
+    bad: tuple[str, JsonValueError] | None = None
+    for key in js.members():
+        if key in _TASK_KEYS:
+            try:
+                task[key], _ = js.value()
+            except JsonValueError as exc:
+                bad = bad or (key, exc)
+        else:
+            js.skip_value()
+    tid = task.get("id", f"#{k}")
+    if not isinstance(tid, (int, str)) or isinstance(tid, bool):
+        problems.report(p, None, f"task #{k} id", f"expected an integer or a string, got {_kind(tid)}")
+        return
+    where = f"task {tid}"
+    if bad is not None:
+        key, exc = bad
+        field = key if not exc.field else (key + exc.field if exc.field.startswith("[") else f"{key}.{exc.field}")
+        problems.report(p, None, f"{where} {field}", exc.reason)
+        return
+    data = task.get("data")
+    if not isinstance(data, dict):
+        problems.report(p, None, where, "no 'data' object")
+        return
+    ad_id, text = data.get("ad_id"), data.get("text")
+    if not ad_id:
+        problems.report(p, None, f"{where} data.ad_id", "missing: the task was not exported by `label export`")
+        return
+    if not isinstance(ad_id, (str, int)) or isinstance(ad_id, bool):
+        problems.report(p, None, f"{where} data.ad_id", f"expected a string, got {_kind(ad_id)}")
+        return
+    if not isinstance(text, str) or not text:
+        problems.report(p, None, f"{where} data.text", "missing or empty" if not text else f"expected a string, got {_kind(text)}")
+        return
+    for name in _DATA_STR_FIELDS:
+        if not isinstance(data.get(name), (str, type(None))):
+            problems.report(p, None, f"{where} data.{name}", f"expected a string, got {_kind(data[name])}")
+            return
+    anns = task.get("annotations")
+    if anns is None and "verdict" in task:
+        problems.report(p, None, where, "this is a JSON-MIN export; export as 'JSON' from Label Studio")
+        return
+    if not isinstance(anns, list):
+        problems.report(p, None, f"{where} annotations", "missing (export with annotations as 'JSON')")
+        return
+    for j, ann in enumerate(anns):
+        aid = ann.get("id", j) if isinstance(ann, dict) else j
+        awhere = f"{where} annotation {aid if isinstance(aid, (int, str)) and not isinstance(aid, bool) else j}"
+        if not isinstance(ann, dict):
+            problems.report(p, None, awhere, "not an object")
             continue
-        data = task.get("data")
-        if not isinstance(data, dict):
-            problems.report(p, None, where, "no 'data' object")
-            continue
-        ad_id, text = data.get("ad_id"), data.get("text")
-        if not ad_id:
-            problems.report(p, None, f"{where} data.ad_id", "missing: the task was not exported by `label export`")
-            continue
-        if not isinstance(text, str) or not text:
-            problems.report(p, None, f"{where} data.text", "missing or empty")
-            continue
-        anns = task.get("annotations")
-        if anns is None and "verdict" in task:
-            problems.report(p, None, where, "this is a JSON-MIN export; export as 'JSON' from Label Studio")
-            continue
-        if not isinstance(anns, list):
-            problems.report(p, None, f"{where} annotations", "missing (export with annotations as 'JSON')")
-            continue
-        for j, ann in enumerate(anns):
-            aid = ann.get("id", j) if isinstance(ann, dict) else j
-            awhere = f"{where} annotation {aid}"
-            if not isinstance(ann, dict):
-                problems.report(p, None, awhere, "not an object")
-                continue
+        try:
+            if not isinstance(aid, (int, str)) or isinstance(aid, bool):
+                raise _Invalid(f"id: expected an integer or a string, got {_kind(aid)}")
+            if not isinstance(ann.get("was_cancelled"), (bool, type(None))):
+                raise _Invalid(f"was_cancelled: expected a boolean, got {_kind(ann['was_cancelled'])}")
             if ann.get("was_cancelled"):
                 continue
-            try:
-                verdict, indicators, spans = _parse_result(ann.get("result"), text, vocab)
-            except _Invalid as exc:
-                problems.report(p, None, awhere, str(exc))
-                continue
-            lead = ann.get("lead_time")
-            out.append(
-                Annotation(
-                    ad_id=str(ad_id),
-                    text=text,
-                    title=data.get("title") or None,
-                    verdict=verdict,
-                    indicators=indicators,
-                    spans=spans,
-                    annotator=_annotator(ann.get("completed_by")),
-                    created_at=_iso(ann.get("created_at")),
-                    updated_at=_iso(ann.get("updated_at") or ann.get("created_at")),
-                    task_id=tid,
-                    annotation_id=aid,
-                    source_file=p.name,
-                    lead_time=float(lead) if isinstance(lead, (int, float)) else None,
-                    extra={k2: data[k2] for k2 in ("url", "source", "location", "posted_at", "lang") if data.get(k2)},
-                )
-            )
-    return out
+            _check_annotation_fields(ann)
+            verdict, indicators, spans = _parse_result(ann.get("result"), text, vocab)
+        except _Invalid as exc:
+            problems.report(p, None, awhere, str(exc))
+            continue
+        lead = ann.get("lead_time")
+        yield Annotation(
+            ad_id=str(ad_id),
+            text=text,
+            title=data.get("title") or None,
+            verdict=verdict,
+            indicators=indicators,
+            spans=spans,
+            annotator=_annotator(ann.get("completed_by")),
+            created_at=_iso(ann.get("created_at")),
+            updated_at=_iso(ann.get("updated_at") or ann.get("created_at")),
+            task_id=tid,
+            annotation_id=aid,
+            source_file=p.name,
+            lead_time=float(lead) if isinstance(lead, (int, float)) else None,
+            extra={k2: data[k2] for k2 in ("url", "source", "location", "posted_at", "lang") if data.get(k2)},
+        )
+
+
+def _check_annotation_fields(ann: dict[str, Any]) -> None:
+    """Types of an annotation's provenance fields (who, when, how long); `_Invalid` names the field."""
+    who = ann.get("completed_by")
+    if isinstance(who, dict):
+        for key in ("email", "username"):
+            _str_or_none(who.get(key), f"completed_by.{key}")
+        if not isinstance(who.get("id"), (int, str, type(None))) or isinstance(who.get("id"), bool):
+            raise _Invalid(f"completed_by.id: expected an integer or a string, got {_kind(who.get('id'))}")
+    elif not isinstance(who, (int, str, type(None))) or isinstance(who, bool):
+        raise _Invalid(f"completed_by: expected a user id or object, got {_kind(who)}")
+    for key in ("created_at", "updated_at"):
+        _str_or_none(ann.get(key), key)
+    lead = ann.get("lead_time")
+    if lead is not None and (not isinstance(lead, (int, float)) or isinstance(lead, bool)):
+        raise _Invalid(f"lead_time: expected a number, got {_kind(lead)}")

@@ -33,7 +33,7 @@ from .parquet import SUFFIXES as PARQUET_SUFFIXES, read_parquet
 from .jsonl import read_jsonl
 from .telegram import EXPORT_KEYS
 from .mapping import parse_map, resolve
-from .textdir import ad_from_bytes, read_text_file, text_files
+from .textdir import ad_from_bytes, ad_from_text, read_text_file, text_files
 
 __all__ = ["BadRecord", "InputError", "KINDS", "FORMATS", "iter_records", "read_ads", "check_inputs", "input_size", "parse_map"]
 
@@ -85,11 +85,14 @@ def sniff_format(prefix: str, at_eof: bool, user: Mapping[str, tuple[str, ...]] 
     if body.startswith("{"):
         first, newline, _ = body.partition("\n")
         if not newline and not at_eof:
-            return "jsonl"  # one huge compact line: read it as a JSON line
+            # one huge compact line: a Telegram export written on one line, or a long JSON line
+            return "json" if _top_level_keys_include(first, EXPORT_KEYS) else "jsonl"
         try:
             obj = json.loads(first)
         except json.JSONDecodeError:
             return "json"  # a pretty-printed document
+        except (RecursionError, ValueError):  # valid JSON but unusable (too deep, a huge integer)
+            return "json" if _top_level_keys_include(first, EXPORT_KEYS) else "jsonl"
         is_export = isinstance(obj, dict) and any(k in obj for k in EXPORT_KEYS)
         return "jsonl" if isinstance(obj, dict) and not is_export else "json"
     header = body.split("\n", 1)[0].rstrip("\r")
@@ -101,6 +104,24 @@ def sniff_format(prefix: str, at_eof: bool, user: Mapping[str, tuple[str, ...]] 
     if len(cols) >= 2 and fmap.has_text and all(c in cols for c in fmap.fields["text"]):
         return "tsv" if delim == "\t" else "csv"
     return "text"
+
+
+def _top_level_keys_include(prefix: str, keys: tuple[str, ...]) -> bool:
+    """Whether the object that `prefix` starts has one of `keys` at its top level (before the
+    prefix ends): the members are walked, their values skipped, nothing is held."""
+    import io
+
+    from .jsonstream import JsonStream
+
+    js = JsonStream(io.StringIO(prefix))
+    try:
+        for key in js.members():
+            if key in keys:
+                return True
+            js.skip_value()
+    except ValueError:  # the prefix ended (or is not JSON): not found within it
+        return False
+    return False
 
 
 def _read_one(inp: str | Path, fmt: str, encoding: str | None, user: Mapping[str, tuple[str, ...]],
@@ -157,8 +178,7 @@ def _read_one(inp: str | Path, fmt: str, encoding: str | None, user: Mapping[str
             elif fmt in ("csv", "tsv"):
                 yield from read_csv(stream, name, user, "\t" if fmt == "tsv" else None)
             else:  # sniffed as plain text
-                yield ad_from_bytes(stream.read().encode(enc, "surrogateescape"), name, None, enc,
-                                    {"file": name} if name != "<stdin>" else None)
+                yield ad_from_text(stream.read(), name, None, {"file": name} if name != "<stdin>" else None)
     finally:
         src.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections import deque
 from typing import Iterator, Mapping, TextIO
 
 from ..records import Ad
@@ -37,25 +38,39 @@ def guess_delimiter(header_line: str) -> str:
 
 
 class _Lines:
-    """Feeds lines to csv.reader and remembers how many it has taken (for row -> line)."""
+    """Feeds lines to csv.reader and remembers how many it has taken (for row -> line), the
+    lines of the row being read, and lines pushed back to be read again (see `read_csv`)."""
 
     def __init__(self, stream: TextIO, first: str | None) -> None:
         self._stream = stream
-        self._first = first
+        self._pending: deque[str] = deque([first] if first is not None else [])
         self.taken = 0
+        self.row_lines: list[str] = []
+        self.at_eof = False
 
     def __iter__(self) -> "_Lines":
         return self
 
     def __next__(self) -> str:
-        if self._first is not None:
-            line, self._first = self._first, None
+        if self._pending:
+            line = self._pending.popleft()
         else:
             line = self._stream.readline()
             if not line:
+                self.at_eof = True
                 raise StopIteration
         self.taken += 1
+        self.row_lines.append(line)
         return line
+
+    def start_row(self) -> None:
+        self.row_lines = []
+
+    def push_back(self, lines: list[str]) -> None:
+        """Read `lines` again (they were swallowed by a quote that never closed)."""
+        self._pending.extendleft(reversed(lines))
+        self.taken -= len(lines)
+        self.at_eof = False
 
 
 def read_csv(
@@ -91,6 +106,7 @@ def read_csv(
     row_no = 0
     while True:
         start = lines.taken + 1
+        lines.start_row()
         try:
             row = next(reader)
         except StopIteration:
@@ -98,6 +114,15 @@ def read_csv(
         except csv.Error as e:
             row_no += 1
             yield BadRecord(source, "invalid_csv", f"malformed CSV: {e}", start, row_no)
+            continue
+        if lines.at_eof and len(lines.row_lines) > 1 and _open_quote(lines.row_lines):
+            row_no += 1
+            swallowed = lines.row_lines
+            yield BadRecord(source, "invalid_csv", f"a quoted field opened on line {start} never closes "
+                            f"(it ran over {len(swallowed) - 1} more lines to the end of the input); the lines after it are read as rows",
+                            start, row_no, raw=safe_raw(swallowed[0].rstrip("\r\n")))
+            lines.push_back(swallowed[1:])
+            reader = csv.reader(lines, delimiter=reader.dialect.delimiter)
             continue
         if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
             continue  # blank line
@@ -113,6 +138,12 @@ def read_csv(
             yield build_ad(obj, fmap)
         except RecordError as e:
             yield BadRecord(source, e.kind, e.reason, start, row_no, e.field, raw=safe_raw(csv_line(row, reader.dialect.delimiter)))
+
+
+def _open_quote(row_lines: list[str]) -> bool:
+    """Whether a row's lines end inside a quoted field (an odd number of quote characters:
+    a doubled quote inside a field counts two)."""
+    return sum(line.count('"') for line in row_lines) % 2 == 1
 
 
 def csv_line(row: list[str], delimiter: str) -> str:

@@ -4,8 +4,10 @@ The rule is: never guess silently. UTF-8 (with or without BOM) is tried strictly
 prefix; if it fails, Windows-1251 is accepted only when the decoded text looks like real
 Cyrillic writing; a UTF-8 file with a few corrupt bytes stays UTF-8 and those records are
 reported as undecodable; anything else is refused with a hint to pass `--encoding`.
-Decoding uses `surrogateescape`, so a bad byte later in a file marks its own record
-(see mapping.check_text) instead of garbling it or stopping the whole file.
+Decoding uses the `ESCAPE` error handler (`surrogateescape`, extended to every byte value), so
+a bad byte later in a file marks its own record (see mapping.check_text) instead of garbling it
+or stopping the whole file; that includes a UTF-16 file cut mid-character or of odd length,
+whose stray bytes are ASCII values that `surrogateescape` itself cannot escape.
 """
 
 from __future__ import annotations
@@ -18,6 +20,20 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from .errors import InputError
+
+#: The decoding error handler of every reader: undecodable bytes become lone surrogates
+#: (U+DC00 + byte), which `check_text` reports, for any codec and any byte value.
+ESCAPE = "trafficking-ads-escape"
+
+
+def _escape(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    bad = err.object[err.start:err.end]
+    return "".join(chr(0xDC00 + b) for b in bad), err.end
+
+
+codecs.register_error(ESCAPE, _escape)
 
 #: How much of an input is read to sniff its format and encoding.
 SNIFF_BYTES = 1 << 20
@@ -161,4 +177,4 @@ def text_stream(src: Source, encoding: str | None) -> tuple[io.TextIOWrapper, st
         if codecs.lookup(encoding).name == "utf-8" and src.peek_bytes(3).startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"
     buffered = io.BufferedReader(src, buffer_size=1 << 16)
-    return io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline=""), encoding
+    return io.TextIOWrapper(buffered, encoding=encoding, errors=ESCAPE, newline=""), encoding

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping, TextIO
 
 from ..records import Ad
 from .errors import BadRecord, safe_raw
-from .jsonstream import JsonStream, JsonSyntaxError
+from .jsonstream import JsonStream, JsonSyntaxError, JsonValueError
 from .mapping import RecordError, check_text, record_to_ad
 from .telegram import EXPORT_KEYS, export_member
 
@@ -26,7 +26,12 @@ def read_json(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] |
             for index in js.items():
                 js.skip_ws()
                 line = js.line
-                obj, text = js.value()
+                try:
+                    obj, text = js.value()
+                except JsonValueError as e:
+                    counter[0] = index
+                    yield BadRecord(source, e.kind, e.reason, line, index, e.field)
+                    continue
                 counter[0] = index
                 try:
                     check_text(text, None)  # type: ignore[arg-type]
@@ -38,13 +43,20 @@ def read_json(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] |
             line = js.line
             single: dict[str, Any] = {}
             export = False
+            bad: JsonValueError | None = None
             for key in js.members():
                 if key in EXPORT_KEYS:
                     export = True
                     yield from export_member(js, key, single, source, counter)
                 else:
-                    single[key], _ = js.value()
-            if not export:
+                    try:
+                        single[key], _ = js.value()
+                    except JsonValueError as e:
+                        e.field = key if not e.field else (key + e.field if e.field.startswith("[") else f"{key}.{e.field}")
+                        bad = bad or e
+            if bad is not None and not export:
+                yield BadRecord(source, bad.kind, bad.reason, line, 1, bad.field)
+            elif not export:
                 yield record_to_ad(single, source=source, line=line, record=1, user=user)
         elif c == "":
             return

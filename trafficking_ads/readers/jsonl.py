@@ -7,6 +7,7 @@ from typing import Iterator, Mapping, TextIO
 
 from ..records import Ad
 from .errors import BadRecord, safe_raw
+from .jsonsafe import loads
 from .mapping import RecordError, check_text, record_to_ad
 
 
@@ -23,8 +24,11 @@ def read_jsonl(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] 
             yield BadRecord(source, "undecodable", e.reason, lineno, record, raw=safe_raw(line.rstrip("\r\n")))
             continue
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except json.JSONDecodeError as e:
             yield BadRecord(source, "invalid_json", f"invalid JSON: {e.msg} (column {e.colno})", lineno, record, raw=line.rstrip("\r\n"))
+            continue
+        except RecordError as e:
+            yield BadRecord(source, e.kind, e.reason, lineno, record, e.field, raw=line.rstrip("\r\n"))
             continue
         yield record_to_ad(obj, source=source, line=lineno, record=record, user=user, raw_text=line.rstrip("\r\n"))

@@ -4,16 +4,25 @@
 keeps a window of text, walks the containers the caller asks for (`items()`, `members()`)
 and decodes each leaf value with `json.JSONDecoder.raw_decode`, refilling the window when a
 value runs past its end. Memory is bounded by the largest single value.
+
+A value that is valid JSON but unusable (nested deeper than `jsonsafe.MAX_DEPTH`, an integer
+over 4,300 digits, a lone surrogate) raises `JsonValueError` after the stream has moved past
+it, so the caller reports that one record and reads on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator, TextIO
 
-_DECODER = json.JSONDecoder()
+from .jsonsafe import MAX_DEPTH, _deep_member, check_value, raw_decode
+from .mapping import RecordError
+
 _WS = " \t\n\r"
 CHUNK = 1 << 16
+#: A string (possibly cut at the window's end: group 1 empty) or a bracket.
+_SCAN = re.compile(r'"(?:[^"\\]|\\.)*("?)|[\[\]{}]', re.S)
 
 
 class JsonSyntaxError(ValueError):
@@ -21,6 +30,17 @@ class JsonSyntaxError(ValueError):
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
+        self.line = line
+
+
+class JsonValueError(ValueError):
+    """One value that was read past but cannot be used; `kind`/`field` as in RecordError."""
+
+    def __init__(self, kind: str, reason: str, field: str | None, line: int) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.field = field
         self.line = line
 
 
@@ -81,34 +101,72 @@ class JsonStream:
         return c
 
     def value(self) -> tuple[Any, str]:
-        """Decode the next whole value; returns (value, its source text)."""
+        """Decode the next whole value; returns (value, its source text).
+
+        Raises JsonSyntaxError (nothing more can be read) or JsonValueError (this value is
+        unusable; the stream is past it)."""
         self.skip_ws()
+        start_line = self._line
         while True:
             try:
-                obj, end = _DECODER.raw_decode(self._buf, self._pos)
+                obj, end = raw_decode(self._buf, self._pos)
+            except RecursionError:
+                start = self._skip_deep()
+                deep = _deep_member(self._buf[start:self._pos]) if self._buf[start:start + 1] == "{" else None
+                raise JsonValueError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", deep, start_line) from None
             except json.JSONDecodeError as e:
                 truncated = len(self._buf) - e.pos < 16 or e.msg.startswith("Unterminated string")
                 if truncated and self._fill():
                     continue
                 line = self._line + self._buf.count("\n", self._pos, e.pos)
                 raise JsonSyntaxError(f"invalid JSON at line {line}: {e.msg}", line) from None
-            if end >= len(self._buf) and not self._eof and self._fill():
-                continue  # a number at the window's end may continue in the next chunk
+            if not self._eof and (end >= len(self._buf) or (len(self._buf) - end < 32 and not isinstance(obj, (str, list, dict)))) \
+                    and self._fill():
+                continue  # a number at the window's end ("0" of "0.5", "1e" of "1e5") may continue in the next chunk
             text = self._buf[self._pos:end]
             self._advance(end)
+            try:
+                check_value(obj, text)
+            except RecordError as e:
+                raise JsonValueError(e.kind, e.reason, e.field, start_line) from None
             return obj, text
 
+    def _skip_deep(self, keep: bool = True) -> int:
+        """Move past the next value without decoding it, iteratively (any nesting depth; strings
+        and brackets found by a regex, nothing inside validated). With `keep` the value's text
+        stays in the window and its start is returned; without, the window is emptied as the
+        scan goes."""
+        depth = 0
+        start = i = self._pos
+        while True:
+            m = _SCAN.search(self._buf, i)
+            if m is None or (m.group(0)[0] == '"' and not m.group(1)):
+                restart = len(self._buf) if m is None else m.start()
+                if not keep:
+                    self._advance(restart)
+                old = self._pos
+                if not self._fill():
+                    raise JsonSyntaxError(f"invalid JSON at line {self._line}: unterminated value", self._line)
+                i, start = restart - old, 0
+                continue
+            c = m.group(0)[0]
+            if c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+                if depth <= 0:
+                    self._advance(m.end())
+                    return start
+            i = m.end()
+
     def skip_value(self) -> None:
-        """Skip the next value, streaming through containers so a huge one is not held."""
-        c = self.skip_ws()
-        if c == "[":
-            for _ in self.items():
-                self.skip_value()
-        elif c == "{":
-            for _ in self.members():
-                self.skip_value()
-        else:
+        """Skip the next value (decoded by the C decoder and dropped: far faster than walking it
+        in Python; memory is bounded by the value, like everything here). Unusable values
+        (too deep, a huge integer, a lone surrogate) are skipped too."""
+        try:
             self.value()
+        except JsonValueError:
+            pass
 
     # -- containers -----------------------------------------------------------------
     def items(self) -> Iterator[int]:
@@ -133,7 +191,10 @@ class JsonStream:
         while True:
             if self.skip_ws() != '"':
                 raise JsonSyntaxError(f"invalid JSON at line {self._line}: expected a key", self._line)
-            key, _ = self.value()
+            try:
+                key, _ = self.value()
+            except JsonValueError:
+                key = "\ufffd"  # a key with a lone surrogate: its value is still walked
             self.expect(":")
             yield key
             if self.expect(",}") == "}":

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from ..records import Ad
 from .errors import BadRecord, safe_raw
-from .jsonstream import JsonStream
+from .jsonstream import JsonStream, JsonValueError
 from .mapping import RecordError, check_text
 
 #: Top-level keys that mark a JSON object as a Telegram export.
@@ -83,7 +83,11 @@ def export_member(js: JsonStream, key: str, chat: dict[str, Any], source: str, c
             counter[0] += 1
             js.skip_ws()
             line = js.line
-            msg, raw = js.value()
+            try:
+                msg, raw = js.value()
+            except JsonValueError as e:
+                yield BadRecord(source, e.kind, e.reason, line, counter[0], e.field)
+                continue
             out = message_to_ad(msg, chat, source=source, line=line, record=counter[0], raw=safe_raw(raw) or "")
             if out is not None:
                 yield out
@@ -105,4 +109,7 @@ def walk_chat(js: JsonStream, source: str, counter: list[int]) -> Iterator[Ad | 
         elif js.skip_ws() in "[{":
             js.skip_value()
         else:
-            chat[key], _ = js.value()
+            try:
+                chat[key], _ = js.value()
+            except JsonValueError:
+                chat[key] = None  # e.g. a chat name with a lone surrogate: the messages are still read

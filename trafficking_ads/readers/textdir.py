@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 
 from ..records import Ad
-from .encoding import detect_encoding
+from .encoding import ESCAPE, detect_encoding
 from .errors import BadRecord, InputError, safe_raw
 from .mapping import RecordError, check_text
 
@@ -25,7 +25,11 @@ def ad_from_bytes(data: bytes, source: str, record: int | None, encoding: str | 
                          raw=safe_raw(data[:2000].decode("utf-8", "surrogateescape")))
     if codecs.lookup(enc).name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         enc = "utf-8-sig"
-    text = data.decode(enc, errors="surrogateescape")
+    return ad_from_text(data.decode(enc, errors=ESCAPE), source, record, meta)
+
+
+def ad_from_text(text: str, source: str, record: int | None, meta: dict | None = None) -> Ad | BadRecord:
+    """A decoded text (undecodable bytes escaped, see encoding.ESCAPE) as one Ad, or a BadRecord."""
     try:
         check_text(text, "text")
     except RecordError as e:

@@ -1,6 +1,7 @@
 """A polite scraper for job boards, classifieds, feeds, sitemaps and Telegram channel previews.
 
-Stages, one module each: `fetch` (politeness, retries, limits) with `robots`, then `sitemaps`,
+Stages, one module each: `fetch` (politeness, retries, limits) with `robots` and `addresses`
+(no connections to loopback/private/metadata addresses unless allowed), then `sitemaps`,
 `feeds`, `telegram` and `extract` (JSON-LD/microdata JobPosting, else main text) to read what
 was fetched, `store` (the resumable SQLite crawl store), `crawl` (frontier + loop) and `sources`
 (what to crawl)::

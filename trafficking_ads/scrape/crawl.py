@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..records import Ad
-from .extract import HtmlPage, is_html, rel_links, select_links
+from .extract import HtmlPage, UndecodablePage, is_html, rel_links, select_links
 from .feeds import parse_feed
 from .fetch import FetchConfig, FetchError, Fetcher, check_url
 from .robots import host_key
@@ -142,7 +142,7 @@ class Crawler:
         etag = prev["etag"] if fresh else None
         last_mod = prev["last_modified"] if fresh else None
         try:
-            res = await self.fetcher.fetch(item.url, etag=etag, last_modified=last_mod)
+            res = await self.fetcher.fetch(item.url, etag=etag, last_modified=last_mod, scope=source.allows)
         except FetchError as e:
             self.stats.pages += 1
             if e.kind == "robots":
@@ -190,7 +190,15 @@ class Crawler:
             kind = self._xml(res.content, source, links)
             page_fields["kind"] = kind
         else:
-            page = HtmlPage.parse(res.content, res.final_url, res.headers.get("content-type"))
+            try:
+                page = HtmlPage.parse(res.content, res.final_url, res.headers.get("content-type"))
+            except UndecodablePage as e:
+                self.stats.failed += 1
+                log.info("skip %s (%s)", item.url, e)
+                with self.store.transaction():
+                    self.store.save_page(item.url, **{**page_fields, "error": f"undecodable: {e}"})
+                    self.store.set_state(item.url, "failed", f"undecodable: {e}")
+                return
             page_fields["canonical_url"] = page.canonical
             if is_channel_page(page.tree):
                 page_fields["kind"] = TELEGRAM

@@ -24,13 +24,21 @@ _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.\-]+)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.\-]+)""", re.I)
 
 
+class UndecodablePage(ValueError):
+    """A page that declares a charset which is not a text encoding (`zlib`, `base64`, `rot13`)."""
+
+
 def _codec(name: str | None) -> str | None:
+    """The codec's canonical name; None if unknown; UndecodablePage if it is not a text encoding."""
     if not name:
         return None
     try:
-        return codecs.lookup(name.strip().lower()).name
+        info = codecs.lookup(name.strip().lower())
     except LookupError:
         return None
+    if not getattr(info, "_is_text_encoding", True):
+        raise UndecodablePage(f"declared charset {name.strip()!r} is not a text encoding")
+    return info.name
 
 
 def detect_charset(content: bytes, content_type: str | None = None) -> str:
@@ -58,7 +66,8 @@ def detect_charset(content: bytes, content_type: str | None = None) -> str:
 
 
 def decode_html(content: bytes, content_type: str | None = None) -> str:
-    """Bytes to text using `detect_charset` (undecodable bytes become U+FFFD rather than failing)."""
+    """Bytes to text using `detect_charset` (undecodable bytes become U+FFFD rather than failing);
+    raises UndecodablePage for a page that declares a non-text charset."""
     charset = detect_charset(content, content_type)
     text = content.decode(charset, "replace")
     return text[1:] if text.startswith("\ufeff") else text

@@ -4,7 +4,9 @@ Why httpx (not Scrapy): one small pure-Python dependency with an async client, w
 library call `crawl()` without taking over the process with a Twisted reactor; it streams
 responses (so the size limit is enforced while reading), and it talks to a loopback test
 server like to any other. Redirects are followed here, by hand, so that every hop is checked
-against robots.txt, the scheme whitelist and the loop detector.
+against robots.txt, the scheme whitelist, the crawl's scope and the loop detector. Connections
+go only to public addresses (checked after DNS resolution, see `addresses`) unless
+`allow_private` is set.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import email.utils
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
 from .. import __version__
+from .addresses import AddressRefused, guard_transport
 from .robots import Robots, host_key, robots_url
 
 #: Where site owners can read who is crawling them and why. The project has no public page to
@@ -28,7 +32,9 @@ DEFAULT_CONTACT = ""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Statuses worth retrying: rate limiting and server trouble (501 Not Implemented will not change).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
-ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
+#: RFC 9309 §2.5: crawlers must parse at least the first 500 KiB of a robots.txt; a longer file
+#: is cut there (at the last whole line), not treated as missing.
+ROBOTS_MAX_BYTES = 500 * 1024
 
 
 @dataclass
@@ -46,6 +52,8 @@ class FetchConfig:
     max_retry_after: float = 300.0  # a Retry-After longer than this makes us give up on the URL
     contact: str = DEFAULT_CONTACT
     obey_robots: bool = True
+    #: Connect to loopback/private/link-local/metadata addresses too (a local site, or tests on 127.0.0.1).
+    allow_private: bool = False
 
     @property
     def user_agent(self) -> str:
@@ -54,8 +62,8 @@ class FetchConfig:
 
 
 class FetchError(Exception):
-    """A URL that could not be fetched; `kind` says why (robots, scheme, too_large, redirect_loop,
-    too_many_redirects, timeout, network)."""
+    """A URL that could not be fetched; `kind` says why (robots, scheme, scope, address, too_large,
+    redirect_loop, too_many_redirects, timeout, network)."""
 
 
     def __init__(self, kind: str, url: str, message: str) -> None:
@@ -173,6 +181,7 @@ class Fetcher:
                 "Accept-Language": "ru, kk;q=0.9, en;q=0.8",
             },
             trust_env=False,  # no proxies from the environment: we talk to exactly the host named
+            transport=None if cfg.allow_private else guard_transport(httpx.AsyncHTTPTransport(trust_env=False)),
         )
         return self
 
@@ -196,10 +205,16 @@ class Fetcher:
             if host.robots is None:
                 origin = host_key(url)
                 try:
-                    res = await self._follow(robots_url(url), {}, max_bytes=ROBOTS_MAX_BYTES, obey_robots=False)
+                    # robots.txt may redirect within the origin's host (RFC 9309 §2.3.1.2), not elsewhere
+                    res = await self._follow(robots_url(url), {}, max_bytes=ROBOTS_MAX_BYTES, obey_robots=False,
+                                             scope=lambda u: urlsplit(u).hostname == urlsplit(origin).hostname, truncate=True)
                     status, text = res.status, res.content.decode("utf-8", "replace")
+                    if len(res.content) >= ROBOTS_MAX_BYTES:
+                        text = text.rsplit("\n", 1)[0]  # the last line may be cut mid-rule
                 except FetchError as e:
-                    status, text = (404, "") if e.kind == "too_large" else (0, "")
+                    if e.kind == "address":
+                        raise FetchError("address", url, str(e).split(": ", 2)[-1]) from None
+                    status, text = 0, ""
                 host.robots = Robots.from_response(origin, status, text)
                 delay = host.robots.crawl_delay()
                 if delay is not None and delay > host.delay:
@@ -212,31 +227,40 @@ class Fetcher:
             return True
         return (await self.robots(url)).allowed(url)
 
-    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
+                    scope: Callable[[str], bool] | None = None) -> FetchResult:
         """GET `url` politely; conditional when `etag`/`last_modified` are given (then 304 = unchanged).
 
-        Raises FetchError for URLs we will not or cannot fetch; HTTP error statuses that remain after
-        retries come back as a FetchResult with that status.
+        `scope(url)` says whether a URL is inside the crawl (a source's `allows`): every redirect
+        target is checked with it, so a redirect never leaves the crawl. Raises FetchError for URLs
+        we will not or cannot fetch; HTTP error statuses that remain after retries come back as a
+        FetchResult with that status.
         """
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._follow(check_url(url), headers, max_bytes=self.config.max_bytes, obey_robots=self.config.obey_robots)
+        url = check_url(url)
+        if scope is not None and not scope(url):
+            raise FetchError("scope", url, "outside the crawl's scheme/host/port scope")
+        return await self._follow(url, headers, max_bytes=self.config.max_bytes, obey_robots=self.config.obey_robots, scope=scope)
 
-    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, obey_robots: bool) -> FetchResult:
+    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, obey_robots: bool,
+                      scope: Callable[[str], bool] | None = None, truncate: bool = False) -> FetchResult:
         chain = [url]
         current = url
         retries = 0
         for _ in range(self.config.max_redirects + 1):
             if obey_robots and not (await self.robots(current)).allowed(current):
                 raise FetchError("robots", current, "disallowed by robots.txt")
-            status, resp_headers, body, tries = await self._with_retries(current, headers, max_bytes)
+            status, resp_headers, body, tries = await self._with_retries(current, headers, max_bytes, truncate)
             retries += tries
             location = resp_headers.get("location")
             if status in REDIRECT_STATUSES and location:
                 nxt = check_url(urljoin(current, location))
+                if scope is not None and not scope(nxt):
+                    raise FetchError("scope", url, f"redirect to {nxt} leaves the crawl's scheme/host/port scope")
                 if nxt in chain:
                     raise FetchError("redirect_loop", url, "redirect loop: " + " -> ".join(chain + [nxt]))
                 chain.append(nxt)
@@ -245,13 +269,15 @@ class Fetcher:
             return FetchResult(url, current, status, resp_headers, body, chain[1:], retries)
         raise FetchError("too_many_redirects", url, f"more than {self.config.max_redirects} redirects")
 
-    async def _with_retries(self, url: str, headers: dict[str, str], max_bytes: int) -> tuple[int, dict[str, str], bytes, int]:
+    async def _with_retries(self, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False) -> tuple[int, dict[str, str], bytes, int]:
         cfg = self.config
         host = self._host(url)
         for attempt in range(cfg.max_retries + 1):
             last = attempt == cfg.max_retries
             try:
-                status, resp_headers, body = await self._once(host, url, headers, max_bytes)
+                status, resp_headers, body = await self._once(host, url, headers, max_bytes, truncate)
+            except AddressRefused as e:
+                raise FetchError("address", url, str(e)) from None
             except FetchError as e:
                 if e.kind != "timeout" or last:
                     raise
@@ -277,7 +303,8 @@ class Fetcher:
             return status, resp_headers, body, attempt
         raise AssertionError("unreachable")
 
-    async def _once(self, host: _Host, url: str, headers: dict[str, str], max_bytes: int) -> tuple[int, dict[str, str], bytes]:
+    async def _once(self, host: _Host, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False) -> tuple[int, dict[str, str], bytes]:
+        """One GET; a body over `max_bytes` is refused, or with `truncate` cut to its first `max_bytes`."""
         assert self._client is not None, "use Fetcher as an async context manager"
         async with host.sem:
             await host.turn()
@@ -286,11 +313,14 @@ class Fetcher:
                 async with asyncio.timeout(self.config.timeout):
                     async with self._client.stream("GET", url, headers=headers) as resp:
                         declared = resp.headers.get("content-length", "")
-                        if declared.isdigit() and int(declared) > max_bytes:
+                        if declared.isdigit() and int(declared) > max_bytes and not truncate:
                             raise FetchError("too_large", url, f"Content-Length {declared} exceeds the limit of {max_bytes} bytes")
                         buf = bytearray()
                         async for chunk in resp.aiter_bytes():
                             buf += chunk
+                            if len(buf) > max_bytes and truncate:
+                                del buf[max_bytes:]
+                                break
                             if len(buf) > max_bytes:
                                 raise FetchError("too_large", url, f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
                         self.bytes_received += len(buf)

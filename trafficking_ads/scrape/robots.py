@@ -5,6 +5,7 @@ agent, Allow/Disallow, Crawl-delay, Request-rate, Sitemap) and has no dependenci
 does not decide is what an unreachable robots.txt means; we follow RFC 9309: a 4xx answer means
 "no rules" (crawl allowed), a 5xx answer or a network failure means "assume complete disallow"
 for that host during this crawl (the polite choice when the site is struggling).
+`Crawl-delay` is read here too, because the standard library drops fractional values (2.5, 0.2).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Robots:
     origin: str
     status: int
     parser: urllib.robotparser.RobotFileParser = field(repr=False)
+    #: Crawl-delay per group: (user-agent tokens of the group, seconds), in file order.
+    delays: list[tuple[tuple[str, ...], float]] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_response(cls, origin: str, status: int, text: str) -> "Robots":
@@ -48,10 +51,13 @@ class Robots:
             parser.allow_all = True
         elif status >= 500 or status == 0:
             parser.disallow_all = True
-        else:
-            parser.parse(text.splitlines())
+        delays: list[tuple[tuple[str, ...], float]] = []
+        if not (parser.allow_all or parser.disallow_all):
+            lines = text.splitlines()
+            parser.parse(lines)
+            delays = _crawl_delays(lines)
         parser.modified()
-        return cls(origin=origin, status=status, parser=parser)
+        return cls(origin=origin, status=status, parser=parser, delays=delays)
 
     def allowed(self, url: str, agent: str = ROBOTS_AGENT) -> bool:
         """Whether `agent` may fetch `url` under these rules."""
@@ -59,9 +65,11 @@ class Robots:
 
     def crawl_delay(self, agent: str = ROBOTS_AGENT) -> float | None:
         """Seconds between requests asked for by Crawl-delay or Request-rate (None if neither)."""
-        delay = self.parser.crawl_delay(agent)
-        if delay is not None:
-            return float(delay)
+        token = agent.split("/")[0].lower()
+        mine = [d for agents, d in self.delays if any(a != "*" and a in token for a in agents)]
+        anyone = [d for agents, d in self.delays if "*" in agents]
+        if mine or anyone:
+            return (mine or anyone)[0]
         rate = self.parser.request_rate(agent)
         if rate is not None and rate.requests > 0:
             return rate.seconds / rate.requests
@@ -70,3 +78,30 @@ class Robots:
     def sitemaps(self) -> list[str]:
         """Sitemap URLs listed in robots.txt."""
         return list(self.parser.site_maps() or [])
+
+
+def _crawl_delays(lines: list[str]) -> list[tuple[tuple[str, ...], float]]:
+    """Crawl-delay values (fractions too) with the user agents of the group each is in."""
+    out: list[tuple[tuple[str, ...], float]] = []
+    agents: list[str] = []
+    in_rules = False
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key == "user-agent":
+            if in_rules:
+                agents, in_rules = [], False
+            agents.append(value.lower())
+        elif key in ("allow", "disallow", "crawl-delay", "request-rate", "sitemap"):
+            in_rules = in_rules or key != "sitemap"
+            if key == "crawl-delay" and agents:
+                try:
+                    seconds = float(value)
+                except ValueError:
+                    continue
+                if seconds >= 0 and seconds == seconds and seconds != float("inf"):
+                    out.append((tuple(agents), seconds))
+    return out

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .fetch import FetchError, check_url
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class SourceError(ValueError):
     """A sources file or URL that cannot be used; the message names the file and field."""
 
@@ -121,9 +124,30 @@ class Source(BaseModel):
         return self
 
     def allows(self, url: str) -> bool:
-        """Whether `url` is on one of the allowed domains (subdomains included)."""
-        host = (urlsplit(url).hostname or "").lower()
+        """Whether `url` is inside this source's scope: on an allowed domain (subdomains included)
+        and with the scheme and port of one of the start URLs (an http start URL also admits
+        https on port 443, the usual upgrade redirect). `https://jobs.example.kz` therefore does
+        not admit `http://jobs.example.kz:6379/`."""
+        try:
+            parts = urlsplit(url)
+            origin = (parts.scheme.lower(), parts.port or DEFAULT_PORTS.get(parts.scheme.lower()))
+        except ValueError:  # a malformed port
+            return False
+        host = (parts.hostname or "").lower()
+        if origin not in self.origins():
+            return False
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def origins(self) -> set[tuple[str, int | None]]:
+        """The (scheme, port) pairs this source's requests may use."""
+        out = set()
+        for u in self.start_urls:
+            parts = urlsplit(u)
+            scheme = parts.scheme.lower()
+            out.add((scheme, parts.port or DEFAULT_PORTS.get(scheme)))
+            if scheme == "http" and (parts.port or 80) == 80:
+                out.add(("https", 443))
+        return out
 
 
 class SourcesFile(BaseModel):

@@ -282,8 +282,9 @@ class Store:
         return self.con.execute("SELECT count(*) FROM ads").fetchone()[0]
 
     def export_jsonl(self, out: str | Path) -> int:
-        """Write every stored ad as one JSON line to `out`, atomically; returns the count."""
-        return write_jsonl_atomic(out, (json.loads(r[0]) for r in self.con.execute("SELECT ad FROM ads ORDER BY rowid")))
+        """Write every stored ad as one JSON line to `out`, atomically; returns the count
+        (rows that are not valid ads are skipped with a warning, as by `iter_ads`)."""
+        return write_jsonl_atomic(out, (ad.to_dict() for ad in iter_ads(self.path)))
 
 
 class _Tx:
@@ -316,21 +317,100 @@ def write_jsonl_atomic(out: str | Path, records: Iterable[dict[str, Any]]) -> in
     return n
 
 
-def iter_ads(db_path: str | Path) -> Iterator[Ad]:
-    """The ads of a crawl store, in the order they were found (read-only; safe while a crawl runs).
+#: Ad fields a stored row may hold as a string (or null); `text` must be a non-empty string.
+_STR_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary",
+               "contacts", "url", "source", "posted_at", "language")
+#: Rows read per query when walking the store (a row that cannot be read is retried alone).
+_PAGE = 512
 
-    This is how `score` reads `.sqlite`/`.db` inputs: `for ad in iter_ads("crawl.sqlite")`.
-    """
+
+def stored_ad(blob: bytes | str) -> Ad:
+    """The Ad held by one `ads.ad` value; ValueError (with the field) if it is not a valid ad."""
+    from ..readers.jsonsafe import loads
+    from ..readers.mapping import RecordError
+
+    try:
+        text = blob.decode("utf-8") if isinstance(blob, bytes) else blob
+        d = loads(text)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 at byte {e.start}") from None
+    except RecordError as e:
+        raise ValueError(f"field {e.field!r}: {e.reason}" if e.field else e.reason) from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON: {e.msg} (column {e.colno})") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+    if not isinstance(d.get("text"), str) or not d["text"].strip():
+        raise ValueError(f"field 'text': expected a non-empty string, got {type(d.get('text')).__name__}")
+    for name in _STR_FIELDS:
+        if d.get(name) is not None and not isinstance(d[name], str):
+            raise ValueError(f"field {name!r}: expected a string, got {type(d[name]).__name__}")
+    if d.get("label") is not None and (not isinstance(d["label"], int) or isinstance(d["label"], bool)):
+        raise ValueError(f"field 'label': expected an integer, got {type(d['label']).__name__}")
+    if not isinstance(d.get("meta") or {}, dict) or not isinstance(d.get("raw") or {}, dict):
+        raise ValueError("field 'meta'/'raw': expected an object")
+    if d.get("meta") is None:
+        d.pop("meta", None)
+    return Ad.from_dict(d)
+
+
+def iter_stored(db_path: str | Path) -> Iterator[tuple[int, Ad | str]]:
+    """(rowid, Ad) for each stored ad, in the order found, or (rowid, why) for a row that cannot
+    be read or is not a valid ad: one bad row never ends the walk (read-only; safe while a
+    crawl runs). ValueError if the file is not a crawl store at all."""
     path = Path(db_path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such crawl store")
     con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    con.text_factory = bytes  # a row that is not UTF-8 is that row's problem, not the cursor's
     try:
         try:
-            rows = con.execute("SELECT ad FROM ads ORDER BY rowid")
+            con.execute("SELECT ad FROM ads LIMIT 0")
         except sqlite3.DatabaseError as e:
             raise ValueError(f"{path}: not a trafficking-ads crawl store ({e})") from e
-        for (blob,) in rows:
-            yield Ad.from_dict(json.loads(blob))
+        last = 0
+        while True:
+            try:
+                rows = con.execute("SELECT rowid, ad FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE)).fetchall()
+            except sqlite3.DatabaseError:
+                rows = None
+            if rows is None:  # some row in this page is unreadable: go one row at a time
+                try:
+                    ids = [r[0] for r in con.execute("SELECT rowid FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE))]
+                except sqlite3.DatabaseError as e:
+                    yield last + 1, f"unreadable from here on: {e}"
+                    return
+                rows = []
+                for rowid in ids:
+                    try:
+                        rows.append(con.execute("SELECT rowid, ad FROM ads WHERE rowid = ?", (rowid,)).fetchone())
+                    except sqlite3.DatabaseError as e:
+                        rows.append((rowid, e))
+            if not rows:
+                return
+            for rowid, blob in rows:
+                last = rowid
+                if isinstance(blob, Exception):
+                    yield rowid, f"unreadable row: {blob}"
+                    continue
+                try:
+                    yield rowid, stored_ad(blob)
+                except ValueError as e:
+                    yield rowid, str(e)
     finally:
         con.close()
+
+
+def iter_ads(db_path: str | Path) -> Iterator[Ad]:
+    """The ads of a crawl store, in the order they were found (read-only; safe while a crawl runs).
+
+    This is how `score` reads `.sqlite`/`.db` inputs: `for ad in iter_ads("crawl.sqlite")`.
+    Rows that are not valid ads are skipped with a warning (`readers` reports them as bad records).
+    """
+    import logging
+
+    for rowid, ad in iter_stored(db_path):
+        if isinstance(ad, Ad):
+            yield ad
+        else:
+            logging.getLogger(__name__).warning("%s: ads row %d skipped: %s", db_path, rowid, ad)
