@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,19 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-
-
-def cpu_lines() -> list[str]:
-    """CPU model, counts and SIMD flags (from lscpu), for the figures' context."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return ["lscpu unavailable"]
-    keep = ("Model name", "CPU(s):", "Thread(s) per core", "Core(s) per socket")
-    lines = [ln.strip() for ln in out.splitlines() if ln.strip().startswith(keep)]
-    flags = next((ln.split(":", 1)[1].split() for ln in out.splitlines() if ln.startswith("Flags")), [])
-    simd = [f for f in flags if f.startswith(("avx", "amx", "sse4", "fma", "f16c"))]
-    return lines + ["SIMD flags: " + " ".join(simd)]
+from machine import cpu_info  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -87,7 +74,7 @@ def main() -> None:
     from trafficking_ads.distributed.session import connect
     from trafficking_ads.scoring import load_scorer
 
-    print("CPU:", *cpu_lines(), sep="\n  ")
+    print("CPU:", cpu_info())
     print(f"note: the machine is shared with other jobs; {os.cpu_count()} CPUs visible, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     work = Path(tempfile.mkdtemp(prefix="ray_scale_"))

@@ -35,26 +35,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import score_throughput  # noqa: E402  (real ads, shared with the throughput benchmark)
+from machine import cpu_info  # noqa: E402
 from score_throughput import ad_to_json, benchmark_ads  # noqa: E402
 
 if os.environ.get("TRAFFICKING_ADS_SHARED_DATA"):  # the shared data beside another checkout
     score_throughput.SHARED = Path(os.environ["TRAFFICKING_ADS_SHARED_DATA"])
 
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
-
-
-def cpu_info() -> str:
-    """CPU model, counts and the vector flags that matter to the runtimes (from lscpu)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "lscpu unavailable"
-    info = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    info = {k.strip(): v.strip() for k, v in info.items()}
-    flags = info.get("Flags", "").split()
-    have = [f for f in FLAGS if f in flags]
-    return (f"{info.get('Model name', '?')}; CPU(s) {info.get('CPU(s)', '?')}, threads per core {info.get('Thread(s) per core', '?')}; "
-            f"flags: {' '.join(have) or 'none of ' + ' '.join(FLAGS)} ({len(flags)} flags in all)")
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from machine import cpu_info  # noqa: E402
 
 LIMIT_MB = 1500.0
 
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     scorer = load_scorer(args.model, **opts)
     load_s = time.perf_counter() - t0
     precision = getattr(getattr(scorer, "classifier", None), "precision", "n/a")
+    print(f"CPU: {cpu_info()}", flush=True)
     print(f"model {args.model} ({scorer.info.name} {scorer.info.version}), precision {precision}; loaded in {load_s:.1f} s; "
           f"RSS {status_mb('VmRSS'):.0f} MB; {len(base)} base texts cycled; load average {os.getloadavg()[0]:.2f}", flush=True)
     print(f"{'ads':>8} {'seconds':>8} {'ads/s':>7} {'RSS MB':>7} {'peak MB':>8}", flush=True)
