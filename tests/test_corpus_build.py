@@ -148,3 +148,18 @@ def test_cli_build_and_strict(shared_data, tmp_path):
     r = runner.invoke(app, ["data", "build", "-o", str(tmp_path / "c3"), "--shared-data", str(small), "--seed-dir", str(bad), "--strict"])
     assert r.exit_code == 2 and "label must be 0 or 1" in r.output
     assert not (tmp_path / "c3").exists()
+
+
+def test_cross_source_split_holds_out_a_family_with_every_group_it_touches():
+    from trafficking_ads.corpus.splits import cross_source_split
+    from trafficking_ads.records import Ad
+
+    ads = [Ad(id=f"d{i}", text="x", label=i % 2, source="difraud:job_scams", language="en") for i in range(6)]
+    ads += [Ad(id=f"e{i}", text="x", label=i % 2, source="emscad:a.csv", language="en") for i in range(40)]
+    groups = [f"g{i}" for i in range(6)] + ["g0", "g1"] + [f"h{i}" for i in range(38)]  # e0, e1 share groups with DIFrauD
+    where = cross_source_split(ads, groups, "difraud", seed=1)
+    assert all(w == "test" for a, w in zip(ads, where) if a.source.startswith("difraud"))
+    assert where[6] == where[7] == "test"  # EMSCAD ads sharing a DIFrauD group are held out with it
+    assert {w for w in where[8:]} == {"train", "dev"}
+    with pytest.raises(ValueError, match="no ads of source family"):
+        cross_source_split(ads, groups, "seed")

@@ -90,3 +90,30 @@ def test_seed_templates_group_and_variants_kept():
 def test_dedup_is_deterministic(seed):
     ads = [_ad(str(i), BASE + f" Reference {i}.", 1) for i in range(5)]
     assert deduplicate(ads, seed=seed).groups == deduplicate(ads, seed=seed).groups
+
+
+PROFILE = ("Northwind Logistics is a family owned freight forwarder serving the Midwest since 1987 with "
+           "warehouses in Columbus Dayton and Toledo and a fleet of two hundred trucks driven by our own staff")
+
+
+def test_shared_boilerplate_or_contact_joins_groups():
+    """Different jobs of one company (same profile paragraph) or one recruiter (same phone) must
+    not straddle a split, although their whole texts are far apart."""
+    ads = [
+        Ad(id="a", text=PROFILE + ". We are hiring a forklift operator for night shifts in the Columbus cross dock: loading "
+           "and unloading trailers, cycle counts, keeping aisles clear, reporting damaged pallets to the shift lead, "
+           "certified forklift licence required, steel toe boots provided, overtime paid weekly at time and a half, "
+           "health dental and vision insurance after sixty days, a retirement plan with company match.", label=0),
+        Ad(id="b", text="Accounts payable clerk wanted to process invoices and vendor statements, match purchase orders "
+           "and receiving documents, resolve discrepancies with suppliers, prepare weekly check runs and ACH batches, "
+           "reconcile the ledger at month end, assist auditors, associate degree in accounting preferred, "
+           "experience with Dynamics GP a plus, hybrid schedule after training. " + PROFILE, label=0),
+        Ad(id="c", text="Работа в Дубае для девушек, билеты за наш счёт. Пишите +7 701 555 12 34", label=1, language="ru"),
+        Ad(id="d", text="Требуются официантки в Стамбул, жильё бесплатно, звоните +7 701 555 12 34", label=1, language="ru"),
+        Ad(id="e", text="Senior Python developer for a fintech startup in London, remote friendly, equity offered.", label=0),
+    ]
+    groups = deduplicate(ads).groups
+    assert groups["a"] == groups["b"] and groups["c"] == groups["d"]
+    assert len({groups["a"], groups["c"], groups["e"]}) == 3
+    whole_text = deduplicate(ads, boilerplate_tokens=0).groups  # the previous grouping kept them apart
+    assert whole_text["a"] != whole_text["b"] and whole_text["c"] != whole_text["d"]

@@ -16,7 +16,8 @@ from trafficking_ads.corpus.build import build_corpus, load_corpus, row_to_ad
 from trafficking_ads.corpus.loaders import SHARED_FILES
 from trafficking_ads.evaluation import evaluate, markdown, write_markdown
 from trafficking_ads.evaluation.baseline import BaselineScorer, TfidfLogReg
-from trafficking_ads.evaluation.evaluate import model_threshold
+from trafficking_ads.evaluation.evaluate import load_eval_ads, model_threshold
+from trafficking_ads.records import Ad
 from trafficking_ads.evaluation.metrics import binary_metrics
 
 SEED = [
@@ -145,3 +146,24 @@ def test_model_threshold_sources(tmp_path):
     assert model_threshold(tmp_path) == (0.55, "model.json operating_threshold")
     (tmp_path / "model.json").write_text(json.dumps({"kind": "indicators"}))
     assert model_threshold(tmp_path)[0] == 0.5
+
+
+def test_jsonl_with_parts_is_evaluated_on_the_asked_part(tmp_path):
+    """The hard set's `fit` half chose the bands: only its `test` half may measure them."""
+    p = tmp_path / "hard.jsonl"
+    rows = [{"id": f"h{i}", "text": f"ad {i}", "label": i % 2, "lang": "ru", "part": "fit" if i < 4 else "test"} for i in range(10)]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert [a.id for a in load_eval_ads(p, "test")] == [f"h{i}" for i in range(4, 10)]
+    assert [a.id for a in load_eval_ads(p, "fit")] == [f"h{i}" for i in range(4)]
+
+
+def test_protocol_folds_never_share_a_group():
+    from trafficking_ads.evaluation.protocols import cross_source_folds, group_folds
+
+    ads = [Ad(id=f"a{i}", text="x", label=i % 2, language="en", source=("difraud:x" if i < 20 else "emscad:y.csv")) for i in range(80)]
+    groups = [f"g{i // 3}" for i in range(80)]  # groups of three; g6 holds a19 (DIFrauD) and a20 (EMSCAD)
+    for fold in group_folds(ads, groups, "group", (13, 14)) + cross_source_folds(ads, groups):
+        train_groups = {groups[i] for i in fold.train}
+        assert fold.test and not train_groups & {groups[i] for i in fold.test}, fold.name
+    xs = {f.name: f for f in cross_source_folds(ads, groups)}
+    assert 20 not in xs["-> difraud"].train and 20 not in xs["-> difraud"].test  # shares a group with the held-out family

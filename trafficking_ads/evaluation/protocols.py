@@ -49,14 +49,6 @@ class Fold:
     test: list[int]
 
 
-def family(ad: Ad) -> str:
-    """`difraud`, `emscad`, `platform` (superjob/hh), `seed` or the source's prefix."""
-    src = (ad.source or "").split(":", 1)[0]
-    if src in ("superjob", "hh"):
-        return "platform"
-    return src or "unknown"
-
-
 def group_folds(ads: Sequence[Ad], groups: Sequence[str], protocol: str, seeds: Sequence[int]) -> list[Fold]:
     """The corpus split for each seed: train+dev against test."""
     from ..corpus.splits import split_groups
@@ -70,7 +62,10 @@ def group_folds(ads: Sequence[Ad], groups: Sequence[str], protocol: str, seeds: 
 
 
 def cross_source_folds(ads: Sequence[Ad], groups: Sequence[str], families: Sequence[str] = HELD_OUT_FAMILIES) -> list[Fold]:
-    """One fold per family: test = its ads, train = ads of groups with none of its ads."""
+    """One fold per family: test = its ads, train = ads of groups with none of its ads (the
+    other ads of its groups are in neither: they share its templates or boilerplate)."""
+    from ..corpus.splits import protocol_family as family
+
     out = []
     for fam in families:
         held = {g for a, g in zip(ads, groups) if family(a) == fam}
