@@ -96,29 +96,36 @@ def contributions(fusion: FusionModel, row: dict[str, float], hits: list[Indicat
 
     Parts: `transformer`, `lexical`, one per indicator (`ind_<id>`, its share of the
     indicator engine's logit, negative for legitimacy evidence), `metadata` flags and
-    `baseline` (intercept, centring and the engine's bias). They sum to the fused log-odds."""
-    shares = fusion.contributions(row)
+    `baseline`. A part's share is measured from a neutral input (model probability 0.5, no
+    indicator, no metadata flag), so an absent signal contributes 0; `baseline` holds the
+    rest (intercept, centring, the engine's bias). They sum to the fused log-odds."""
     out: dict[str, float] = {}
     baseline = fusion.intercept
     terms = sig.indicator_terms(hits)
-    for feature, value in shares.items():
+
+    def add(part: str, value: float) -> None:
+        out[part] = out.get(part, 0.0) + value
+
+    for feature, mean in zip(fusion.features, fusion.mean):
+        slope = fusion.slope(feature)
+        value = slope * row[feature]
+        baseline -= slope * mean
         signal = feature.removesuffix(CYRILLIC_SUFFIX)  # an interaction belongs to its signal
-        if signal == INDICATOR_FEATURE:
-            # slope * (engine bias + each indicator's term) - centring: the terms go to their indicators
-            scale = fusion.slope(feature) * (1.0 if feature == signal else row.get(CYRILLIC_FEATURE, 0.0))
+        if signal == INDICATOR_FEATURE:  # slope * (engine bias + each present indicator's term)
+            scale = slope * (1.0 if feature == signal else row.get(CYRILLIC_FEATURE, 0.0))
             for ind, w in terms.items():
-                out[f"ind_{ind}"] = out.get(f"ind_{ind}", 0.0) + scale * w
+                add(f"ind_{ind}", scale * w)
             baseline += value - scale * sum(terms.values())
         elif signal == TRANSFORMER_FEATURE:
-            out["transformer"] = out.get("transformer", 0.0) + value
+            add("transformer", value)
         elif signal == LEXICAL_FEATURE:
-            out["lexical"] = out.get("lexical", 0.0) + value
+            add("lexical", value)
         elif feature in META_FEATURES:
-            out["metadata"] = out.get("metadata", 0.0) + value
+            add("metadata", value)
         elif feature == CYRILLIC_FEATURE:
             baseline += value
         else:  # "full" feature sets: per-indicator flags and summaries
-            out[feature] = value
+            add(feature, value)
     out["baseline"] = baseline
     return {CONTRIB + k: round(v, 6) for k, v in out.items()}
 
