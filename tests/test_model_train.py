@@ -167,3 +167,26 @@ def test_training_can_continue_from_a_saved_model(trained, tiny_corpus, tmp_path
     with pytest.raises(ValueError, match="use the parent's config"):
         train(tiny_corpus, tmp_path / "bad", TrainConfig.from_dict({**child_cfg.to_dict(), "lora_r": 4}),
               log=lambda m: None, init_from=parent.model_dir)
+
+
+@pytest.mark.slow
+def test_refit_changes_only_the_fusion_and_keeps_parity(trained, tiny_corpus, tmp_path):
+    """`train --refit`: new fusion settings on the same adapters, and still served == fitted."""
+    import shutil
+
+    from trafficking_ads.corpus.build import row_to_ad
+    from trafficking_ads.model.fusion import FusionModel
+    from trafficking_ads.model.train import TrainConfig, refit_fusion
+    from trafficking_ads.scoring import load_scorer
+
+    cfg, result = trained
+    d = tmp_path / "m"
+    shutil.copytree(result.model_dir, d)
+    fit = refit_fusion(d, tiny_corpus, config=TrainConfig.from_dict({**cfg.to_dict(), "fusion_features": "compact"}), log=lambda m: None)
+    card = json.loads((d / "model.json").read_text())
+    assert card["features"] == FusionModel.load(d / "fusion.json").features and "lang_ru_kk" not in card["features"]
+    assert json.loads((d / "training.json").read_text())["config"]["fusion_features"] == "compact"
+    assert (d / "adapter.safetensors").read_bytes() == (result.model_dir / "adapter.safetensors").read_bytes()
+    ads = [row_to_ad(r) for r in tiny_corpus["dev"]]
+    served = [a.risk for a in load_scorer(d, runtime="torch", precision="fp32").score_many(ads)]
+    np.testing.assert_allclose(served, fit.risk, rtol=0, atol=1e-6)

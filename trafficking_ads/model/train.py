@@ -490,6 +490,21 @@ def write_fusion(model_dir: Path, fit: FusionFit, card: dict[str, Any]) -> dict[
     return card
 
 
+def fit_saved_fusion(model_dir: Path, base_dir: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], lexical, hard: Any,
+                     card: dict[str, Any], log: Callable[[str], None]) -> FusionFit:
+    """Fit the fusion and bands on the saved adapters' served logits (dev, and the hard set's
+    `fit` half from `hard`) and write fusion.json and model.json into `model_dir`."""
+    from .fusion import sigmoid
+    from .signals import ad_from_row
+
+    band = _band_ads(hard)
+    band_prob = sigmoid(served_logits(model_dir, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
+    fit = fit_fusion_rows([ad_from_row(r) for r in dev_rows], sigmoid(served_logits(model_dir, base_dir, dev_rows, cfg)),
+                          lexical, cfg, band_ads=band, band_prob=band_prob, log=log)
+    write_fusion(model_dir, fit, card)
+    return fit
+
+
 def _band_ads(hard: Any) -> list:
     """The hard set's `fit` half as Ads (`hard`: a path, a list of Ads, or None for none)."""
     if hard is None:
@@ -513,9 +528,7 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
     import tempfile
 
     from . import base as base_mod
-    from .fusion import sigmoid
     from .network import save_trained
-    from .signals import ad_from_row
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -532,11 +545,6 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
                 from .ovrt import collect_statistics, write_statistics
 
                 write_statistics(tmp, collect_statistics(load_trained(tmp, base_dir), calibration, calibration_ids))
-        band = _band_ads(hard)
-        dev_ads = [ad_from_row(r) for r in dev_rows]
-        band_prob = sigmoid(served_logits(tmp, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
-        fit = fit_fusion_rows(dev_ads, sigmoid(served_logits(tmp, base_dir, dev_rows, cfg)), lexical, cfg,
-                              band_ads=band, band_prob=band_prob, log=log)
         manifest = base_mod.read_manifest(base_dir)
         card = {
             "kind": MODEL_KIND,
@@ -553,7 +561,7 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
                       **({"lexical": "lexical.json"} if lexical is not None else {})},
             **(inference or {}),
         }
-        write_fusion(tmp, fit, card)
+        fit = fit_saved_fusion(tmp, base_dir, cfg, dev_rows, lexical, hard, card, log)
         (tmp / "training.json").write_text(json.dumps({"config": cfg.to_dict(), "run": run or {}, "history": history}, indent=1) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
         for f in tmp.iterdir():
@@ -581,8 +589,6 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
     import tempfile
 
     from . import base as base_mod
-    from .fusion import sigmoid
-    from .signals import ad_from_row
 
     src = Path(model_dir)
     training = json.loads((src / "training.json").read_text(encoding="utf-8"))
@@ -604,12 +610,7 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
             from ..evaluation.baseline import TfidfLogReg
 
             lexical = TfidfLogReg.load(tmp / card["files"]["lexical"])
-        dev_rows = list(corpus["dev"])
-        band = _band_ads(hard)
-        band_prob = sigmoid(served_logits(tmp, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
-        fit = fit_fusion_rows([ad_from_row(r) for r in dev_rows], sigmoid(served_logits(tmp, base_dir, dev_rows, cfg)),
-                              lexical, cfg, band_ads=band, band_prob=band_prob, log=log)
-        write_fusion(tmp, fit, card)
+        fit = fit_saved_fusion(tmp, base_dir, cfg, list(corpus["dev"]), lexical, hard, card, log)
         training["config"] = cfg.to_dict()
         (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n", encoding="utf-8")
         atomic.replace_dir(tmp, src)
