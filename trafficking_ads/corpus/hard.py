@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 
 from ..records import Ad
-from .problems import DataError, Problems, binary_label, json_object_lines
+from .problems import DataError, Problems, json_object_lines
+from .seed import written_ad_row
 
 HARD_LANGS = ("ru", "kk", "en")
 HARD_PARTS = ("fit", "test")
@@ -42,23 +43,8 @@ def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | Non
     ads: list[Ad] = []
     seen: set[str] = set()
     for i, d in json_object_lines(p, problems):
-        text = d.get("text")
-        if not isinstance(text, str) or not text.strip():
-            problems.report(p, i, "text", "missing or empty text")
-            continue
-        label = binary_label(p, i, d, problems)
-        if label is None:
-            continue
-        lang = d.get("lang")
-        if lang not in HARD_LANGS:
-            problems.report(p, i, "lang", f"lang must be one of {HARD_LANGS}, got {lang!r}")
-            continue
-        hid = d.get("id")
-        if not isinstance(hid, str) or not hid.strip():
-            problems.report(p, i, "id", "missing id")
-            continue
-        if hid in seen:
-            problems.report(p, i, "id", f"duplicate id {hid!r}")
+        ad = written_ad_row(p, i, d, problems, HARD_LANGS, seen)
+        if ad is None:
             continue
         family = d.get("family")
         if not isinstance(family, str) or not family.strip():
@@ -68,27 +54,9 @@ def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | Non
         if part not in HARD_PARTS:
             problems.report(p, i, "part", f"part must be one of {HARD_PARTS}, got {part!r}")
             continue
-        indicators = d.get("indicators") or []
-        if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
-            problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
-            continue
-        seen.add(hid)
-        title = d.get("title")
-        ads.append(
-            Ad(
-                text=text.strip(),
-                id=hid,
-                title=title.strip() if isinstance(title, str) and title.strip() else None,
-                source="hard",
-                language=lang,
-                label=int(label),
-                meta={
-                    "family": family,
-                    "pattern": d.get("pattern"),
-                    "part": part,
-                    "hard_negative": bool(d.get("hard_negative", False)),
-                    "indicators": indicators,
-                },
-            )
-        )
+        seen.add(ad.id)
+        ad.source = "hard"
+        ad.meta.update({"family": family, "pattern": d.get("pattern"), "part": part,
+                        "hard_negative": bool(d.get("hard_negative", False))})
+        ads.append(ad)
     return ads

@@ -30,6 +30,37 @@ def default_seed_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "seed"
 
 
+def written_ad_row(p: Path, i: int, d: dict, problems: Problems, langs: tuple[str, ...], seen: set[str]) -> Ad | None:
+    """The fields every written ad file shares (seed and hard set): text, label, lang, a unique
+    id, an optional title and a list of indicator ids. A bad field is reported and gives None;
+    the Ad is returned without source or meta, for the caller to complete."""
+    text = d.get("text")
+    if not isinstance(text, str) or not text.strip():
+        problems.report(p, i, "text", "missing or empty text")
+        return None
+    label = binary_label(p, i, d, problems)
+    if label is None:
+        return None
+    lang = d.get("lang")
+    if lang not in langs:
+        problems.report(p, i, "lang", f"lang must be one of {langs}, got {lang!r}")
+        return None
+    ad_id = d.get("id")
+    if not isinstance(ad_id, str) or not ad_id.strip():
+        problems.report(p, i, "id", "missing id")
+        return None
+    if ad_id in seen:
+        problems.report(p, i, "id", f"duplicate id {ad_id!r}")
+        return None
+    indicators = d.get("indicators") or []
+    if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
+        problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
+        return None
+    title = d.get("title")
+    return Ad(text=text.strip(), id=ad_id, title=title.strip() if isinstance(title, str) and title.strip() else None,
+              language=lang, label=int(label), meta={"indicators": indicators})
+
+
 def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None) -> list[Ad]:
     """One seed JSONL file as Ads (source "seed"; indicators/template/hard_negative/style in meta)."""
     p = Path(path)
@@ -39,48 +70,15 @@ def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None)
     ads: list[Ad] = []
     seen: set[str] = set()
     for i, d in json_object_lines(p, problems):
-        text = d.get("text")
-        if not isinstance(text, str) or not text.strip():
-            problems.report(p, i, "text", "missing or empty text")
+        ad = written_ad_row(p, i, d, problems, SEED_LANGS, seen)
+        if ad is None:
             continue
-        label = binary_label(p, i, d, problems)
-        if label is None:
-            continue
-        lang = d.get("lang")
-        if lang not in SEED_LANGS:
-            problems.report(p, i, "lang", f"lang must be one of {SEED_LANGS}, got {lang!r}")
-            continue
-        sid = d.get("id")
-        if not isinstance(sid, str) or not sid.strip():
-            problems.report(p, i, "id", "missing id")
-            continue
-        if sid in seen:
-            problems.report(p, i, "id", f"duplicate id {sid!r}")
-            continue
-        seen.add(sid)
-        indicators = d.get("indicators") or []
-        if not isinstance(indicators, list) or not all(isinstance(x, str) for x in indicators):
-            problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
-            continue
+        seen.add(ad.id)
         template = d.get("template")
-        title = d.get("title")
-        ads.append(
-            Ad(
-                text=text.strip(),
-                id=sid,
-                title=title.strip() if isinstance(title, str) and title.strip() else None,
-                source="seed",
-                language=lang,
-                label=int(label),
-                meta={
-                    "indicators": indicators,
-                    "template": str(template) if template not in (None, "") else None,
-                    "hard_negative": bool(d.get("hard_negative", False)),
-                    "style": d.get("style"),
-                    "seed_file": p.name,
-                },
-            )
-        )
+        ad.source = "seed"
+        ad.meta.update({"template": str(template) if template not in (None, "") else None,
+                        "hard_negative": bool(d.get("hard_negative", False)), "style": d.get("style"), "seed_file": p.name})
+        ads.append(ad)
     return ads
 
 
