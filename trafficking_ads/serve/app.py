@@ -29,6 +29,7 @@ from .. import __version__
 from ..scoring import Scorer, resolve_model_dir
 from .auth import KeyChecker, read_keys
 from .batching import Batcher
+from .desk import build_router as build_desk_router
 from .errors import ApiError, error_response
 from .labelstudio import SCHEMAS as LABEL_STUDIO_SCHEMAS, build_router
 from .logs import request_id_var
@@ -269,6 +270,10 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
 
     app.include_router(build_router(state, parse_limits=limits))
 
+    # -------------------------------------------------------------- the analyst's desk (/)
+
+    app.include_router(build_desk_router())
+
     # -------------------------------------------------------------- docs, offline
 
     app.mount(DOCS_STATIC, StaticFiles(directory=docs_assets()), name="docs-static")
@@ -310,6 +315,8 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
             return path
         if path.startswith(DOCS_STATIC + "/"):
             return DOCS_STATIC
+        if path.startswith("/desk/"):
+            return "/desk"
         return "other"
 
     wrapped = ServiceMiddleware(app, metrics=metrics, keys=keys, max_body_bytes=settings.max_body_bytes,

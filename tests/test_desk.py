@@ -1,0 +1,139 @@
+"""The analyst's desk in a real headless Chromium against a real `serve` on 127.0.0.1:
+type an ad and see its band and highlighted evidence; an ad carrying script/HTML stays
+text; the page is served with the strict CSP; `trafficking-ads desk` finds a running serve.
+
+Needs Debian's `chromium` and `chromium-driver` (as tests/test_report_browser.py): without
+them these tests FAIL, never skip. One server and one browser for the module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serve_helpers import ROOT, start
+from test_report_browser import require_chromium, wait_for
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+LURE = "Работа в Дубае для девушек 18-25 лет, билеты и проживание за наш счёт, опыт не нужен. Пишите только в WhatsApp +7 701 555 12 34"
+HOSTILE = ('Работа в Дубае для девушек <script>window.__pwned=1;document.title="PWNED"</script> '
+           '"><img src=x onerror="window.__pwned=2"> <svg onload="window.__pwned=3"> билеты за наш счёт')
+
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = start(tmp_path_factory.mktemp("desk"))
+    yield s
+    assert s.stop() == 0, s.log()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_bin = require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,900", "--lang=en-US"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(driver_bin), options=opts)
+    drv.set_page_load_timeout(30)
+    yield drv
+    drv.quit()
+
+
+def _open(browser, server):
+    browser.get(server.url + "/")
+    assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+
+
+def _check(browser, text: str, via_keyboard: bool = False) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    before = int(browser.execute_script("return Number(document.body.getAttribute('data-checked') || 0)"))
+    box = browser.find_element(By.ID, "ad")
+    box.clear()
+    box.send_keys(text)
+    if via_keyboard:
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+    else:
+        browser.find_element(By.ID, "go").click()
+    assert wait_for(lambda: int(browser.execute_script("return Number(document.body.getAttribute('data-checked') || 0)")) > before, 30), \
+        browser.find_element(By.ID, "status").text
+
+
+def _shot(browser, name: str) -> None:
+    """A small PNG of the view (narrow window, then put back)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / name))
+
+
+def test_page_headers_and_assets(server):
+    r = httpx.get(server.url + "/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "trusted-types 'none'" in csp and "unsafe-inline" not in csp
+    assert "http" not in r.text.replace("http-equiv", "")  # nothing loaded from elsewhere
+    for name in ("desk.js", "desk.css", "i18n.json"):
+        assert httpx.get(f"{server.url}/desk/{name}").status_code == 200
+    assert httpx.get(server.url + "/desk/../app.py").status_code == 404
+    langs = httpx.get(server.url + "/desk/i18n.json").json()
+    assert set(langs) == {"en", "ru", "kk"} and all(langs[k]["bands"]["high"] for k in langs)
+
+
+def test_check_one_ad_shows_band_and_evidence(server, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, server)
+    _check(browser, LURE, via_keyboard=True)
+    expected = httpx.post(server.url + "/v1/score", json={"text": LURE}).json()["assessments"][0]
+    assert browser.find_element(By.ID, "band").get_attribute("data-band") == expected["band"]
+    assert browser.find_element(By.ID, "risk").text == f"{expected['risk']:.2f}"
+    marks = browser.find_elements(By.CSS_SELECTOR, "#text mark")
+    hit_ids = {h["id"] for h in expected["indicators"] if any(e.get("field", "text") == "text" for e in h["evidence"])}
+    assert hit_ids and {m.get_attribute("data-indicator") for m in marks} == hit_ids
+    spans = {h["id"]: {e["text"] for e in h["evidence"]} for h in expected["indicators"]}
+    for m in marks:  # each highlight is one of its indicator's evidence spans, labelled with it
+        assert any(m.text.startswith(t) for t in spans[m.get_attribute("data-indicator")]), m.text
+        assert m.find_element(By.CSS_SELECTOR, ".tag").text
+    assert browser.find_element(By.ID, "text").text.replace("\n", "").count("Дубае") >= 1
+    drivers = browser.find_elements(By.CSS_SELECTOR, "#drivers tbody tr")
+    assert len(drivers) == len([k for k in expected["components"] if k.startswith("contrib_")]) > 0
+    assert expected["model"]["name"] in browser.find_element(By.ID, "model").text
+    _shot(browser, "desk-check.png")
+    # the language switch relabels band and interface from the data file
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "lang")).select_by_value("ru")
+    assert browser.find_element(By.ID, "go").text == "Проверить"
+    assert browser.find_element(By.ID, "band").text == {"high": "высокий", "medium": "средний", "low": "низкий"}[expected["band"]]
+    Select(browser.find_element(By.ID, "lang")).select_by_value("en")
+
+
+def test_hostile_ad_stays_text(server, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, server)
+    _check(browser, HOSTILE)
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert browser.title != "PWNED"
+    box = browser.find_element(By.ID, "text")
+    assert not box.find_elements(By.CSS_SELECTOR, "script, img, svg")
+    assert "<script>" in box.text and "onerror" in box.text
+
+
+def test_desk_command_uses_running_serve(server):
+    out = subprocess.run([sys.executable, "-m", "trafficking_ads", "desk", "--port", str(server.port), "--no-browser"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert f"http://127.0.0.1:{server.port}/" in out.stdout

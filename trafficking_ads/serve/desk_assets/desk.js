@@ -1,0 +1,113 @@
+// The analyst's desk. Ad text only ever reaches the page as DOM text nodes (textContent,
+// createTextNode): the CSP's Trusted Types with no policy make innerHTML throw anyway.
+"use strict";
+(function () {
+  var I18N = null, lang = "en", last = null;
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = String(text);
+    return e;
+  }
+  function t(key) { return (I18N && I18N[lang].ui[key]) || (I18N && I18N.en.ui[key]) || key; }
+  function indicatorLabel(hit) { return (I18N && I18N[lang].indicators[hit.id]) || hit.id; }
+
+  function applyLang() {
+    document.documentElement.lang = lang;
+    var nodes = document.querySelectorAll("[data-i18n]");
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute("data-i18n"));
+    if (last) show(last.text, last.a);
+  }
+
+  // Evidence offsets are Python string indices (code points): split the text by code point.
+  function highlighted(text, hits) {
+    var chars = Array.from(text), spans = [];
+    hits.forEach(function (h) {
+      (h.evidence || []).forEach(function (e) {
+        if ((e.field || "text") === "text" && e.end > e.start) spans.push({ s: e.start, e: e.end, hit: h });
+      });
+    });
+    spans.sort(function (a, b) { return a.s - b.s || b.e - a.e; });
+    var frag = document.createDocumentFragment(), pos = 0;
+    spans.forEach(function (sp) {
+      if (sp.s < pos) return; // overlapping spans: the first one wins
+      if (sp.s > pos) frag.appendChild(document.createTextNode(chars.slice(pos, sp.s).join("")));
+      var m = el("mark", sp.hit.weight < 0 ? "neg" : "");
+      m.setAttribute("data-indicator", sp.hit.id);
+      m.title = indicatorLabel(sp.hit);
+      m.appendChild(document.createTextNode(chars.slice(sp.s, sp.e).join("")));
+      m.appendChild(el("span", "tag", indicatorLabel(sp.hit)));
+      frag.appendChild(m);
+      pos = sp.e;
+    });
+    if (pos < chars.length) frag.appendChild(document.createTextNode(chars.slice(pos).join("")));
+    return frag;
+  }
+
+  function show(text, a) {
+    last = { text: text, a: a };
+    $("result").hidden = false;
+    $("risk").textContent = a.risk.toFixed(2);
+    var band = $("band");
+    band.textContent = (I18N && I18N[lang].bands[a.band]) || a.band;
+    band.className = "band band-" + a.band;
+    band.setAttribute("data-band", a.band);
+    var box = $("text");
+    box.replaceChildren(highlighted(text, a.indicators || []));
+    var ul = $("hits");
+    ul.replaceChildren();
+    (a.indicators || []).forEach(function (h) {
+      ul.appendChild(el("li", h.weight < 0 ? "neg" : "", indicatorLabel(h) + " (" + (h.weight > 0 ? "+" : "") + h.weight.toFixed(2) + ")"));
+    });
+    if (!ul.children.length) ul.appendChild(el("li", "", t("no_hits")));
+    var body = $("drivers").tBodies[0];
+    body.replaceChildren();
+    Object.keys(a.components || {}).filter(function (k) { return k.indexOf("contrib_") === 0; }).forEach(function (k) {
+      var v = a.components[k], tr = el("tr");
+      tr.appendChild(el("td", "", (I18N && I18N[lang].components[k]) || k));
+      tr.appendChild(el("td", "num " + (v < 0 ? "neg" : "pos"), (v > 0 ? "+" : "") + v.toFixed(3)));
+      body.appendChild(tr);
+    });
+    $("model").textContent = a.model ? a.model.name + " " + a.model.version : "";
+  }
+
+  function status(msg, error) { var s = $("status"); s.textContent = msg; s.className = error ? "error" : ""; }
+
+  function check() {
+    var text = $("ad").value;
+    if (!text.trim()) { status(t("empty"), true); return; }
+    status(t("checking"));
+    fetch("/v1/score", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: text }) })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (r) {
+        if (!r.ok) { status(t("failed") + ": " + ((r.j && r.j.error && r.j.error.message) || "error"), true); return; }
+        status("");
+        show(text, r.j.assessments[0]);
+        document.body.setAttribute("data-checked", String(Number(document.body.getAttribute("data-checked") || 0) + 1));
+      })
+      .catch(function (e) { status(t("failed") + ": " + e, true); });
+  }
+
+  function copy(ev) {
+    ev.preventDefault();
+    if (!last) return;
+    var json = JSON.stringify(last.a, null, 1);
+    var done = function () { $("copied").textContent = t("copied"); };
+    if (navigator.clipboard) navigator.clipboard.writeText(json).then(done, done); else done();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    $("go").addEventListener("click", check);
+    $("ad").addEventListener("keydown", function (ev) { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); check(); } });
+    $("copy").addEventListener("click", copy);
+    $("lang").addEventListener("change", function () { lang = this.value; applyLang(); });
+    fetch("/desk/i18n.json").then(function (r) { return r.json(); }).then(function (d) {
+      I18N = d;
+      var want = (navigator.language || "en").slice(0, 2);
+      if (d[want]) { lang = want; $("lang").value = want; }
+      applyLang();
+      document.documentElement.setAttribute("data-ready", "1");
+    });
+  });
+})();
