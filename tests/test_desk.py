@@ -137,3 +137,36 @@ def test_desk_command_uses_running_serve(server):
                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     assert f"http://127.0.0.1:{server.port}/" in out.stdout
+
+
+def test_check_a_batch_shows_table_bad_lines_and_downloads(server, browser, tmp_path):
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    path = tmp_path / "ads.jsonl"
+    lines = [json.dumps({"text": LURE.replace("Дубае", city)}, ensure_ascii=False) for city in ("Дубае", "Сеуле", "Стамбуле")]
+    lines.insert(2, '{"text": "broken json')
+    lines.append(json.dumps({"text": "Требуется бухгалтер в ТОО «Алма», Алматы, официальное оформление по ТК РК, оклад 350 000 тг."}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _open(browser, server)
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60), \
+        browser.find_element(By.ID, "bstatus").text
+    bad = browser.find_elements(By.CSS_SELECTOR, "#bad li")
+    assert len(bad) == 1 and bad[0].get_attribute("textContent").startswith("line 3")
+    assert browser.find_element(By.ID, "bsummary").text.startswith("4 ads scored, 1 skipped")
+    browser.switch_to.frame(browser.find_element(By.ID, "report"))
+    try:
+        assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")) == 4
+    finally:
+        browser.switch_to.default_content()
+    browser.execute_script("document.getElementById('batch').scrollIntoView()")
+    _shot(browser, "desk-batch.png")
+    scored = httpx.get(browser.find_element(By.ID, "dl-jsonl").get_attribute("href"))
+    assert scored.status_code == 200 and "attachment" in scored.headers["content-disposition"]
+    recs = [json.loads(x) for x in scored.text.splitlines()]
+    assert len(recs) == 4 and all("risk" in r and r["ad"]["text"] for r in recs)
+    report = httpx.get(browser.find_element(By.ID, "dl-report").get_attribute("href"))
+    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"] and "Content-Security-Policy" in report.text

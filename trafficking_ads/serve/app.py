@@ -29,7 +29,7 @@ from .. import __version__
 from ..scoring import Scorer, resolve_model_dir
 from .auth import KeyChecker, read_keys
 from .batching import Batcher
-from .desk import build_router as build_desk_router
+from .desk import build_batch_router, build_router as build_desk_router
 from .errors import ApiError, error_response
 from .labelstudio import SCHEMAS as LABEL_STUDIO_SCHEMAS, build_router
 from .logs import request_id_var
@@ -273,6 +273,7 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
     # -------------------------------------------------------------- the analyst's desk (/)
 
     app.include_router(build_desk_router())
+    app.include_router(build_batch_router(state))
 
     # -------------------------------------------------------------- docs, offline
 
@@ -317,6 +318,8 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
             return DOCS_STATIC
         if path.startswith("/desk/"):
             return "/desk"
+        if path.startswith("/v1/desk/result/"):
+            return "/v1/desk/result"
         return "other"
 
     wrapped = ServiceMiddleware(app, metrics=metrics, keys=keys, max_body_bytes=settings.max_body_bytes,

@@ -18,6 +18,7 @@
     var nodes = document.querySelectorAll("[data-i18n]");
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute("data-i18n"));
     if (last) show(last.text, last.a);
+    if (lastBatch) showBatch(lastBatch);
   }
 
   // Evidence offsets are Python string indices (code points): split the text by code point.
@@ -65,7 +66,8 @@
     body.replaceChildren();
     Object.keys(a.components || {}).filter(function (k) { return k.indexOf("contrib_") === 0; }).forEach(function (k) {
       var v = a.components[k], tr = el("tr");
-      tr.appendChild(el("td", "", (I18N && I18N[lang].components[k]) || k));
+      var ind = k.indexOf("contrib_ind_") === 0 ? k.slice(12) : null;
+      tr.appendChild(el("td", "", ind ? indicatorLabel({ id: ind }) : (I18N && I18N[lang].components[k]) || k));
       tr.appendChild(el("td", "num " + (v < 0 ? "neg" : "pos"), (v > 0 ? "+" : "") + v.toFixed(3)));
       body.appendChild(tr);
     });
@@ -97,7 +99,44 @@
     if (navigator.clipboard) navigator.clipboard.writeText(json).then(done, done); else done();
   }
 
+  var lastBatch = null;
+  function bstatus(msg, error) { var s = $("bstatus"); s.textContent = msg; s.className = error ? "error" : ""; }
+  function showBatch(r) {
+    lastBatch = r;
+    $("bresult").hidden = false;
+    $("bsummary").textContent = r.records.length + " " + t("scored_n") + ", " + r.bad.length + " " + t("skipped_n");
+    $("dl-jsonl").href = "/v1/desk/result/" + r.id + ".jsonl";
+    $("dl-report").href = "/v1/desk/result/" + r.id + ".html?download=1";
+    var ul = $("bad");
+    ul.replaceChildren();
+    r.bad.forEach(function (b) {
+      var where = b.line != null ? t("line") + " " + b.line : b.record != null ? t("record") + " " + b.record : "";
+      ul.appendChild(el("li", "", where + (b.field ? " (" + b.field + ")" : "") + ": " + b.reason));
+    });
+    $("badbox").hidden = !r.bad.length;
+    $("report").src = "/v1/desk/result/" + r.id + ".html";
+    document.body.setAttribute("data-batch", r.id);
+  }
+  function upload(file) {
+    if (!file) return;
+    bstatus(t("checking"));
+    fetch("/v1/desk/batch?name=" + encodeURIComponent(file.name), { method: "POST", body: file })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (r) {
+        if (!r.ok) { bstatus(t("failed") + ": " + ((r.j && r.j.error && r.j.error.message) || "error"), true); return; }
+        bstatus("");
+        showBatch(r.j);
+      })
+      .catch(function (e) { bstatus(t("failed") + ": " + e, true); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var drop = $("drop");
+    $("file").addEventListener("change", function () { upload(this.files[0]); });
+    drop.addEventListener("dragover", function (ev) { ev.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+    drop.addEventListener("drop", function (ev) { ev.preventDefault(); drop.classList.remove("over"); upload(ev.dataTransfer.files[0]); });
+    drop.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); $("file").click(); } });
     $("go").addEventListener("click", check);
     $("ad").addEventListener("keydown", function (ev) { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); check(); } });
     $("copy").addEventListener("click", copy);
