@@ -170,3 +170,36 @@ def test_check_a_batch_shows_table_bad_lines_and_downloads(server, browser, tmp_
     assert len(recs) == 4 and all("risk" in r and r["ad"]["text"] for r in recs)
     report = httpx.get(browser.find_element(By.ID, "dl-report").get_attribute("href"))
     assert report.status_code == 200 and "attachment" in report.headers["content-disposition"] and "Content-Security-Policy" in report.text
+
+
+def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_path):
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from trafficking_ads.networks.synthetic import generate
+
+    corpus = generate(n_networks=3, n_fillers=12, seed=3)
+    path = tmp_path / "planted.jsonl"
+    path.write_text("".join(json.dumps({"id": ad.id, "text": ad.text}, ensure_ascii=False) + "\n" for ad in corpus.ads), encoding="utf-8")
+    _open(browser, server)
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60)
+    nets = browser.find_elements(By.CSS_SELECTOR, "#netlist button")
+    assert nets, "no networks listed"
+    sizes = [int(b.text.split(" · ")[1].split()[0]) for b in nets]
+    assert sizes == sorted(sizes, reverse=True)  # biggest first
+    contact_net = next(b for b in nets if b.text.startswith("shared contact"))
+    contact_net.click()
+    node = browser.find_element(By.CSS_SELECTOR, "#graph g.node[data-kind=contact]")
+    contact = node.get_attribute("data-id")
+    linked = {e.get_attribute("data-from") for e in browser.find_elements(By.CSS_SELECTOR, "#graph line") if e.get_attribute("data-to") == contact}
+    planted = {corpus.truth[i] for i in linked}
+    assert len(linked) >= 2 and len(planted) == 1 and None not in planted  # one planted network, no filler
+    node.click()
+    shown = browser.find_elements(By.CSS_SELECTOR, "#nodeads li")
+    assert len(shown) == len(linked)
+    texts = {ad.text[:300] for ad in corpus.ads if ad.id in linked}
+    assert {li.text.split(" · ", 1)[1] for li in shown} == texts
+    browser.execute_script("document.getElementById('netlist').scrollIntoView()")
+    _shot(browser, "desk-networks.png")

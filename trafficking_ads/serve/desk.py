@@ -100,6 +100,12 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         assessments = []
         for i in range(0, len(ads), step):
             assessments += await assess(state, request, ads[i:i + step])
+        from ..networks import annotate
+        from ..networks.picture import network_graphs
+
+        pairs = [(scored_record(ad, a)["ad"], a) for ad, a in zip(ads, assessments)]
+        clusters = await asyncio.to_thread(annotate, pairs)  # as `score --cluster` does
+        graphs = network_graphs(pairs, clusters)
         records = [scored_record(ad, a) for ad, a in zip(ads, assessments)]
         html, _ = await asyncio.to_thread(render_report, ((r["ad"], a) for r, a in zip(records, assessments)),
                                           f"trafficking-ads report: {PurePath(name).name}", [PurePath(name).name])
@@ -108,7 +114,8 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         kept[rid] = (PurePath(name).name, html, jsonl)
         while len(kept) > KEPT:
             kept.popitem(last=False)
-        return json_response({"id": rid, "name": PurePath(name).name, "records": records, "bad": bad})
+        return json_response({"id": rid, "name": PurePath(name).name, "records": records, "bad": bad,
+                              "networks": graphs})
 
     return router
 
