@@ -26,8 +26,13 @@ HOSTILE = ('Работа в Дубае для девушек <script>window.__pw
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start(tmp_path_factory.mktemp("desk"))
+def label_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("labels")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, label_dir):
+    s = start(tmp_path_factory.mktemp("desk"), "--label-dir", str(label_dir))
     yield s
     assert s.stop() == 0, s.log()
 
@@ -203,3 +208,19 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
     assert {li.text.split(" · ", 1)[1] for li in shown} == texts
     browser.execute_script("document.getElementById('netlist').scrollIntoView()")
     _shot(browser, "desk-networks.png")
+
+
+def test_label_from_the_page_writes_label_import_format(server, browser, label_dir):
+    from selenium.webdriver.common.by import By
+
+    from trafficking_ads.labelling.labels import read_labels
+
+    _open(browser, server)
+    _check(browser, LURE)
+    assert browser.find_element(By.ID, "labelbox").is_displayed()
+    browser.find_element(By.ID, "note").send_keys("seen on OLX, <b>same</b> phone as last week")
+    browser.find_element(By.CSS_SELECTOR, "#labelbox button[data-verdict=deceptive]").click()
+    assert wait_for(lambda: browser.find_element(By.ID, "labelled").text, 10) == "labelled: Deceptive"
+    recs = read_labels(label_dir / "labels.jsonl")  # the reader `label retrain` uses: it validates each line
+    assert len(recs) == 1 and recs[0].text == LURE and recs[0].verdict == "deceptive" and recs[0].label == 1
+    assert recs[0].meta["note"].startswith("seen on OLX") and recs[0].annotations[0]["annotator"] == "desk"

@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     def desk(
         port: int = typer.Option(8080, "--port", help="Port of the service on 127.0.0.1 (started there if nothing answers)."),
         model: Optional[str] = typer.Option(None, "--model", help="Model for a service this command starts (default: serve's)."),
+        label_dir: Optional[Path] = typer.Option(None, "--label-dir", help="For a service this command starts: let the page label ads into DIR/labels.jsonl (see `serve --label-dir`)."),
         no_browser: bool = typer.Option(False, "--no-browser", help="Print the address instead of opening the default browser."),
         wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for a started service to answer."),
     ) -> None:
@@ -42,6 +44,8 @@ def register(app: typer.Typer) -> None:
             args = [sys.executable, "-m", "trafficking_ads", "serve", "--host", "127.0.0.1", "--port", str(port)]
             if model:
                 args += ["--model", model]
+            if label_dir:
+                args += ["--label-dir", str(label_dir)]
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
             end = time.monotonic() + wait
             while not _up(url):

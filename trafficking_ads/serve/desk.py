@@ -117,7 +117,48 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         return json_response({"id": rid, "name": PurePath(name).name, "records": records, "bad": bad,
                               "networks": graphs})
 
+    lock = asyncio.Lock()
+
+    @router.get("/v1/desk/config")
+    async def config() -> Response:
+        return json_response({"labelling": state.settings.label_dir is not None})
+
+    @router.post("/v1/desk/label")
+    async def label(request: Request) -> Response:
+        """One verdict from the page, merged into `label_dir/labels.jsonl` (`label import`'s store and rules)."""
+        if state.settings.label_dir is None:
+            raise ApiError(404, "not_found", "labelling is off: start serve with --label-dir DIR")
+        try:
+            body = json.loads(await read_body(request, limit))
+            verdict, text, note = body["verdict"], body["text"], str(body.get("note") or "")
+            if verdict not in ("deceptive", "legitimate", "unsure") or not isinstance(text, str) or not text.strip():
+                raise ValueError("verdict must be deceptive, legitimate or unsure, with the ad's text")
+        except (ValueError, KeyError, TypeError) as e:
+            raise ApiError(422, "bad_label", f"bad label: {e}") from e
+        async with lock:
+            path = await asyncio.to_thread(write_label, state.settings.label_dir, text, verdict, note)
+        return json_response({"written": str(path), "verdict": verdict})
+
     return router
+
+
+def write_label(label_dir: Path, text: str, verdict: str, note: str) -> Path:
+    """Merge one desk annotation into DIR/labels.jsonl (atomically), as `label import` does."""
+    from datetime import datetime, timezone
+
+    from ..labelling.labels import merge, read_labels, write_labels
+    from ..labelling.labelstudio import Annotation
+    from ..records import Ad
+
+    path = Path(label_dir) / "labels.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ad = Ad(text=text)
+    ann = Annotation(ad_id=ad.id, text=text, title=None, verdict=verdict, indicators=[], spans=[], annotator="desk",
+                     created_at=now, updated_at=now, task_id=None, annotation_id=None, source_file="desk",
+                     extra={"note": note} if note else {})
+    existing = read_labels(path) if path.is_file() else []
+    return write_labels(path, merge(existing, [ann]).records)
 
 
 def build_router() -> APIRouter:

@@ -49,6 +49,7 @@
   function show(text, a) {
     last = { text: text, a: a };
     $("result").hidden = false;
+    $("labelled").textContent = "";
     $("risk").textContent = a.risk.toFixed(2);
     var band = $("band");
     band.textContent = (I18N && I18N[lang].bands[a.band]) || a.band;
@@ -213,7 +214,18 @@
       .catch(function (e) { bstatus(t("failed") + ": " + e, true); });
   }
 
+  function labelAd(verdict) {
+    if (!last) return;
+    fetch("/v1/desk/label", { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: last.text, verdict: verdict, note: $("note").value }) })
+      .then(function (r) { $("labelled").textContent = r.ok ? t("labelled") + ": " + t(verdict) : t("failed"); })
+      .catch(function () { $("labelled").textContent = t("failed"); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    fetch("/v1/desk/config").then(function (r) { return r.json(); }).then(function (c) { $("labelbox").hidden = !c.labelling; });
+    var vb = document.querySelectorAll("#labelbox button[data-verdict]");
+    for (var i = 0; i < vb.length; i++) vb[i].addEventListener("click", function () { labelAd(this.getAttribute("data-verdict")); });
     var drop = $("drop");
     $("file").addEventListener("change", function () { upload(this.files[0]); });
     drop.addEventListener("dragover", function (ev) { ev.preventDefault(); drop.classList.add("over"); });
