@@ -192,6 +192,7 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
     assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60)
     nets = browser.find_elements(By.CSS_SELECTOR, "#netlist button")
     assert nets, "no networks listed"
+    nets_text = [b.text for b in nets]
     sizes = [int(b.text.split(" · ")[1].split()[0]) for b in nets]
     assert sizes == sorted(sizes, reverse=True)  # biggest first
     contact_net = next(b for b in nets if b.text.startswith("shared contact"))
@@ -208,6 +209,14 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
     assert {li.text.split(" · ", 1)[1] for li in shown} == texts
     browser.execute_script("document.getElementById('netlist').scrollIntoView()")
     _shot(browser, "desk-networks.png")
+    # the same picture in the HTML report (drawn from its embedded data, offline)
+    browser.switch_to.frame(browser.find_element(By.ID, "report"))
+    try:
+        assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+        assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#graph g.node[data-kind=contact]"), 5)
+        assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#netlist button")] == [b for b in nets_text]
+    finally:
+        browser.switch_to.default_content()
 
 
 def test_label_from_the_page_writes_label_import_format(server, browser, label_dir):

@@ -110,7 +110,7 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         graphs = network_graphs(pairs, clusters)
         records = [scored_record(ad, a) for ad, a in zip(ads, assessments)]
         html, _ = await asyncio.to_thread(render_report, ((r["ad"], a) for r, a in zip(records, assessments)),
-                                          f"trafficking-ads report: {PurePath(name).name}", [PurePath(name).name])
+                                          f"trafficking-ads report: {PurePath(name).name}", [PurePath(name).name], None, 100_000, graphs)
         jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         rid = secrets.token_urlsafe(12)
         kept[rid] = (PurePath(name).name, html, jsonl)

@@ -4,7 +4,8 @@
 // networks (in the order given: biggest and riskiest first) and draws the first one.
 var NetGraph = (function () {
   "use strict";
-  var parts = {}, t = function (k) { return k; };
+  var EN = { by_contact: "shared contact", by_template: "shared template", ads: "ads", risk: "Risk", no_networks: "No networks." };
+  var parts = {}, t = function (k) { return EN[k] || k; };
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -100,3 +101,9 @@ var NetGraph = (function () {
     showNetworks(nets);
   } };
 })();
+// In the static report: draw from the embedded data (no network access).
+document.addEventListener("DOMContentLoaded", function () {
+  var data = document.getElementById("network-data");
+  if (data) NetGraph.show(document.getElementById("netlist"), document.getElementById("graph"),
+    document.getElementById("nodeads"), JSON.parse(data.textContent));
+});
