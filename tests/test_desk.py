@@ -233,3 +233,24 @@ def test_label_from_the_page_writes_label_import_format(server, browser, label_d
     recs = read_labels(label_dir / "labels.jsonl")  # the reader `label retrain` uses: it validates each line
     assert len(recs) == 1 and recs[0].text == LURE and recs[0].verdict == "deceptive" and recs[0].label == 1
     assert recs[0].meta["note"].startswith("seen on OLX") and recs[0].annotations[0]["annotator"] == "desk"
+
+
+def test_batch_limits_and_bad_files_get_clear_answers(server, tmp_path):
+    from trafficking_ads.networks.synthetic import generate
+    from trafficking_ads.report import write_report
+
+    big = httpx.post(server.url + "/v1/desk/batch?name=big.jsonl", content=b"x" * (8 * 1024 * 1024 + 1))
+    assert big.status_code == 413 and "over the limit" in big.text
+    junk = httpx.post(server.url + "/v1/desk/batch?name=junk.csv", content="\ufeffno,text,here\n1,2\n".encode())
+    assert junk.status_code == 200 and junk.json()["records"] == [] and junk.json()["bad"]
+    # `report --networks` draws the picture from a scored file, offline
+    corpus = generate(n_networks=2, n_fillers=5, seed=5)
+    import json
+
+    lines = httpx.post(server.url + "/v1/score", json=[{"id": a.id, "text": a.text} for a in corpus.ads]).json()["assessments"]
+    scored = tmp_path / "s.jsonl"
+    scored.write_text("".join(json.dumps({**a, "ad": {"text": ad.text}}, ensure_ascii=False) + "\n" for a, ad in zip(lines, corpus.ads)),
+                      encoding="utf-8")
+    write_report([scored], tmp_path / "r.html", networks=True)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="network-data"' in page and '"kind": "contact"' in page.replace('"kind":"contact"', '"kind": "contact"')

@@ -127,16 +127,26 @@ def write_report(
     title: str = "trafficking-ads report",
     strict: bool = False,
     max_text: int = 100_000,
+    networks: bool = False,
 ) -> ReportResult:
     """Build the report from scored JSONL files and write it atomically to `output`.
 
     Bad lines are skipped and returned in `problems`; under `strict` the first raises
-    `ScoredInputError` and nothing is written.
+    `ScoredInputError` and nothing is written. `networks` clusters the ads (as `score --cluster`)
+    and adds the network picture.
     """
     inputs = [Path(p) for p in inputs]
     problems: list[Problem] = []
-    page, data = render_report(iter_scored(inputs, problems, strict), title=title,
-                               sources=[p.name for p in inputs], problems=problems, max_text=max_text)
+    records: Iterable = iter_scored(inputs, problems, strict)
+    graphs = None
+    if networks:
+        from ..networks import annotate
+        from ..networks.picture import network_graphs
+
+        records = list(records)
+        graphs = network_graphs(records, annotate(records))
+    page, data = render_report(records, title=title, sources=[p.name for p in inputs], problems=problems,
+                               max_text=max_text, networks=graphs)
     out = Path(output)
     atomic.write_text(out, page)
     size = len(page.encode("utf-8"))
