@@ -254,3 +254,13 @@ def test_batch_limits_and_bad_files_get_clear_answers(server, tmp_path):
     write_report([scored], tmp_path / "r.html", networks=True)
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="network-data"' in page and '"kind": "contact"' in page.replace('"kind":"contact"', '"kind": "contact"')
+
+
+def test_phone_width_has_no_sideways_scroll(server, browser):
+    browser.set_window_size(390, 844)
+    try:
+        _open(browser, server)
+        _check(browser, LURE)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        browser.set_window_size(1100, 900)
