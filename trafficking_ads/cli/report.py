@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write (atomically)."),
         title: str = typer.Option("trafficking-ads report", "--title", help="The page title."),
         max_text: int = typer.Option(100_000, "--max-text", help="Cut any one ad field to this many characters (0: no cap)."),
+        networks: bool = typer.Option(False, "--networks", help="Also cluster the ads (as score --cluster) and draw the recruitment networks (ads, contacts, templates)."),
         strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on the first bad line instead of skipping it."),
     ) -> None:
         """Write an offline HTML report: overview (bands, languages, sources, risk histogram,
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("error: --max-text must be 0 or more", err=True)
             raise typer.Exit(1)
         try:
-            result = write_report(inputs, output, title=title, strict=strict, max_text=max_text)
+            result = write_report(inputs, output, title=title, strict=strict, max_text=max_text, networks=networks)
         except ScoredInputError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         threshold: Optional[float] = typer.Option(None, "--threshold", help="Operating threshold of the Label Studio verdict (default: the model's, as `label export`)."),
         runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime override (openvino, onnx, torch); default: model.json's."),
         precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic override (e.g. int8, fp32); default: model.json's."),
+        label_dir: Optional[Path] = typer.Option(None, "--label-dir", help="Let the analyst's desk (the page at /) label ads: deceptive / legitimate / unsure with a note, merged into DIR/labels.jsonl as `label import` writes it."),
         log_ads: bool = typer.Option(False, "--log-ads", help="Also log ad text and contacts (off by default: logs hold counts, bands and timings)."),
         log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug."),
     ) -> None:
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
             model=model, runtime=runtime, precision=precision, host=host, port=port, api_key_file=api_key_file,
             max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue, max_request_ads=max_request_ads,
             max_text_chars=max_text_chars, max_body_bytes=max_body_bytes, shutdown_timeout=shutdown_timeout,
-            log_ads=log_ads, log_level=log_level, threshold=threshold,
+            log_ads=log_ads, log_level=log_level, threshold=threshold, label_dir=label_dir,
         )
         try:
             settings.check()

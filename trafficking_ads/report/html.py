@@ -67,11 +67,14 @@ def render_report(
     sources: Iterable[str] = (),
     problems: list[Problem] | None = None,
     max_text: int = 100_000,
+    networks: list[dict[str, Any]] | None = None,
 ) -> tuple[str, ReportData]:
     """The report page for (ad fields, Assessment) pairs, as a string.
 
     `problems` (skipped input lines) are listed in the footer; `max_text` caps each
-    embedded field (0 = no cap) so one giant ad cannot bloat the file.
+    embedded field (0 = no cap) so one giant ad cannot bloat the file. `networks` (graphs
+    from `trafficking_ads.networks.picture.network_graphs`) adds the network picture, drawn
+    offline from embedded data.
     """
     data = ReportData(max_text=max_text)
     overview = Overview()
@@ -82,6 +85,14 @@ def render_report(
     files = list(sources)
     meta = {"title": title, "generated": generated, "files": files, "page_size": PAGE_SIZE, "snippet": SNIPPET_CHARS}
     script, style = asset("report.js"), asset("report.css")
+    net_html = ""
+    if networks:
+        script, style = asset("netgraph.js") + "\n" + script, style + "\n" + asset("netgraph.css")
+        net_html = ('<section id="networks" aria-labelledby="networks-h"><h2 id="networks-h">Networks</h2>'
+                    '<div class="netcols"><ol id="netlist"></ol><div><svg id="graph" viewBox="0 0 600 420" role="img" '
+                    'aria-label="network graph"></svg><p class="note">Circles: ads (colour = band); squares: contacts; '
+                    'diamonds: templates. Click or press Enter on a node.</p><ul id="nodeads"></ul></div></div>'
+                    f'<script id="network-data" type="application/json">{script_safe_json(networks)}</script></section>\n')
     models = ", ".join(f"{esc(m)} ({k:,})" for m, k in overview.models.most_common())
     subtitle = f"{overview.n:,} ads from {len(files)} file(s), generated {generated}" + (f" · models: {models}" if models else "")
     footer = ["<p>Made by trafficking-ads. A risk score is a lead for an analyst to check, not a finding. Files: ",
@@ -102,6 +113,7 @@ def render_report(
         "SCRIPT": script,
         "OVERVIEW": overview.html(),
         "FOOTER": "".join(footer),
+        "NETWORKS": net_html,
         "DATA": script_safe_json(data.to_obj(meta)),
     }
     # One pass over the template: text substituted in is never scanned for placeholders again.
@@ -115,16 +127,26 @@ def write_report(
     title: str = "trafficking-ads report",
     strict: bool = False,
     max_text: int = 100_000,
+    networks: bool = False,
 ) -> ReportResult:
     """Build the report from scored JSONL files and write it atomically to `output`.
 
     Bad lines are skipped and returned in `problems`; under `strict` the first raises
-    `ScoredInputError` and nothing is written.
+    `ScoredInputError` and nothing is written. `networks` clusters the ads (as `score --cluster`)
+    and adds the network picture.
     """
     inputs = [Path(p) for p in inputs]
     problems: list[Problem] = []
-    page, data = render_report(iter_scored(inputs, problems, strict), title=title,
-                               sources=[p.name for p in inputs], problems=problems, max_text=max_text)
+    records: Iterable = iter_scored(inputs, problems, strict)
+    graphs = None
+    if networks:
+        from ..networks import annotate
+        from ..networks.picture import network_graphs
+
+        records = list(records)
+        graphs = network_graphs(records, annotate(records))
+    page, data = render_report(records, title=title, sources=[p.name for p in inputs], problems=problems,
+                               max_text=max_text, networks=graphs)
     out = Path(output)
     atomic.write_text(out, page)
     size = len(page.encode("utf-8"))

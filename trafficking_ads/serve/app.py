@@ -29,6 +29,7 @@ from .. import __version__
 from ..scoring import Scorer, resolve_model_dir
 from .auth import KeyChecker, read_keys
 from .batching import Batcher
+from .desk import build_batch_router, build_router as build_desk_router
 from .errors import ApiError, error_response
 from .labelstudio import SCHEMAS as LABEL_STUDIO_SCHEMAS, build_router
 from .logs import request_id_var
@@ -269,6 +270,11 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
 
     app.include_router(build_router(state, parse_limits=limits))
 
+    # -------------------------------------------------------------- the analyst's desk (/)
+
+    app.include_router(build_desk_router())
+    app.include_router(build_batch_router(state))
+
     # -------------------------------------------------------------- docs, offline
 
     app.mount(DOCS_STATIC, StaticFiles(directory=docs_assets()), name="docs-static")
@@ -310,6 +316,10 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
             return path
         if path.startswith(DOCS_STATIC + "/"):
             return DOCS_STATIC
+        if path.startswith("/desk/"):
+            return "/desk"
+        if path.startswith("/v1/desk/result/"):
+            return "/v1/desk/result"
         return "other"
 
     wrapped = ServiceMiddleware(app, metrics=metrics, keys=keys, max_body_bytes=settings.max_body_bytes,

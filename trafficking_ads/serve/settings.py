@@ -43,6 +43,8 @@ class ServeSettings:
     log_level: str = "info"
     #: Operating threshold for the Label Studio verdict (None: the model's model.json).
     threshold: float | None = None
+    #: Where the analyst's desk writes labels (labels.jsonl, as `label import` does); None: no labelling.
+    label_dir: Path | None = None
 
     def check(self) -> None:
         """Raise ValueError naming the first bad setting."""
