@@ -64,7 +64,7 @@ def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True) -> IO[Any]
         fd = os.open(path, flags, 0o666)
     except FileExistsError:
         raise OutputError(f"{path} appeared while this run was starting; refusing to write through it (remove it and rerun)") from None
-    except OSError as e:
+    except OSError:
         if os.path.islink(path):
             raise OutputError(f"{path} is a symbolic link; refusing to write through it (remove it and rerun)") from None
         raise

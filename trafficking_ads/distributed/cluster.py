@@ -216,7 +216,7 @@ def cluster_inputs(
     them (bad and repeated lines left out). Returns the same `ClusterRun` (clusters, bad
     lines, counts) as `networks.io.cluster_files`.
     """
-    ray = require_ray()
+    require_ray()  # a missing extra fails here with a message naming it
     import ray.data
 
     sources = expand_scored(scored)
