@@ -26,9 +26,10 @@ from .service import ServiceState, assess, json_response, read_body
 ASSETS = Path(__file__).with_name("desk_assets")
 #: The files the page may load, with their media types (nothing else under /desk/ is served).
 FILES = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8",
-         "i18n.json": "application/json", "netgraph.js": "text/javascript; charset=utf-8"}
+         "i18n.json": "application/json", "netgraph.js": "text/javascript; charset=utf-8",
+         "netgraph.css": "text/css; charset=utf-8"}
 #: Assets shared with the HTML report (its network picture), served from the report's package.
-SHARED = {"netgraph.js": Path(__file__).parents[1] / "report" / "assets" / "netgraph.js"}
+SHARED = {name: Path(__file__).parents[1] / "report" / "assets" / name for name in ("netgraph.js", "netgraph.css")}
 DESK_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
             "require-trusted-types-for 'script'; trusted-types 'none'")
