@@ -103,10 +103,10 @@ def test_a_row_missing_a_fitted_feature_is_refused():
         fit_fusion([{"transformer_logit": 0.1}] * 4 + rows[:4], [0, 1, 0, 1] * 2, ["transformer_logit", "ind_travel_abroad_offer"])
 
 
-def test_contributions_add_up_to_the_decision():
+def test_slopes_add_up_to_the_decision():
     rows, y = _rows(seed=3)
     model, _ = fit_fusion(rows, y, ["transformer_logit", "ind_travel_abroad_offer", "meta_no_company_logo"])
     for row in rows[:20]:
-        parts = model.contributions(row)
+        parts = {f: model.slope(f) * (row[f] - mean) for f, mean in zip(model.features, model.mean)}
         assert abs(sum(parts.values()) + model.intercept - model.decision(model.matrix([row]))[0]) < 1e-9
-        assert parts["transformer_logit"] == pytest.approx(model.slope("transformer_logit") * (row["transformer_logit"] - model.mean[0]))
+        assert parts["transformer_logit"] == pytest.approx(model.coef[0] / model.scale[0] * (row["transformer_logit"] - model.mean[0]))

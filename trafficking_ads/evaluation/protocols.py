@@ -62,15 +62,16 @@ def group_folds(ads: Sequence[Ad], groups: Sequence[str], protocol: str, seeds: 
 
 
 def cross_source_folds(ads: Sequence[Ad], groups: Sequence[str], families: Sequence[str] = HELD_OUT_FAMILIES) -> list[Fold]:
-    """One fold per family: test = its ads, train = ads of groups with none of its ads (the
-    other ads of its groups are in neither: they share its templates or boilerplate)."""
-    from ..corpus.splits import protocol_family as family
+    """One fold per family, from the corpus's own cross-source split (`data build --test-source`):
+    train = ads of groups with none of the family's ads, test = the family's ads (the other
+    ads of its groups are in neither: they share its templates or boilerplate)."""
+    from ..corpus.splits import cross_source_split, protocol_family
 
     out = []
     for fam in families:
-        held = {g for a, g in zip(ads, groups) if family(a) == fam}
-        out.append(Fold("cross-source", f"-> {fam}", [i for i, g in enumerate(groups) if g not in held],
-                        [i for i, a in enumerate(ads) if family(a) == fam]))
+        where = cross_source_split(ads, groups, fam)
+        out.append(Fold("cross-source", f"-> {fam}", [i for i, w in enumerate(where) if w != "test"],
+                        [i for i, a in enumerate(ads) if protocol_family(a) == fam]))
     return out
 
 

@@ -116,14 +116,9 @@ class FusionModel:
         """Calibrated risk in [0, 1] for each row of named features."""
         return self.calibration(self.decision(self.matrix(rows)))
 
-    def contributions(self, row: dict[str, float]) -> dict[str, float]:
-        """Each feature's additive share of the log-odds; with `intercept` they sum to `decision`."""
-        x = self.matrix([row])[0]
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale) * np.asarray(self.coef)
-        return {f: float(v) for f, v in zip(self.features, z)}
-
     def slope(self, feature: str) -> float:
-        """d(log-odds)/d(feature): how one unit of a feature moves the fused log-odds."""
+        """d(log-odds)/d(feature): how one unit of a feature moves the fused log-odds (the
+        per-part contributions of `model.signals.contributions` are built from it)."""
         i = self.features.index(feature)
         return float(self.coef[i] / self.scale[i])
 
