@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from trafficking_ads.cli import app
 from trafficking_ads.networks import NetworkIndex, annotate
-from trafficking_ads.networks.contacts import contact_keys
-from trafficking_ads.networks.normalize import find_cities, template_tokens
+from trafficking_ads.indicators.contacts import contact_keys
+from trafficking_ads.networks.templates import find_cities, template_tokens
 from trafficking_ads.networks.synthetic import generate, pair_scores
 from trafficking_ads.records import Ad, Assessment, ModelInfo, scored_record
 
@@ -63,6 +63,37 @@ def test_tokens_hide_what_varies():
 )
 def test_contact_keys_meet_across_obfuscation(a, b):
     assert contact_keys(a) & contact_keys(b)
+
+
+#: One recruiter's number as reposts write it to dodge filters (the indicator engine reads all four).
+OBFUSCATED_PHONES = [
+    "+7 701 234 56 78",
+    "восемь семь ноль один два три четыре пять шесть семь восемь",
+    "8 7D1 234 5б 78",
+    "8\ufe0f\u20e37\ufe0f\u20e30\ufe0f\u20e31\ufe0f\u20e32\ufe0f\u20e33\ufe0f\u20e34\ufe0f\u20e35\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e38\ufe0f\u20e3",
+]
+
+
+def test_obfuscated_reposts_of_one_recruiter_form_one_network(tmp_path):
+    from trafficking_ads.networks.io import cluster_files
+
+    assert OBFUSCATED_PHONES[3].startswith("8️⃣7️⃣0️⃣1️⃣")  # keycap digits
+    cities = ["Дубае", "Стамбуле", "Сеуле", "Алматы"]
+    ads = [Ad(DUBAI.format(city=c, b=25, pay=3000, phone=p), id=f"o{i}") for i, (c, p) in enumerate(zip(cities, OBFUSCATED_PHONES))]
+    ads += [Ad(OFFICE, id="office"), Ad(BAKERY, id="bakery"), Ad("Водители в Корею, звоните +7 702 999 88 77", id="other")]
+    scored = tmp_path / "scored.jsonl"
+    scored.write_text("".join(json.dumps(scored_record(ad, _pair(ad)[1]), ensure_ascii=False) + "\n" for ad in ads), encoding="utf-8")
+
+    run = cluster_files([scored], tmp_path / "clusters.jsonl", annotate_out=tmp_path / "annotated.jsonl")
+    assert not run.bad and run.n_records == len(ads)
+    contact = [c for c in run.clusters if c.kind == "contact"]
+    assert [sorted(c.members) for c in contact] == [["o0", "o1", "o2", "o3"]]
+    assert contact[0].contacts == ["phone:+77012345678"]
+    # the spelled-out phone is a number slot too, so the four are also one template
+    template = [c for c in run.clusters if c.kind == "template"]
+    assert [sorted(c.members) for c in template] == [["o0", "o1", "o2", "o3"]]
+    rows = {r["ad_id"]: r for r in map(json.loads, (tmp_path / "annotated.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert rows["o1"]["network"]["contact_size"] == 4 and rows["other"]["network"] is None
 
 
 def test_contact_graph_links_ads_and_counts_employers():

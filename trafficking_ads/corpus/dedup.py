@@ -368,16 +368,14 @@ def deduplicate(
 
 def boilerplate_keys(ad: Ad, tokens: Sequence[str], run: int) -> set[str]:
     """What an ad shares with others of its writer: runs of `run` comparison-form tokens and contacts."""
-    from ..indicators.contacts import find_contacts
+    from ..indicators.contacts import contact_keys
 
     if run <= 0:  # boilerplate grouping off (whole-text groups only)
         return set()
     keys = {"r:" + " ".join(tokens[i : i + run]) for i in range(len(tokens) - run + 1)}
     raw = comparison_text(ad)
     keys.update("m:" + m for m in _MASKED.findall(raw))
-    for c in find_contacts(raw):
-        if c.kind in ("phone", "email", "url", "handle"):
-            keys.add(f"c:{c.kind}:{re.sub(r'[^0-9a-z@._/]+', '', c.value.lower())}")
+    keys.update("c:" + k for k in contact_keys(raw))
     return keys
 
 

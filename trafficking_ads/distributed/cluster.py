@@ -30,8 +30,7 @@ from ..networks.features import Member, thresholds
 from ..networks.graph import UnionFind
 from ..networks.index import NetworkIndex, member_of
 from ..networks.io import ClusterRun
-from ..networks.normalize import shingles
-from ..networks.templates import from_bytes, signatures, to_bytes
+from ..networks.templates import from_bytes, shingles, signatures, to_bytes
 from ..records import Ad
 from ..scored import Problem, parse_scored_line
 from ..writers import json_line, write_jsonl_atomic

@@ -5,6 +5,11 @@ obfuscation: letters standing for digits ("7O1", "6ОЗ"), spaced digits, digits
 out in Russian, Kazakh or English ("восемь семь ноль ..."), emoji keycaps (removed by
 normalization). All spans are offsets into the normalized text; the engine maps them
 back to the original.
+
+`contact_keys` turns the contacts of any raw text into canonical keys (`phone:+E164`,
+`tg:handle`, `email:...`, `url:host/path`): the one contact normaliser that indicators,
+recruitment networks and corpus deduplication share, so an obfuscated repost of a
+recruiter links to the plain one.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from .casefold import lowered, lowered_twin
+from .normalize import normalize
 
 #: Characters that stand for digits inside a phone number.
 DIGIT_LOOKALIKES = str.maketrans({
@@ -282,3 +289,54 @@ _TLDS = frozenset(
     "ly gl gd at cn jp th kh la mm in pro online site club shop work jobs app link "
     "ie ca fi ge my ch nl fr dk pt gr cy il qa sa om bh sg ph vn au nz tw hk".split()
 )
+
+
+_WA_PHONE = re.compile(r"(?i)^(?:https?://)?(?:wa\.me/|api\.whatsapp\.com/send/?\?phone=)\+?(\d{7,15})")
+_TG_NAME = re.compile(r"(?i)^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?([A-Za-z]\w{3,})")
+
+
+def contact_key(c: Contact) -> str | None:
+    """The canonical key of one contact, or None when it names no one (a bare "WhatsApp").
+
+    A phone is its E.164 form, a wa.me link the phone it opens, a t.me link and an @handle
+    the same `tg:` name, an e-mail lowercased; a web link counts only when written as one
+    (`http...` or `www.`), as `url:host/path` (a bare "site.kz" is often a job board).
+    """
+    if c.kind == "phone":
+        return "phone:" + c.value
+    if c.kind == "email":
+        return "email:" + c.value.lower()
+    if c.kind == "handle":
+        return "tg:" + c.value.lstrip("@").lower()
+    if c.kind not in ("messenger", "url", "social"):
+        return None
+    value = c.value
+    m = _WA_PHONE.match(value)
+    if m:
+        parsed = parse_phone("+" + m.group(1))
+        return "phone:" + parsed[0] if parsed else None
+    m = _TG_NAME.match(value)
+    if m:
+        return "tg:" + m.group(1).lower()
+    if c.kind == "messenger" and c.messenger and "." not in value:
+        return None  # a mention of the messenger, not an address
+    if not value.lower().startswith(("http://", "https://", "www.")):
+        return None
+    parts = urlsplit(value if "://" in value else "http://" + value)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host or host in MESSENGER_DOMAINS:
+        return None
+    return "url:" + host + parts.path.rstrip("/").lower()
+
+
+def contact_keys(text: str) -> set[str]:
+    """Every contact of a raw text as a canonical key (see `contact_key`).
+
+    The text is normalized first (NFKC, invisible characters and keycaps removed,
+    look-alike letters folded), then contacts are found as the indicator engine finds
+    them: plain, spaced, look-alike-digit ("8 7D1 234 5б 78") and spelled-out
+    ("восемь семь ноль ...") phones all give the same `phone:+77012345678`.
+    """
+    if not text:
+        return set()
+    return {k for c in find_contacts(normalize(text).text) if (k := contact_key(c))}

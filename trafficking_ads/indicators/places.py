@@ -1,17 +1,19 @@
 """Places named in an ad, from the gazetteer (data/gazetteer.yaml).
 
 One combined regex per gazetteer (built once): each name is a stem matched at a word start
-with any ending, which covers Russian case forms and Kazakh suffixes.
+with any ending, which covers Russian case forms and Kazakh suffixes. The same file lists
+cities by canonical name (`Gazetteer.find_cities`), which networks count per template.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import compress, count
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -62,6 +64,38 @@ class Gazetteer:
                 if not lit or len(lit.group()) < 2:
                     raise ValueError(f"{where}: a name must start with two plain letters")
                 self._index.setdefault(lit.group()[:2].lower(), []).append((rx, country))
+        self._cities: list[dict[str, Any]] = data.get("cities", [])
+        self._endings: frozenset[str] = frozenset(data.get("short_stem_endings", []))
+        self._city_index: tuple[dict[str, str], re.Pattern[str]] | None = None
+
+    def _city_stems(self) -> tuple[dict[str, str], re.Pattern[str]]:
+        """Stem -> canonical city name, and one regex of all stems (built on first use)."""
+        if self._city_index is None:
+            by_stem = {stem.lower(): c["name"] for c in self._cities for stem in c["stems"]}
+            # Longest stems first so "абу-даби" wins over shorter prefixes.
+            alternation = "|".join(re.escape(s) for s in sorted(by_stem, key=len, reverse=True))
+            self._city_index = by_stem, re.compile(rf"(?<![\w-])(?:{alternation})[\w-]*", re.I)
+        return self._city_index
+
+    def find_cities(self, text: str) -> list[str]:
+        """Canonical names of the cities named in `text` (in order, without repeats)."""
+        by_stem, pattern = self._city_stems()
+        seen: list[str] = []
+        for m in pattern.finditer(text.lower()):
+            word = m.group(0)
+            stem = max((s for s in by_stem if word.startswith(s)), key=len)
+            rest = word[len(stem):]
+            # "ош" in "ошибка" or "орал" in "оралман" is not a city: short stems take only case endings.
+            if (len(stem) <= 4 and rest and rest not in self._endings) or len(rest) > 5:
+                continue
+            name = by_stem[stem]
+            if name not in seen:
+                seen.append(name)
+        return seen
+
+    def is_city(self, word: str) -> bool:
+        """Whether one lowercase word is a city name (a stem with an allowed ending)."""
+        return self._city_stems()[1].fullmatch(word) is not None and bool(self.find_cities(word))
 
     def find(self, text: str, toks: "Tokens | None" = None) -> list[Place]:
         """Every place mention in text, in order (longest name at each word).
@@ -102,3 +136,9 @@ class Gazetteer:
             return m.group(1)
         found = self.find(text)
         return found[0].country if found else None
+
+
+@lru_cache(maxsize=1)
+def default_gazetteer() -> Gazetteer:
+    """The package's gazetteer (data/gazetteer.yaml), loaded once; far lighter than the engine."""
+    return Gazetteer(Path(__file__).parent / "data" / "gazetteer.yaml")

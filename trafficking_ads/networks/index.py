@@ -18,11 +18,10 @@ from typing import Any, Iterable, Iterator
 from datasketch import LeanMinHash, MinHashLSH
 
 from ..records import Ad, Assessment
-from .contacts import contact_keys
+from ..indicators.contacts import contact_keys
 from .features import Cluster, Member, member_network, summarize, thresholds
 from .graph import UnionFind
-from .normalize import find_cities, shingles, template_tokens
-from .templates import from_bytes, signatures, template_text, to_bytes
+from .templates import find_cities, from_bytes, shingles, signatures, template_text, template_tokens, to_bytes
 
 INDEX_FILE = "network-index.sqlite"
 FORMAT_VERSION = 1
