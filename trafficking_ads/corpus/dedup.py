@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..records import Ad
+from ..unionfind import UnionFind
 
 _MASKED = re.compile(r"#(?:URL|EMAIL|PHONE)_[0-9a-fA-F]+#")
 _GLUED = re.compile(r"(?<=[a-zа-яёәғқңөұүһі])(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])")
@@ -126,30 +127,6 @@ def source_rank(ad: Ad) -> int:
 
 def _pref_key(ad: Ad) -> tuple[int, int, str]:
     return (source_rank(ad), -len(comparison_text(ad)), ad.id)
-
-
-class UnionFind:
-    """Disjoint sets over 0..n-1 (path halving, union by size)."""
-
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-        self.size = [1] * n
-
-    def find(self, x: int) -> int:
-        p = self.parent
-        while p[x] != x:
-            p[x] = p[p[x]]
-            x = p[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
 
 
 @dataclass
@@ -253,7 +230,7 @@ def deduplicate(
     alive = [True] * n
     removed: list[dict[str, Any]] = []
     label_conflicts = 0
-    uf = UnionFind(n)  # template groups
+    uf: UnionFind[int] = UnionFind(range(n))  # template groups
     for members in by_hash.values():
         if len(members) < 2:
             continue
@@ -273,7 +250,7 @@ def deduplicate(
     live = [i for i in range(n) if alive[i]]
     live_sets = [sets[i] for i in live]
     pairs = candidate_pairs(live_sets, min(candidate_threshold, template_threshold), num_perm, seed)
-    near = UnionFind(n)
+    near: UnionFind[int] = UnionFind(range(n))
     near_pairs = 0
     near_label_conflicts = 0
     seed_variants = 0

@@ -27,12 +27,12 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 
 from ..networks.features import Member, thresholds
-from ..networks.graph import UnionFind
 from ..networks.index import NetworkIndex, member_of
 from ..networks.io import ClusterRun
 from ..networks.templates import from_bytes, shingles, signatures, to_bytes
 from ..records import Ad
 from ..scored import Problem, parse_scored_line
+from ..unionfind import UnionFind
 from ..writers import json_line, write_jsonl_atomic
 from .session import require_ray
 

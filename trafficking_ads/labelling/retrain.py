@@ -77,8 +77,9 @@ def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, fl
     from datasets import Dataset, DatasetDict
 
     from ..corpus.build import COLUMNS, ad_to_row, features, row_to_ad
-    from ..corpus.dedup import UnionFind, candidate_pairs, char_shingle_hashes, comparison_text, normalize_tokens, similarity
+    from ..corpus.dedup import candidate_pairs, char_shingle_hashes, comparison_text, normalize_tokens, similarity
     from ..corpus.splits import split_groups
+    from ..unionfind import UnionFind
 
     place = Placement()
     rows = {sp: [dict(r) for r in corpus[sp]] if sp in corpus else [] for sp in SPLITS}
@@ -108,7 +109,7 @@ def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, fl
     idx = list(range(n_old)) + [n_old + j for j in remaining]
     pairs = candidate_pairs([sets[k] for k in idx], threshold=0.3)
     best_old: dict[int, tuple[float, int, set[str]]] = {}
-    uf = UnionFind(len(new_ads))
+    uf: UnionFind[int] = UnionFind(range(len(new_ads)))
     for a, b in pairs:
         ka, kb = idx[a], idx[b]
         if ka < n_old and kb < n_old:

@@ -18,9 +18,9 @@ from typing import Any, Iterable, Iterator
 from datasketch import LeanMinHash, MinHashLSH
 
 from ..records import Ad, Assessment
+from ..unionfind import UnionFind
 from ..indicators.contacts import contact_keys
 from .features import Cluster, Member, member_network, summarize, thresholds
-from .graph import UnionFind
 from .templates import find_cities, from_bytes, shingles, signatures, template_text, template_tokens, to_bytes
 
 INDEX_FILE = "network-index.sqlite"
@@ -60,8 +60,8 @@ class NetworkIndex:
         self._lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
         self._sigs: dict[str, LeanMinHash] = {}
         self.members: dict[str, Member] = {}
-        self._template = UnionFind()
-        self._contact = UnionFind()
+        self._template: UnionFind[str] = UnionFind()
+        self._contact: UnionFind[str] = UnionFind()
         self._edges: list[tuple[str, str]] = []
 
     def __len__(self) -> int:
