@@ -45,7 +45,7 @@ def load_sets(real_per_source: int) -> dict[str, list]:
     from indicator_throughput import make_ads
     from trafficking_ads.corpus.hard import default_hard_path, load_hard
     from trafficking_ads.corpus.loaders import default_shared_data, load_emscad_raw
-    from trafficking_ads.corpus.problems import Problems
+    from trafficking_ads.problems import Problems
     from trafficking_ads.records import Ad
 
     sets: dict[str, list] = {}

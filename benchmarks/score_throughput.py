@@ -60,7 +60,7 @@ DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-
 def load_sources(shared: Path = SHARED) -> dict[str, list]:
     """Real ads per source (missing shared files are skipped)."""
     from trafficking_ads.corpus.loaders import load_difraud, load_hh, load_superjob
-    from trafficking_ads.corpus.problems import Problems
+    from trafficking_ads.problems import Problems
     from trafficking_ads.corpus.seed import load_seed
     from trafficking_ads.records import Ad
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from trafficking_ads.corpus.hard import default_hard_path, load_hard
-from trafficking_ads.corpus.problems import DataError, Problems
+from trafficking_ads.problems import DataError, Problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,11 +61,11 @@ def test_bad_lines_are_skipped_and_reported(tmp_path):
     problems = Problems()
     ads = load_hard(f, problems=problems)
     assert [a.id for a in ads] == [good["id"]]
-    assert [(p.row, p.field) for p in problems] == [
+    assert [(p.record, p.field) for p in problems] == [
         (2, None), (3, "label"), (4, "part"), (5, "family"), (6, "id"), (7, "text")
     ]
     assert all(str(f) in str(p) for p in problems)
-    with pytest.raises(DataError, match="row 2"):
+    with pytest.raises(DataError, match="record 2"):
         load_hard(f, problems=Problems(strict=True))
     with pytest.raises(DataError, match="no such file"):
         load_hard(tmp_path / "missing.jsonl")

@@ -17,7 +17,7 @@ from trafficking_ads.corpus.loaders import (
     load_shared,
     load_superjob,
 )
-from trafficking_ads.corpus.problems import DataError, Problems
+from trafficking_ads.problems import DataError, Problems
 from trafficking_ads.corpus.seed import load_seed, load_seed_file
 
 
@@ -107,9 +107,9 @@ def test_bad_rows_skipped_and_reported(tmp_path):
     problems = Problems()
     ads = load_emscad_raw(p, problems=problems)
     assert [a.id for a in ads] == ["emscad:1"]
-    assert [(x.row, x.field) for x in problems] == [(2, "fraudulent"), (3, "description")]
-    assert "fj.csv, row 2, field 'fraudulent'" in str(problems[0])
-    with pytest.raises(DataError, match="row 2"):
+    assert [(x.record, x.field) for x in problems] == [(2, "fraudulent"), (3, "description")]
+    assert "fj.csv, record 2: field 'fraudulent'" in str(problems[0])
+    with pytest.raises(DataError, match="record 2"):
         load_emscad_raw(p, problems=Problems(strict=True))
     pre = tmp_path / "pre.csv"
     pre.write_text("text,fraudulent\nsome text,1\n,0\n", encoding="utf-8")
@@ -118,7 +118,7 @@ def test_bad_rows_skipped_and_reported(tmp_path):
     dj = tmp_path / "d.jsonl"
     dj.write_text('{"text": "a", "label": 1}\nnot json\n{"text": "b", "label": 3}\n', encoding="utf-8")
     problems = Problems()
-    assert len(load_difraud(dj, problems=problems)) == 1 and [x.row for x in problems] == [2, 3]
+    assert len(load_difraud(dj, problems=problems)) == 1 and [x.record for x in problems] == [2, 3]
     with pytest.raises(DataError, match="no such file"):
         load_superjob(tmp_path / "missing.csv")
 
@@ -133,7 +133,7 @@ def test_hh_cells_are_parsed_as_literals_never_evaluated(tmp_path):
     problems = Problems()
     (ad,) = load_hh(p, problems=problems)
     assert ad.company_name == "ТОО Ромашка" and ad.salary is None and "Работа с кассой" in ad.text
-    assert [(x.row, x.field) for x in problems] == [(1, "salary")]
+    assert [(x.record, x.field) for x in problems] == [(1, "salary")]
 
 
 def test_seed_loader(tmp_path):
@@ -152,7 +152,7 @@ def test_seed_loader(tmp_path):
     assert a.source == "seed" and a.language == "ru" and a.label == 1 and a.title == "Хостес"
     assert a.meta["indicators"] == ["travel_abroad_offer"] and a.meta["template"] == "ru-t1" and a.meta["style"] == "telegram"
     assert ads[1].meta["hard_negative"] is True
-    assert [(x.row, x.field) for x in problems] == [(3, "id"), (4, "lang"), (5, "text"), (6, None)]
+    assert [(x.record, x.field) for x in problems] == [(3, "id"), (4, "lang"), (5, "text"), (6, None)]
     assert load_seed(tmp_path / "absent") == []
     with pytest.raises(DataError):
         load_seed_file(tmp_path / "ru.jsonl", problems=Problems(strict=True))
@@ -167,7 +167,7 @@ def test_shared_data_location(monkeypatch, tmp_path, shared_data):
     assert default_shared_data() == tmp_path
     problems = Problems()
     assert load_shared(problems=problems) == {}  # an empty folder: every source reported, none loaded
-    assert len(problems) == len(SHARED_FILES) and "file not found" in problems[0].why
+    assert len(problems) == len(SHARED_FILES) and "file not found" in problems[0].reason
 
 
 def test_translated_seed_templates_share_one_family(tmp_path):

@@ -135,9 +135,9 @@ def test_cli_explain_from_scored_file(tmp_path):
 def test_cli_explain_errors(tmp_path):
     p, ad = scored_file(tmp_path, bad_first=True)
     res = runner.invoke(app, ["explain", str(p), "--id", "sha256:nope"])
-    assert res.exit_code == 1 and "no ad with id" in res.output and "scored.jsonl:1" in res.output
+    assert res.exit_code == 1 and "no ad with id" in res.output and "scored.jsonl, line 1" in res.output
     res = runner.invoke(app, ["explain", str(p), "--id", ad.id, "--strict"])
-    assert res.exit_code == 2 and "scored.jsonl:1" in res.output
+    assert res.exit_code == 2 and "scored.jsonl, line 1" in res.output
     assert runner.invoke(app, ["explain"]).exit_code == 1
     assert runner.invoke(app, ["explain", str(p)]).exit_code == 1
     assert runner.invoke(app, ["explain", str(tmp_path / "missing.jsonl"), "--id", "x"]).exit_code == 1

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trafficking_ads.cli import app
-from trafficking_ads.corpus.problems import DataError, Problems
+from trafficking_ads.problems import DataError, Problems
 from trafficking_ads.labelling import labels as labels_mod
 from trafficking_ads.labelling.labelstudio import config_path_for, export_tasks, read_export
 from trafficking_ads.labelling.select import NearDuplicateIndex, read_scored_file, select, shingle_sets

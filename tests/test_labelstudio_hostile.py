@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trafficking_ads.corpus.problems import DataError, Problems
+from trafficking_ads.problems import DataError, Problems
 from trafficking_ads.labelling.labelstudio import read_export
 
 TEXT = "Срочно! Работа в Дубае, девушки 18-25, билеты за наш счёт. Пишите в WhatsApp."

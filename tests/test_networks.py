@@ -164,7 +164,7 @@ def test_cluster_cli_writes_clusters_annotations_and_index(tmp_path):
 
     result = CliRunner().invoke(app, ["cluster", str(scored), "-o", str(out), "--annotate", str(annotated), "--index", str(index)])
     assert result.exit_code == 0, result.output
-    assert f"scored.jsonl:{len(lines)}: not JSON" in result.output and "1 bad lines skipped" in result.output
+    assert f"scored.jsonl, line {len(lines)}: not JSON" in result.output and "1 bad lines skipped" in result.output
     assert f"{len(lines)} ads ({len(lines)} new to the index, {len(lines)} in it)" in result.output
     clusters = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert clusters and all(c["size"] >= 2 for c in clusters)

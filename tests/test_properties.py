@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from trafficking_ads.corpus.problems import DataError, Problems
+from trafficking_ads.problems import DataError, Problems
 from trafficking_ads.readers import BadRecord, KINDS, iter_records
 from trafficking_ads.records import Ad, Assessment, ModelInfo, scored_record
 
@@ -181,7 +181,7 @@ def _check_export(p: Path) -> None:
         for s in a.spans:
             assert a.text[s["start"]:s["end"]] == s["text"]
     for prob in problems:
-        assert "task" in (prob.field or "") and prob.why
+        assert "task" in (prob.field or "") and prob.reason
 
 
 # ---------------------------------------------------------------- CSV writer

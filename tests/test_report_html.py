@@ -158,12 +158,12 @@ def test_bad_lines_are_skipped_and_reported(tmp_path):
     out = tmp_path / "r.html"
     res = write_report([src], out)
     assert res.ads == 1
-    assert [(p.line, p.message.split(" ")[0]) for p in res.problems] == [(2, "not"), (3, "field"), (4, "not"), (5, "duplicate"), (7, "component")]
-    assert "unknown band 'weird'" in str(res.problems[1]) and str(res.problems[0]).startswith(f"{src}:2:")
+    assert [(p.line, p.reason.split(" ")[0]) for p in res.problems] == [(2, "not"), (3, "field"), (4, "not"), (5, "duplicate"), (7, "component")]
+    assert "unknown band 'weird'" in str(res.problems[1]) and str(res.problems[0]).startswith(f"{src}, line 2:")
     assert "is not a finite number" in str(res.problems[4])
     assert "5 input line(s) skipped" in out.read_text(encoding="utf-8")
     out.write_text("previous", encoding="utf-8")
-    with pytest.raises(ScoredInputError, match=r"s\.jsonl:2: not JSON"):
+    with pytest.raises(ScoredInputError, match=r"s\.jsonl, line 2: not JSON"):
         write_report([src], out, strict=True)
     assert out.read_text(encoding="utf-8") == "previous"  # nothing written under strict failure
     assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*.tmp"))
@@ -176,7 +176,7 @@ def test_cli_report(tmp_path):
     out = tmp_path / "sub" / "r.html"
     res = runner.invoke(app, ["report", str(src), "-o", str(out), "--title", "Batch <7>"])
     assert res.exit_code == 0, res.output
-    assert "1 ads" in res.output and "s.jsonl:2" in res.output
+    assert "1 ads" in res.output and "s.jsonl, line 2" in res.output
     assert "<title>Batch &lt;7&gt;</title>" in out.read_text(encoding="utf-8")
     assert runner.invoke(app, ["report", str(src), "-o", str(out), "--strict"]).exit_code == 2
     assert runner.invoke(app, ["report", str(tmp_path / "missing.jsonl"), "-o", str(out)]).exit_code == 1

@@ -10,23 +10,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .problems import Problem
 from .records import Assessment, read_scored
 
-
-@dataclass(slots=True)
-class Problem:
-    """One skipped input line and why."""
-
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+__all__ = ["Problem", "ScoredInputError", "iter_scored", "iter_scored_lines", "is_scored_file", "parse_scored_line"]
 
 
 class ScoredInputError(ValueError):
@@ -67,12 +57,16 @@ def parse_scored_line(line: str) -> tuple[dict[str, Any], Assessment]:
     return ad, assessment
 
 
-def iter_scored(
+def iter_scored_lines(
     paths: Iterable[str | os.PathLike],
     problems: list[Problem] | None = None,
     strict: bool = False,
-) -> Iterator[tuple[dict[str, Any], Assessment]]:
-    """Yield (ad fields, Assessment) from scored JSONL files, skipping and noting bad lines."""
+) -> Iterator[tuple[str, int, dict[str, Any], Assessment]]:
+    """Yield (path, line number, ad fields, Assessment) from scored JSONL files.
+
+    The one reader of scored files: bad lines and repeated ad ids are skipped and appended
+    to `problems` (or raise `ScoredInputError` under `strict`).
+    """
     seen: dict[str, str] = {}
     for path in paths:
         with Path(path).open(encoding="utf-8", errors="replace") as fh:
@@ -83,11 +77,11 @@ def iter_scored(
                 try:
                     ad, assessment = parse_scored_line(line)
                 except ValueError as exc:
-                    problem = Problem(str(path), n, str(exc))
+                    problem = Problem(str(path), "not_scored", str(exc), line=n)
                 else:
                     first = seen.get(assessment.ad_id)
                     if first is not None:
-                        problem = Problem(str(path), n, f"duplicate ad_id {assessment.ad_id!r} (first at {first}); skipped")
+                        problem = Problem(str(path), "duplicate_id", f"duplicate ad_id {assessment.ad_id!r} (first at {first}); skipped", line=n)
                 if problem is not None:
                     if strict:
                         raise ScoredInputError(problem)
@@ -95,7 +89,17 @@ def iter_scored(
                         problems.append(problem)
                     continue
                 seen[assessment.ad_id] = f"{path}:{n}"
-                yield ad, assessment
+                yield str(path), n, ad, assessment
+
+
+def iter_scored(
+    paths: Iterable[str | os.PathLike],
+    problems: list[Problem] | None = None,
+    strict: bool = False,
+) -> Iterator[tuple[dict[str, Any], Assessment]]:
+    """Yield (ad fields, Assessment) from scored JSONL files, skipping and noting bad lines."""
+    for _path, _n, ad, assessment in iter_scored_lines(paths, problems, strict):
+        yield ad, assessment
 
 
 def is_scored_file(path: str | os.PathLike, probe: int = 5) -> bool:

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         save a datasets.DatasetDict with CARD.md and card.json. With default arguments the card is
         also copied to data/CORPUS_CARD.md."""
         from ..corpus.build import DEFAULT_CORPUS_DIR, build_corpus
-        from ..corpus.problems import DataError
+        from ..problems import DataError
 
         out = output or DEFAULT_CORPUS_DIR
         try:

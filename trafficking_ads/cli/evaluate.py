@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         ROC-AUC, recall at 1%/5% FPR, FPR on real RU/KZ vacancies, Brier, ECE — overall, per
         language and per source."""
         from .. import atomic
-        from ..corpus.problems import DataError
+        from ..problems import DataError
         from ..evaluation.evaluate import evaluate, write_json
         from ..evaluation.report import markdown, write_markdown
 

@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         """Select ads to label from a scored batch and write Label Studio tasks with the model's
         pre-annotations (verdict by threshold, indicator choices, evidence spans), plus the matching
         labelling configuration XML."""
-        from ..corpus.problems import DataError, Problems
+        from ..problems import DataError, Problems
         from ..labelling.labels import read_labels
         from ..labelling.labelstudio import export_tasks
         from ..labelling.select import STRATEGIES, operating_threshold, read_scored_file, select
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         """Validate annotations from Label Studio's JSON export and merge them into the labels store
         (per annotator the newest annotation counts; disagreements are conflicts resolved by majority,
         ties become `unsure`)."""
-        from ..corpus.problems import DataError, Problems
+        from ..problems import DataError, Problems
         from ..atomic import write_jsonl as atomic_write_jsonl
         from ..labelling.labels import merge, read_labels, write_labels
         from ..labelling.labelstudio import read_export
@@ -156,7 +156,7 @@ def register(app: typer.Typer) -> None:
 
 def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path], config: Optional[Path], strict: bool = False, quiet: bool = False) -> None:
     """Shared by `label retrain` and `train --from/--add`: call `retrain`, report progress on stderr, map errors to exit codes."""
-    from ..corpus.problems import DataError
+    from ..problems import DataError
 
     try:
         from ..labelling.retrain import retrain

@@ -23,7 +23,7 @@ from .. import atomic
 from ..records import Ad
 from .dedup import deduplicate
 from .loaders import default_shared_data, load_shared
-from .problems import Problems
+from ..problems import Problems
 from .seed import default_seed_dir, load_seed
 from .splits import SPLITS, check_group_disjoint, cross_source_split, source_family, split_counts, split_groups
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
-from .problems import DataError, Problems, json_object_lines
 from .seed import written_ad_row
 
 HARD_LANGS = ("ru", "kk", "en")

@@ -21,8 +21,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
-from .problems import DataError, Problems, binary_label, json_object_lines
+
+
+def binary_label(path: Path, row: int, d: dict[str, Any], problems: Problems) -> int | None:
+    """The row's "label" if it is 0 or 1 (not a bool); otherwise reported, and None."""
+    label = d.get("label")
+    if label not in (0, 1) or isinstance(label, bool):
+        problems.report(path, row, "label", f"label must be 0 or 1, got {label!r}")
+        return None
+    return label
+
 
 SHARED_DATA_ENV = "TRAFFICKING_ADS_SHARED_DATA"
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
-from .problems import DataError, Problems, binary_label, json_object_lines
+from .loaders import binary_label
 
 SEED_LANGS = ("ru", "kk", "en")
 

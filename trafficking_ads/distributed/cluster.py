@@ -226,10 +226,13 @@ def cluster_inputs(
     good = rows.filter(lambda r: r["problem"] is None)
 
     dups = good.groupby("id").map_groups(_duplicates, batch_format="pyarrow").take_all()
-    bad = {r["seq"]: Problem(r["where"].rsplit(":", 1)[0], int(r["where"].rsplit(":", 1)[1]), r["problem"]) for r in bad_rows}
+    bad = {}
+    for r in bad_rows:
+        path, n = r["where"].rsplit(":", 1)
+        bad[r["seq"]] = Problem(path, "not_scored", r["problem"], line=int(n))
     for r in dups:
         path, n = r["where"].rsplit(":", 1)
-        bad[r["seq"]] = Problem(path, int(n), f"duplicate ad_id {r['id']!r} (first at {r['first']}); skipped")
+        bad[r["seq"]] = Problem(path, "duplicate_id", f"duplicate ad_id {r['id']!r} (first at {r['first']}); skipped", line=int(n))
     if dups:
         dropped = frozenset(r["seq"] for r in dups)
         good = good.filter(lambda r: r["seq"] not in dropped)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import atomic
-from ..corpus.problems import DataError, Problems, json_object_lines
+from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
 from .metrics import band_metrics, best_f1_threshold, grouped_metrics
 

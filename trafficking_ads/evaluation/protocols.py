@@ -137,7 +137,7 @@ def compare_protocols(*, shared_data=None, seed_dir=None, seeds: Sequence[int] =
     from ..corpus.build import _unique_ids
     from ..corpus.dedup import deduplicate
     from ..corpus.loaders import default_shared_data, load_shared
-    from ..corpus.problems import Problems
+    from ..problems import Problems
     from ..corpus.seed import default_seed_dir, load_seed
 
     t0 = time.perf_counter()

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..corpus.problems import DataError, Problems
+from ..problems import DataError, Problems
 from ..records import Ad
 from ..atomic import write_jsonl as atomic_write_jsonl
 from .files import iter_jsonl

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 from xml.sax.saxutils import quoteattr
 
-from ..corpus.problems import DataError, Problems
+from ..problems import DataError, Problems
 from ..atomic import write_json as atomic_write_json, write_text as atomic_write_text
 from ..readers.jsonstream import JsonStream, JsonSyntaxError, JsonValueError
 from .select import Candidate

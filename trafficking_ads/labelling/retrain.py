@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..corpus.problems import DataError, Problems
+from ..problems import DataError, Problems
 from ..records import Ad
 from ..atomic import replace_dir, write_json as atomic_write_json, write_text as atomic_write_text
 from .labels import read_labels, training_ads

@@ -26,9 +26,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..corpus.problems import Problems
-from ..records import Ad, Assessment, read_scored
-from .files import iter_jsonl
+from ..problems import DataError, Problem, Problems
+from ..records import Ad, Assessment
+from ..scored import iter_scored_lines
 
 STRATEGIES = ("uncertain", "high", "random", "diverse")
 DEFAULT_DUP_THRESHOLD = 0.8
@@ -91,20 +91,28 @@ class Selection:
 
 
 def read_scored_file(path: str | os.PathLike, problems: Problems | None = None) -> list[Candidate]:
-    """The candidates of a `score` JSONL file; unreadable lines are reported (file, line, why) and skipped."""
+    """The candidates of a `score` JSONL file (read by `scored.iter_scored_lines`); unreadable
+    lines are reported (file, line, why) and skipped, or raise `DataError` when `problems` is strict."""
     problems = problems if problems is not None else Problems()
     out: list[Candidate] = []
-    for i, line in iter_jsonl(path):
-        try:
-            ad, assessment = read_scored(line)
-        except (ValueError, KeyError, TypeError) as exc:
-            problems.report(path, i, None, f"not a scored record ({type(exc).__name__}: {exc})")
-            continue
+    bad: list[Problem] = []
+    for _path, i, ad, assessment in iter_scored_lines([path], bad):
+        for p in bad:
+            _report(problems, p)
+        bad.clear()
         if not isinstance(ad.get("text"), str) or not ad["text"].strip():
-            problems.report(path, i, "ad.text", "missing or empty ad text (score with the default ad fields)")
+            _report(problems, Problem(str(path), "missing_text", "missing or empty ad text (score with the default ad fields)", line=i, field="ad.text"))
             continue
         out.append(Candidate(ad=ad, assessment=assessment, line=i))
+    for p in bad:
+        _report(problems, p)
     return out
+
+
+def _report(problems: Problems, p: Problem) -> None:
+    if problems.strict:
+        raise DataError(str(p))
+    problems.append(p)
 
 
 def _lookup(card: dict[str, Any], keys: tuple[str, ...]) -> Any:
