@@ -15,7 +15,8 @@ from trafficking_ads.cli import app
 from trafficking_ads.corpus.build import build_corpus, load_corpus, row_to_ad
 from trafficking_ads.corpus.loaders import SHARED_FILES
 from trafficking_ads.evaluation import evaluate, markdown, write_markdown
-from trafficking_ads.evaluation.baseline import BaselineScorer, TfidfLogReg
+from trafficking_ads.evaluation.baseline import BaselineScorer
+from trafficking_ads.model.lexical import TfidfLogReg
 from trafficking_ads.evaluation.evaluate import load_eval_ads, model_threshold
 from trafficking_ads.records import Ad
 from trafficking_ads.evaluation.metrics import binary_metrics
@@ -114,7 +115,7 @@ def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir, view, chars):
     both text views (the canonical one, word n-grams only, is the shipped lexical model's)."""
     from scipy.sparse import hstack
 
-    from trafficking_ads.evaluation.baseline import ad_text
+    from trafficking_ads.model.lexical import ad_text
 
     dd = load_corpus(corpus_dir)
     train = [row_to_ad(r) for r in dd["train"]]
@@ -133,7 +134,7 @@ def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir, view, chars):
 def test_canonical_view_reads_formats_alike():
     """The lexical model must not learn a source's formatting: the raw and the lowercased,
     stop-word-stripped copies of one ad (both are in the shared data) read the same."""
-    from trafficking_ads.evaluation.baseline import ad_text
+    from trafficking_ads.model.lexical import ad_text
 
     raw = "Data Entry Clerk! Work from HOME, earn $500/week. Apply at #URL_ab12cd#."
     preprocessed = "data entry clerk work home earn 500 week apply"

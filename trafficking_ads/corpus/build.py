@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..problems import Problems
 from ..records import Ad
+from ..rows import COLUMNS, ad_to_row, features, row_to_ad
 from .dedup import deduplicate
 from .loaders import default_shared_data, load_shared
-from ..problems import Problems
 from .seed import default_seed_dir, load_seed
 from .splits import SPLITS, check_group_disjoint, cross_source_split, source_family, split_counts, split_groups
+
+__all__ = ["COLUMNS", "Corpus", "ad_to_row", "build_corpus", "features", "load_corpus", "row_to_ad"]
 
 DEFAULT_SEED = 13
 #: Where `data build` writes by default and where `evaluate` looks for a built corpus.
@@ -34,7 +37,6 @@ DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[2] / "out" / "corpus"
 REPO_CARD = Path(__file__).resolve().parents[2] / "data" / "CORPUS_CARD.md"
 
 #: Dataset columns, in order (`meta` is a JSON string).
-COLUMNS = ("id", "text", "title", "label", "lang", "source", "group", "company_name", "company_profile", "location", "salary", "url", "posted_at", "meta")
 
 #: Why each kind of source is placed where it is (copied into the card).
 PLACEMENT = {
@@ -56,54 +58,6 @@ class Corpus:
     dataset: Any  # datasets.DatasetDict
     card: dict[str, Any]
     problems: list
-
-
-def ad_to_row(ad: Ad, group: str) -> dict[str, Any]:
-    """One corpus row (the dataset's columns) for an ad in a template group."""
-    meta = {k: v for k, v in ad.meta.items() if v is not None}
-    return {
-        "id": ad.id,
-        "text": ad.text,
-        "title": ad.title,
-        "label": int(ad.label) if ad.label is not None else -1,
-        "lang": ad.language or "",
-        "source": ad.source or "",
-        "group": group,
-        "company_name": ad.company_name,
-        "company_profile": ad.company_profile,
-        "location": ad.location,
-        "salary": ad.salary,
-        "url": ad.url,
-        "posted_at": ad.posted_at,
-        "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True),
-    }
-
-
-def row_to_ad(row: dict[str, Any]) -> Ad:
-    """An `Ad` back from a corpus row (so scorers see the same fields the corpus holds)."""
-    meta = row.get("meta")
-    return Ad(
-        text=row.get("text") or "",
-        id=row.get("id") or "",
-        title=row.get("title"),
-        company_name=row.get("company_name"),
-        company_profile=row.get("company_profile"),
-        location=row.get("location"),
-        salary=row.get("salary"),
-        url=row.get("url"),
-        source=row.get("source"),
-        posted_at=row.get("posted_at"),
-        language=row.get("lang") or None,
-        label=row.get("label") if row.get("label") in (0, 1) else None,
-        meta=json.loads(meta) if isinstance(meta, str) and meta else dict(meta or {}),
-    )
-
-
-def features():
-    """The datasets `Features` of every split."""
-    from datasets import Features, Value
-
-    return Features({c: Value("int8") if c == "label" else Value("string") for c in COLUMNS})
 
 
 def _unique_ids(ads: list[Ad]) -> int:

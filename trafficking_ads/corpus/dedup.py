@@ -5,9 +5,9 @@ another, DIFrauD re-publishes EMSCAD descriptions, and frauds come in families o
 near-identical templates. Counting duplicates twice inflates the corpus; letting one
 template family straddle train and test inflates scores. So:
 
-1. every ad is reduced to a comparison form (HTML unescaped, masked #URL_…# tokens and
-   punctuation dropped, camel-glued words split, lowercased, English stop words removed),
-   in which a raw ad and its preprocessed copy read the same;
+1. every ad is reduced to its comparison form (`text.canonical`: HTML unescaped, masked
+   #URL_…# tokens and punctuation dropped, camel-glued words split, lowercased, English
+   stop words removed), in which a raw ad and its preprocessed copy read the same;
 2. exact duplicates (same comparison form) keep one representative;
 3. near duplicates (character-shingle Jaccard >= `near_threshold`, or one ad contained in the
    other) with the same label keep one representative; candidates come from MinHash LSH
@@ -16,8 +16,8 @@ template family straddle train and test inflates scores. So:
    near duplicates of different labels, and over the seed set's explicit `template` ids;
 5. shared boilerplate joins groups too: two ads that share a run of `boilerplate_tokens`
    comparison-form tokens (a company profile, a benefits or requirements paragraph) or a
-   contact (a masked EMSCAD e-mail/phone/URL token, a phone number, e-mail, link or
-   handle) belong to one group, unless that run or contact occurs in more than
+   contact (a masked EMSCAD e-mail/phone/URL token, or a phone number, e-mail, link or
+   handle as `indicators.contacts.contact_keys` normalises it) belong to one group, unless that run or contact occurs in more than
    `boilerplate_max_ads` ads (a phrase every employer writes says nothing about who wrote
    it). Whole-text similarity alone let a company's ads straddle the split: the English
    test PR-AUC of the shipped model read 0.84 while unseen templates gave 0.34.
@@ -28,54 +28,15 @@ Representatives prefer the most informative copy: seed > raw EMSCAD > DIFrauD > 
 from __future__ import annotations
 
 import hashlib
-import html
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..records import Ad
+from ..text.canonical import MASKED, comparison_text, normalize_tokens, stop_words
 from ..unionfind import UnionFind
-
-_MASKED = re.compile(r"#(?:URL|EMAIL|PHONE)_[0-9a-fA-F]+#")
-_GLUED = re.compile(r"(?<=[a-zа-яёәғқңөұүһі])(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])")
-_TOKEN = re.compile(r"[^\W_]+")
-
-#: Meta fields of raw EMSCAD rows that the preprocessed copies include in their text.
-_KEY_META = ("department", "employment_type", "required_experience", "required_education", "industry", "function")
-
-
-@lru_cache(maxsize=1)
-def stop_words() -> frozenset[str]:
-    """English stop words (data/stopwords_en.txt), apostrophes removed as tokenisation does."""
-    path = Path(__file__).parent / "data" / "stopwords_en.txt"
-    words: set[str] = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            continue
-        for w in line.split():
-            words.update(_TOKEN.findall(w.lower()))
-    return frozenset(words)
-
-
-def normalize_tokens(text: str) -> list[str]:
-    """The comparison form of a text as tokens (see the module docstring)."""
-    text = _MASKED.sub(" ", html.unescape(text or ""))
-    text = _GLUED.sub(" ", text).lower()
-    sw = stop_words()
-    return [t for t in _TOKEN.findall(text) if t not in sw]
-
-
-def comparison_text(ad: Ad) -> str:
-    """All human-written fields of an ad, as the preprocessed EMSCAD copies join them."""
-    parts = [ad.title, ad.location, ad.company_profile, ad.text, ad.salary, ad.company_name]
-    parts += [str(ad.meta.get(k)) for k in _KEY_META if ad.meta.get(k)]
-    return " ".join(p for p in parts if p)
-
 
 def shingles(tokens: Sequence[str], k: int = 3) -> set[str]:
     """Word k-shingles; a text shorter than k words is one shingle."""
@@ -351,7 +312,7 @@ def boilerplate_keys(ad: Ad, tokens: Sequence[str], run: int) -> set[str]:
         return set()
     keys = {"r:" + " ".join(tokens[i : i + run]) for i in range(len(tokens) - run + 1)}
     raw = comparison_text(ad)
-    keys.update("m:" + m for m in _MASKED.findall(raw))
+    keys.update("m:" + m for m in MASKED.findall(raw))
     keys.update("c:" + k for k in contact_keys(raw))
     return keys
 
@@ -371,3 +332,7 @@ def _join_boilerplate(ads: Sequence[Ad], token_lists: Sequence[Sequence[str]], i
                     uf.union(members[0], j)
                     links += 1
     return links
+
+
+__all__ = ["DedupResult", "deduplicate", "char_shingle_hashes", "candidate_pairs", "similarity", "shingles",
+           "source_rank", "boilerplate_keys", "comparison_text", "normalize_tokens", "stop_words"]

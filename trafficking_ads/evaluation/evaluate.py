@@ -104,7 +104,7 @@ def training_corpus(train: str | os.PathLike | None, *, shared_data=None, seed_d
 def run_baseline(eval_ads: Sequence[Ad], corpus, source: str) -> tuple[list[float], dict[str, Any]]:
     """Fit the TF-IDF baseline on the corpus train split, set its threshold on dev, score `eval_ads`."""
     from ..corpus.build import row_to_ad
-    from .baseline import TfidfLogReg
+    from ..model.lexical import TfidfLogReg
 
     t0 = time.perf_counter()
     train_ads = [row_to_ad(r) for r in corpus["train"]]

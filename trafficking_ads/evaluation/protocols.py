@@ -76,7 +76,7 @@ def cross_source_folds(ads: Sequence[Ad], groups: Sequence[str], families: Seque
 
 
 def _lexical(view: str, char: int) -> Callable[[list[Ad], list[int]], Callable[[list[Ad]], np.ndarray]]:
-    from .baseline import TfidfLogReg
+    from ..model.lexical import TfidfLogReg
 
     def fit(ads: list[Ad], y: list[int]):
         model = TfidfLogReg(view=view, max_char_features=char).fit(ads, y)

@@ -91,7 +91,7 @@ class TransformerScorer:
             raise ValueError(f"{path}: fusion.json features differ from model.json's feature list")
         lexical = None
         if card.get("files", {}).get("lexical"):
-            from ..evaluation.baseline import TfidfLogReg
+            from .lexical import TfidfLogReg
 
             lexical = TfidfLogReg.load(path / card["files"]["lexical"])
         return cls(path, card, classifier, tokenizer, fusion, Signals(), lexical)

@@ -132,6 +132,6 @@ def contributions(fusion: FusionModel, row: dict[str, float], hits: list[Indicat
 
 def ad_from_row(row: dict) -> Ad:
     """An Ad from a corpus row (the corpus builder's own conversion)."""
-    from ..corpus.build import row_to_ad
+    from ..rows import row_to_ad
 
     return row_to_ad(row)

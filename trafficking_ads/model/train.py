@@ -412,7 +412,7 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
 
 def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
     """A TF-IDF + logistic regression on all train rows (the project's baseline class, JSON-stored)."""
-    from ..evaluation.baseline import TfidfLogReg
+    from .lexical import TfidfLogReg
     from .signals import ad_from_row
 
     ads = [ad_from_row(r) for r in rows]
@@ -607,7 +607,7 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
             lexical = fit_lexical(list(corpus["train"]), cfg)
             lexical.save(tmp / "lexical.json")
         elif card.get("files", {}).get("lexical"):
-            from ..evaluation.baseline import TfidfLogReg
+            from .lexical import TfidfLogReg
 
             lexical = TfidfLogReg.load(tmp / card["files"]["lexical"])
         fit = fit_saved_fusion(tmp, base_dir, cfg, list(corpus["dev"]), lexical, hard, card, log)
@@ -622,6 +622,6 @@ def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, r
 
 def ad_to_corpus_row(ad) -> dict[str, Any]:
     """A corpus row for an Ad (the corpus builder's conversion; the group is not needed here)."""
-    from ..corpus.build import ad_to_row
+    from ..rows import ad_to_row
 
     return ad_to_row(ad, "")

@@ -8,8 +8,8 @@ feature counts, and from them
     sum_f (1 + ln tf_f) idf_f coef_f / sqrt(sum_f ((1 + ln tf_f) idf_f)^2)
 
 (sublinear tf, idf, l2 norm, dot). A `char_wb` document's n-grams are the concatenation of
-its words' n-grams, so each distinct word's in-vocabulary feature ids are computed once by
-the vectorizer's own n-gram code and cached; a word analyzer's features are looked up per
+its words' n-grams, so each distinct word's in-vocabulary feature ids are computed once
+(`char_wb_ngrams`, the same n-grams as scikit-learn's `char_wb` analyzer) and cached; a word analyzer's features are looked up per
 document. The result equals `transform(...) @ coef` up to float rounding (a test checks it).
 """
 
@@ -24,6 +24,29 @@ import numpy as np
 #: Distinct words whose feature ids are kept (about 100 bytes each).
 WORD_CACHE = 100_000
 _WHITE_SPACES = re.compile(r"\s\s+")  # sklearn's own char_wb whitespace folding
+
+
+def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Character n-grams inside word boundaries, each word padded with one space either side.
+
+    The n-grams (and their order) of scikit-learn's `analyzer="char_wb"` on an already
+    lowercased text, written here so that no private scikit-learn API is needed: runs of
+    two or more whitespace characters fold to one space, words split on whitespace, and a
+    word shorter than an n-gram size counts once, whole.
+    """
+    min_n, max_n = ngram_range
+    out: list[str] = []
+    append = out.append
+    for w in _WHITE_SPACES.sub(" ", text).split():
+        w = " " + w + " "
+        w_len = len(w)
+        for n in range(min_n, max_n + 1):
+            if w_len <= n:  # a short word (padded) once, whole, then no longer n-grams
+                append(w)
+                break
+            for offset in range(w_len - n + 1):
+                append(w[offset : offset + n])
+    return out
 
 
 class LinearTfidf:
@@ -42,11 +65,12 @@ class LinearTfidf:
         if self.coef.shape != self.idf.shape:
             raise ValueError(f"{self.coef.shape[0]} coefficients for {self.idf.shape[0]} features")
         self._analyze = vectorizer.build_analyzer() if vectorizer.analyzer == "word" else None
+        self._ngram_range: tuple[int, int] = tuple(vectorizer.ngram_range)  # type: ignore[assignment]
         self._words: dict[str, bytes] = {}
 
     def _word_features(self, word: str) -> bytes:
         vocab = self.vocabulary
-        ids = array("i", [vocab[g] for g in self.vectorizer._char_wb_ngrams(word) if g in vocab]).tobytes()
+        ids = array("i", [vocab[g] for g in char_wb_ngrams(word, self._ngram_range) if g in vocab]).tobytes()
         if len(self._words) < WORD_CACHE:
             self._words[word] = ids
         return ids
