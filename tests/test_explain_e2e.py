@@ -48,7 +48,7 @@ def test_report_from_real_scores(scored, tmp_path):
     data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S).group(1))
     text0 = data["ads"][0][data["columns"].index("text")]
     units = text0.encode("utf-16-le")
-    for ind, _, spans in data["ads"][0][data["columns"].index("hits")]:
+    for _ind, _, spans in data["ads"][0][data["columns"].index("hits")]:
         for f, s, e in spans:  # UTF-16 offsets in the page give back the evidence text
             assert data["fields"][f] == "text" and units[2 * s:2 * e].decode("utf-16-le")
     first = assessments[0].indicators[0]

@@ -138,7 +138,7 @@ def test_csv_output_flattens(monkeypatch, tmp_path, samples_path):
     first = rows[0]  # the Dubai hostess ad
     assert first["ad_id"] == "sample-ru-01" and "travel_abroad_offer" in first["indicators"].split(";")
     evidence = json.loads(first["evidence"])
-    for ind, evs in evidence.items():
+    for _ind, evs in evidence.items():
         for ev in evs:
             assert first["text"][ev["start"]:ev["end"]] == ev["text"]
     assert json.loads(first["components"]) == {"cues": float(len(first["indicators"].split(";")))}

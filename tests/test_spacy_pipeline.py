@@ -44,7 +44,7 @@ def check_doc(doc, engine) -> int:
     evidence = [(h.id, ev) for h in hits for ev in h.evidence if ev.field == "text"]
     spans = list(doc.spans[COMPONENT])
     assert [s.label_ for s in spans] == [i for i, _ in evidence]
-    for span, (ind, ev) in zip(spans, evidence):
+    for span, (_ind, ev) in zip(spans, evidence):
         assert doc.text[ev.start:ev.end] == ev.text
         # The span covers the evidence, and is its expansion to token boundaries only.
         assert span.start_char <= ev.start and ev.end <= span.end_char, (span, ev)

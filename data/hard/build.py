@@ -91,8 +91,8 @@ def assign_parts(rows: list[dict]) -> dict[str, str]:
 
         def cost(side: str) -> int:
             other = "test" if side == "fit" else "fit"
-            cells = set(totals["fit"]) | set(totals["test"]) | set(groups[g])
-            return sum((totals[side][c] + groups[g][c] - totals[other][c]) ** 2 for c in cells)
+            cells = set(totals["fit"]) | set(totals["test"]) | set(groups[g])  # noqa: B023
+            return sum((totals[side][c] + groups[g][c] - totals[other][c]) ** 2 for c in cells)  # noqa: B023
 
         tie = "fit" if int(hashlib.sha1(g.encode()).hexdigest(), 16) % 2 else "test"
         side = min(("fit", "test"), key=lambda s: (cost(s), s != tie))

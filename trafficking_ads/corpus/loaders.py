@@ -63,9 +63,7 @@ def default_shared_data() -> Path:
     env = os.environ.get(SHARED_DATA_ENV)
     if env:
         return Path(env)
-    import trafficking_ads
-
-    return Path(trafficking_ads.__file__).resolve().parents[1].parent / "shared" / "data"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @lru_cache(maxsize=1)

@@ -188,7 +188,7 @@ def markdown(result: dict[str, Any]) -> str:
     for proto, comps in result["summary"].items():
         for comp, langs in comps.items():
             for lang, m in langs.items():
-                cell = lambda k: "–" if m[k]["mean"] is None else f"{m[k]['mean']:.3f} ± {m[k]['sd']:.3f}"
+                cell = lambda k, m=m: "–" if m[k]["mean"] is None else f"{m[k]['mean']:.3f} ± {m[k]['sd']:.3f}"
                 lines.append(f"| {proto} | {comp} | {lang} | {cell('pr_auc')} | {cell('precision')} | {cell('recall')} | {cell('f1')} | {m['folds']} |")
     lines += ["", "| protocol | fold | component | lang | n | positives | PR-AUC |", "|---|---|---|---|---:|---:|---:|"]
     for r in result["runs"]:

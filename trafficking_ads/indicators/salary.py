@@ -169,7 +169,7 @@ class SalaryTable:
             if period is None:
                 # The period word nearest before the amount ("30 сағат, айына 280 €" is a month).
                 pb = None
-                for pb in period_re.finditer(subject, max(0, start - 15), start):
+                for _pb in period_re.finditer(subject, max(0, start - 15), start):
                     pass
                 period = pb.lastgroup if pb else "month"
             rate = self.rates.get(currency)

@@ -148,7 +148,7 @@ def build_router(state: ServiceState, parse_limits: Limits) -> APIRouter:
         log_ads(state, ads, assessments, "predicted (Label Studio)")
         vocab = vocabulary()
         results = []
-        for k, ((ad, fields), a, task) in enumerate(zip(parts, assessments, body.tasks)):
+        for k, ((_ad, fields), a, task) in enumerate(zip(parts, assessments, body.tasks)):
             cand = Candidate(ad=fields, assessment=a, line=k + 1)
             results.append(task_for(cand, task.id if task.id is not None else k + 1, state.threshold, vocab)["predictions"][0])
         return json_response({"results": results, "model_version": state.model_version})
