@@ -87,7 +87,7 @@ def test_cli_evaluate_jsonl(corpus_dir, tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert out["data"]["n"] == len(rows) and out["data"]["skipped_rows"] == 1
-    assert "row" in out["data"]["skipped_examples"][0] and "label" in out["data"]["skipped_examples"][0]
+    assert "record" in out["data"]["skipped_examples"][0] and "label" in out["data"]["skipped_examples"][0]
     assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Evaluation")
     assert runner.invoke(app, args + ["--strict"]).exit_code == 2
     assert runner.invoke(app, ["evaluate", "--data", str(tmp_path / "missing.jsonl")]).exit_code == 1
