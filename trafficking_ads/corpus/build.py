@@ -267,7 +267,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         f"Ads are compared on a normalised form (HTML unescaped, masked #URL/#EMAIL/#PHONE tokens and "
         f"punctuation removed, lowercased, English stop words removed, joined without spaces so glued "
-        f"words match) as character {p['shingle_size']}-gram shingles; MinHash LSH (datasketch, "
+        f"words match) as character {p['shingle_size']}-gram shingles; MinHash LSH ("
         f"{p['num_perm']} permutations) proposes candidate pairs, confirmed on the exact shingle sets.",
         "",
         f"- input ads: {d['input_ads']}; kept: {d['kept_ads']}",

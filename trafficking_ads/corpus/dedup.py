@@ -11,7 +11,7 @@ template family straddle train and test inflates scores. So:
 2. exact duplicates (same comparison form) keep one representative;
 3. near duplicates (character-shingle Jaccard >= `near_threshold`, or one ad contained in the
    other) with the same label keep one representative; candidates come from MinHash LSH
-   (datasketch) and are confirmed on the exact shingle sets;
+   (`trafficking_ads.minhash`) and are confirmed on the exact shingle sets;
 4. template clusters: union-find over pairs with Jaccard >= `template_threshold`, over
    near duplicates of different labels, and over the seed set's explicit `template` ids;
 5. shared boilerplate joins groups too: two ads that share a run of `boilerplate_tokens`
@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import minhash
 from ..records import Ad
 from ..text.canonical import MASKED, comparison_text, normalize_tokens, stop_words
 from ..unionfind import UnionFind
@@ -100,50 +101,17 @@ class DedupResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def _signatures(sets: list[np.ndarray], num_perm: int, seed: int) -> list[np.ndarray]:
-    """MinHash signatures of shingle-hash arrays: per permutation, min of (a*h + b) mod 2^32 (a odd).
-
-    Computed here in bulk with numpy (the shingles are already hashes), then handed to
-    datasketch's LSH; an affine map with odd `a` is a bijection of 32-bit values.
-    """
-    rng = np.random.default_rng(seed)
-    a = (rng.integers(0, 2**32, num_perm, dtype=np.uint64) | np.uint64(1)).astype(np.uint32)
-    b = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
-    empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-    out = []
-    with np.errstate(over="ignore"):
-        for h in sets:
-            if not len(h):
-                out.append(empty.copy())
-                continue
-            out.append((h[:, None] * a[None, :] + b[None, :]).min(axis=0))
-    return out
-
-
-def _as_minhash(sig: np.ndarray, seed: int):
-    """A datasketch sketch over precomputed values (LeanMinHash: no permutations regenerated)."""
-    from datasketch import LeanMinHash
-
-    try:  # datasketch >= 2.0 asks which scheme the hash values came from
-        return LeanMinHash(seed=seed, hashvalues=sig, scheme="affine32")
-    except TypeError:  # datasketch 1.x
-        return LeanMinHash(seed=seed, hashvalues=sig.astype(np.uint64))
-
-
 def candidate_pairs(sets: list[np.ndarray], threshold: float, num_perm: int = 128, seed: int = 1) -> set[tuple[int, int]]:
     """Index pairs (i < j) that MinHash LSH proposes at Jaccard around `threshold`."""
-    from datasketch import MinHashLSH
-
-    sigs = _signatures(sets, num_perm, seed)
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    sigs = minhash.signatures(sets, num_perm, seed)
+    lsh = minhash.LSH(threshold, num_perm)
     pairs: set[tuple[int, int]] = set()
     for i, sig in enumerate(sigs):
         if not len(sets[i]):
             continue
-        m = _as_minhash(sig, seed)
-        for j in lsh.query(m):
+        for j in lsh.query(sig):
             pairs.add((j, i))
-        lsh.insert(i, m)
+        lsh.insert(i, sig)
     return pairs
 
 

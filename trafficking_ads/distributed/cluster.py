@@ -6,7 +6,7 @@
    `networks.index.member_of`) and its MinHash signature (`networks.templates.signatures`)
    in parallel batches.
 3. Groupings across the cluster: repeated ad ids (kept once, as locally), the LSH bands of
-   every signature (the band split of the local `MinHashLSH`: pairs sharing a band whose
+   every signature (the band split of the local `minhash.LSH`: pairs sharing a band whose
    estimated Jaccard reaches the threshold become template links) and the contact keys
    (ads sharing one are linked).
 4. On the driver: connected components of those links (union-find), then only the ads in
@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .. import minhash
 from ..networks.features import Member, thresholds
 from ..networks.index import NetworkIndex, member_of
 from ..networks.io import ClusterRun
@@ -98,11 +99,9 @@ def read_scored_rows(row: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 @lru_cache(maxsize=1)
 def _band_ranges() -> list[tuple[int, int]]:
-    """The (start, end) hash ranges of the LSH bands, as the local index's `MinHashLSH` splits them."""
-    from datasketch import MinHashLSH
-
+    """The (start, end) hash ranges of the LSH bands, as the local index's `minhash.LSH` splits them."""
     th = thresholds()
-    return list(MinHashLSH(threshold=th["template_jaccard"], num_perm=th["num_perm"]).hashranges)
+    return minhash.band_ranges(th["template_jaccard"], th["num_perm"])
 
 
 def member_rows(batch: Any) -> dict[str, list[Any]]:
@@ -131,7 +130,7 @@ def member_rows(batch: Any) -> dict[str, list[Any]]:
 
 def to_bytes_slice(sig: Any, start: int, end: int) -> str:
     """One band of a signature as hex text (a group-by key)."""
-    return np.asarray(sig.hashvalues[start:end], dtype=np.uint32).tobytes().hex()
+    return np.asarray(sig[start:end], dtype=np.uint32).tobytes().hex()
 
 
 def _duplicates(group: Any) -> dict[str, list[Any]]:
@@ -153,7 +152,7 @@ def _band_links(group: Any, threshold: float) -> dict[str, list[int]]:
     a_out, b_out = [], []
     for j_pos, j in enumerate(order):
         for i in order[:j_pos]:
-            if sigs[j].jaccard(sigs[i]) >= threshold:  # the local index's confirmation of an LSH candidate
+            if minhash.jaccard(sigs[j], sigs[i]) >= threshold:  # the local index's confirmation of an LSH candidate
                 a_out.append(seqs[i])
                 b_out.append(seqs[j])
     return {"a": a_out, "b": b_out}

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .. import minhash
 from ..problems import DataError, Problem, Problems
 from ..records import Ad, Assessment
 from ..scored import iter_scored_lines
@@ -172,10 +173,6 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def _identity(x: Any) -> Any:
-    return x
-
-
 class NearDuplicateIndex:
     """Ads seen so far (labelled or chosen); answers "is this a near-copy of one of them?".
 
@@ -184,26 +181,18 @@ class NearDuplicateIndex:
     """
 
     def __init__(self, threshold: float = DEFAULT_DUP_THRESHOLD, num_perm: int = 128, seed: int = 1) -> None:
-        from datasketch import MinHash, MinHashLSH
-
         self.threshold = threshold
         self.num_perm = num_perm
         self.seed = seed
-        self.lsh = MinHashLSH(threshold=max(0.3, threshold - 0.2), num_perm=num_perm)
+        self.lsh = minhash.LSH(max(0.3, threshold - 0.2), num_perm)
         self.sets: dict[str, np.ndarray] = {}
         self._empty: set[str] = set()
-        template = MinHash(num_perm=num_perm, seed=seed)
-        self._perms, self._scheme = template.permutations, template.scheme  # drawn once, shared by every sketch
 
-    def minhash(self, s: np.ndarray):
-        """The MinHash sketch of a shingle-hash set (the hashes are already hashes: identity)."""
-        from datasketch import MinHash
+    def minhash(self, s: np.ndarray) -> np.ndarray:
+        """The MinHash signature of a shingle-hash set (the shingles are already hashes)."""
+        return minhash.signatures([s], self.num_perm, self.seed)[0]
 
-        m = MinHash(num_perm=self.num_perm, seed=self.seed, hashfunc=_identity, permutations=self._perms, scheme=self._scheme)
-        m.update_batch(s)
-        return m
-
-    def match(self, s: np.ndarray, mh: Any = None) -> str | None:
+    def match(self, s: np.ndarray, mh: np.ndarray | None = None) -> str | None:
         """The key of an indexed near-duplicate of shingle set `s`, or None."""
         if not len(s):
             return next(iter(self._empty), None)
@@ -212,7 +201,7 @@ class NearDuplicateIndex:
                 return key
         return None
 
-    def add(self, key: str, s: np.ndarray, mh: Any = None) -> None:
+    def add(self, key: str, s: np.ndarray, mh: np.ndarray | None = None) -> None:
         if key in self.sets or key in self._empty:
             return
         if not len(s):

@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from datasketch import LeanMinHash, MinHashLSH
+import numpy as np
 
+from .. import minhash
 from ..records import Ad, Assessment
 from ..unionfind import UnionFind
 from ..indicators.contacts import contact_keys
@@ -24,7 +25,7 @@ from .features import Cluster, Member, member_network, summarize, thresholds
 from .templates import find_cities, from_bytes, shingles, signatures, template_text, template_tokens, to_bytes
 
 INDEX_FILE = "network-index.sqlite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: numpy MinHash signatures (format 1 held datasketch's; rebuild it)
 
 
 def _member(ad: Ad, assessment: Assessment | None) -> Member:
@@ -57,8 +58,8 @@ class NetworkIndex:
         self.threshold = threshold if threshold is not None else th["template_jaccard"]
         self.num_perm = num_perm or th["num_perm"]
         self.shingle_words = shingle_words or th["shingle_words"]
-        self._lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        self._sigs: dict[str, LeanMinHash] = {}
+        self._lsh = minhash.LSH(self.threshold, self.num_perm)
+        self._sigs: dict[str, np.ndarray] = {}
         self.members: dict[str, Member] = {}
         self._template: UnionFind[str] = UnionFind()
         self._contact: UnionFind[str] = UnionFind()
@@ -91,22 +92,22 @@ class NetworkIndex:
             self._insert(member, sig)
         return len(batch)
 
-    def insert_linked(self, member: Member, sig: LeanMinHash, edges: list[str]) -> None:
+    def insert_linked(self, member: Member, sig: np.ndarray, edges: list[str]) -> None:
         """Add an ad whose template links (ids of earlier ads, found elsewhere, e.g. by a Ray
         run's band grouping) are already known; the same state as `add` would reach."""
         self._insert(member, sig, edges=edges)
 
-    def _insert(self, member: Member, sig: LeanMinHash, edges: list[str] | None = None) -> None:
+    def _insert(self, member: Member, sig: np.ndarray, edges: list[str] | None = None) -> None:
         key = member.id
         self.members[key] = member
         self._template.add(key)
         if member.tokens:
             if edges is None:
-                edges = [c for c in self._lsh.query(sig) if sig.jaccard(self._sigs[c]) >= self.threshold]
+                edges = [c for c in self._lsh.query(sig) if minhash.jaccard(sig, self._sigs[c]) >= self.threshold]
                 self._edges.extend((c, key) for c in edges)
             for other in edges:
                 self._template.union(other, key)
-            self._lsh.insert(key, sig, check_duplication=False)
+            self._lsh.insert(key, sig)
         self._sigs[key] = sig
         self._contact.add("a:" + key)
         for c in member.contacts:
@@ -171,7 +172,7 @@ class NetworkIndex:
         try:
             meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
             if meta.get("format") != FORMAT_VERSION:
-                raise ValueError(f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION}")
+                raise ValueError(f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION} (delete it to rebuild the index)")
             index = cls(meta["threshold"], meta["num_perm"], meta["shingle_words"])
             edges_by_b: dict[str, list[str]] = {}
             for a, b in con.execute("SELECT a, b FROM edges"):

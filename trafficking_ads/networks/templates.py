@@ -4,22 +4,21 @@ Reposted recruitment ads keep their wording and change the city, the numbers, th
 the names and the emoji. The ad text is normalized as the indicator engine normalizes it
 (NFKC, invisible characters and keycaps dropped, look-alike letters folded), and what
 varies becomes a slot token (`template_tokens`), so two reposts of one template are nearly
-identical while unrelated ads stay apart. Signatures are computed in bulk with datasketch
-(one permutation set for all ads) over word shingles of the slot tokens; LSH proposes
-candidate pairs and the estimated Jaccard similarity confirms them.
+identical while unrelated ads stay apart. MinHash signatures (`trafficking_ads.minhash`,
+one permutation set for all ads) are computed over crc32 hashes of word shingles of the
+slot tokens; LSH proposes candidate pairs and the estimated Jaccard similarity confirms them.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import zlib
 from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 
+from .. import minhash
 from ..indicators.contacts import find_phones
 from ..indicators.normalize import normalize
 from ..indicators.places import default_gazetteer
@@ -90,30 +89,22 @@ def shingles(tokens: list[str], k: int = 4) -> set[str]:
 
 
 SEED = 1
-SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures are read back with it
 _SLOT_NAMES = {NUM: "{num}", CITY: "{city}", CONTACT: "{contact}", LINK: "{link}"}
 
 
-def _hash(shingle: bytes) -> int:
-    """A stable 32-bit hash (crc32): signatures must not depend on PYTHONHASHSEED."""
-    return zlib.crc32(shingle)
+def signatures(shingle_sets: Iterable[set[str]], num_perm: int) -> list[np.ndarray]:
+    """MinHash signatures (uint32 arrays) of many shingle sets at once."""
+    return minhash.signatures((minhash.hash_strings(s) for s in shingle_sets), num_perm, SEED)
 
 
-def signatures(shingle_sets: Iterable[set[str]], num_perm: int) -> list[LeanMinHash]:
-    """LeanMinHash signatures for many shingle sets at once."""
-    encoded = [[s.encode("utf-8") for s in shingles] for shingles in shingle_sets]
-    hashes = MinHash.bulk(encoded, num_perm=num_perm, seed=SEED, hashfunc=_hash, scheme=SCHEME)
-    return [LeanMinHash(h) for h in hashes]
+def to_bytes(sig: np.ndarray) -> bytes:
+    """A signature's values (uint32), for storage."""
+    return np.asarray(sig, dtype=np.uint32).tobytes()
 
 
-def to_bytes(sig: LeanMinHash) -> bytes:
-    """The signature's hash values (uint32 under affine32), for storage."""
-    return np.asarray(sig.hashvalues, dtype=np.uint32).tobytes()
-
-
-def from_bytes(blob: bytes) -> LeanMinHash:
-    """A stored signature back as a LeanMinHash (same seed as `signatures`)."""
-    return LeanMinHash(seed=SEED, hashvalues=np.frombuffer(blob, dtype=np.uint32), scheme=SCHEME)
+def from_bytes(blob: bytes) -> np.ndarray:
+    """A stored signature back (the values `signatures` computed)."""
+    return np.frombuffer(blob, dtype=np.uint32)
 
 
 def template_text(token_lists: list[list[str]], max_members: int = 12) -> str:
