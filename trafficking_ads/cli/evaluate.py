@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from .. import atomic
         from ..problems import DataError
         from ..evaluation.evaluate import evaluate, write_json
-        from ..evaluation.markdown import markdown, write_markdown
+        from ..evaluation.tables import markdown, write_markdown
 
         if protocols:
             from ..evaluation.protocols import compare_protocols

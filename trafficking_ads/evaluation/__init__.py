@@ -6,6 +6,6 @@
 """
 
 from .evaluate import evaluate, write_json
-from .markdown import markdown, write_markdown
+from .tables import markdown, write_markdown
 
 __all__ = ["evaluate", "markdown", "write_json", "write_markdown"]
