@@ -207,6 +207,11 @@ def has_mixed_pair(text: str) -> bool:
     return b"LC" in kinds or b"CL" in kinds
 
 
+#: The characters `is_cyrillic` and `is_latin` accept, for counting them in C.
+_CYRILLIC_CHAR = re.compile("[\u0400-\u052f]")
+_LATIN_CHAR = re.compile("[a-zA-Z\u00c0-\u024f]")
+
+
 def _fold_lookalikes(text: str) -> str:
     """Fold mixed-script words to their majority script (one char for one char)."""
     if text.isascii() or not has_mixed_pair(text):
@@ -218,11 +223,11 @@ def _fold_lookalikes(text: str) -> str:
         w = m.group()
         if not _MIXED_PAIR.search(w):
             continue
-        cyr = sum(1 for c in w if is_cyrillic(c))
-        lat = sum(1 for c in w if is_latin(c))
+        cyr = len(_CYRILLIC_CHAR.findall(w))
+        lat = len(_LATIN_CHAR.findall(w))
         if cyr == lat:
             if doc_cyr is None:
-                doc_cyr = sum(1 for c in text if is_cyrillic(c)) >= sum(1 for c in text if is_latin(c))
+                doc_cyr = len(_CYRILLIC_CHAR.findall(text)) >= len(_LATIN_CHAR.findall(text))
             to_cyr = doc_cyr
         else:
             to_cyr = cyr > lat
