@@ -84,7 +84,7 @@ def model_threshold(model_dir: Path) -> tuple[float, str]:
 
 
 def _norm_hash(ad: Ad) -> str:
-    from ..corpus.dedup import comparison_text, normalize_tokens
+    from ..text.canonical import comparison_text, normalize_tokens
 
     return hashlib.sha1(" ".join(normalize_tokens(comparison_text(ad))).encode("utf-8")).hexdigest()
 

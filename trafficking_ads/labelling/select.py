@@ -158,7 +158,8 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
 
 def shingle_sets(texts: Iterable[str], titles: Iterable[str | None] | None = None) -> list[np.ndarray]:
     """Character-shingle hash sets in the corpus builder's comparison form (title + text)."""
-    from ..corpus.dedup import char_shingle_hashes, comparison_text, normalize_tokens
+    from ..corpus.dedup import char_shingle_hashes
+    from ..text.canonical import comparison_text, normalize_tokens
 
     texts = list(texts)
     titles = list(titles) if titles is not None else [None] * len(texts)
