@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..readers.crawlstore import iter_stored
 from ..records import TEXT_FIELDS, Ad
 
 SCHEMA_VERSION = "1"
@@ -315,90 +316,6 @@ def write_jsonl_atomic(out: str | Path, records: Iterable[dict[str, Any]]) -> in
         Path(tmp).unlink(missing_ok=True)
         raise
     return n
-
-
-#: Ad fields a stored row may hold as a string (or null); `text` must be a non-empty string.
-_STR_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary",
-               "contacts", "url", "source", "posted_at", "language")
-#: Rows read per query when walking the store (a row that cannot be read is retried alone).
-_PAGE = 512
-
-
-def stored_ad(blob: bytes | str) -> Ad:
-    """The Ad held by one `ads.ad` value; ValueError (with the field) if it is not a valid ad."""
-    from ..readers.jsonsafe import loads
-    from ..readers.mapping import RecordError
-
-    try:
-        text = blob.decode("utf-8") if isinstance(blob, bytes) else blob
-        d = loads(text)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 at byte {e.start}") from None
-    except RecordError as e:
-        raise ValueError(f"field {e.field!r}: {e.reason}" if e.field else e.reason) from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e.msg} (column {e.colno})") from None
-    if not isinstance(d, dict):
-        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
-    if not isinstance(d.get("text"), str) or not d["text"].strip():
-        raise ValueError(f"field 'text': expected a non-empty string, got {type(d.get('text')).__name__}")
-    for name in _STR_FIELDS:
-        if d.get(name) is not None and not isinstance(d[name], str):
-            raise ValueError(f"field {name!r}: expected a string, got {type(d[name]).__name__}")
-    if d.get("label") is not None and (not isinstance(d["label"], int) or isinstance(d["label"], bool)):
-        raise ValueError(f"field 'label': expected an integer, got {type(d['label']).__name__}")
-    if not isinstance(d.get("meta") or {}, dict) or not isinstance(d.get("raw") or {}, dict):
-        raise ValueError("field 'meta'/'raw': expected an object")
-    if d.get("meta") is None:
-        d.pop("meta", None)
-    return Ad.from_dict(d)
-
-
-def iter_stored(db_path: str | Path) -> Iterator[tuple[int, Ad | str]]:
-    """(rowid, Ad) for each stored ad, in the order found, or (rowid, why) for a row that cannot
-    be read or is not a valid ad: one bad row never ends the walk (read-only; safe while a
-    crawl runs). ValueError if the file is not a crawl store at all."""
-    path = Path(db_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such crawl store")
-    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    con.text_factory = bytes  # a row that is not UTF-8 is that row's problem, not the cursor's
-    try:
-        try:
-            con.execute("SELECT ad FROM ads LIMIT 0")
-        except sqlite3.DatabaseError as e:
-            raise ValueError(f"{path}: not a trafficking-ads crawl store ({e})") from e
-        last = 0
-        while True:
-            try:
-                rows = con.execute("SELECT rowid, ad FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE)).fetchall()
-            except sqlite3.DatabaseError:
-                rows = None
-            if rows is None:  # some row in this page is unreadable: go one row at a time
-                try:
-                    ids = [r[0] for r in con.execute("SELECT rowid FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE))]
-                except sqlite3.DatabaseError as e:
-                    yield last + 1, f"unreadable from here on: {e}"
-                    return
-                rows = []
-                for rowid in ids:
-                    try:
-                        rows.append(con.execute("SELECT rowid, ad FROM ads WHERE rowid = ?", (rowid,)).fetchone())
-                    except sqlite3.DatabaseError as e:
-                        rows.append((rowid, e))
-            if not rows:
-                return
-            for rowid, blob in rows:
-                last = rowid
-                if isinstance(blob, Exception):
-                    yield rowid, f"unreadable row: {blob}"
-                    continue
-                try:
-                    yield rowid, stored_ad(blob)
-                except ValueError as e:
-                    yield rowid, str(e)
-    finally:
-        con.close()
 
 
 def iter_ads(db_path: str | Path) -> Iterator[Ad]:
