@@ -15,7 +15,7 @@ from typing import Iterator
 
 from ..records import Ad
 from .errors import BadRecord
-from .jsonsafe import loads
+from .jsonstream import loads
 from .mapping import RecordError
 
 SUFFIXES = (".sqlite", ".sqlite3", ".db")

@@ -7,7 +7,7 @@ from typing import Iterator, Mapping, TextIO
 
 from ..records import Ad
 from .errors import BadRecord, safe_raw
-from .jsonsafe import loads
+from .jsonstream import loads
 from .mapping import RecordError, check_text, record_to_ad
 
 

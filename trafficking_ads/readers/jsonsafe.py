@@ -3,8 +3,9 @@
 Three things in a decoded value can crash a run far from where they were read: nesting so deep
 that `json` (or any later recursive step, e.g. writing the output) raises RecursionError; an
 integer longer than Python's 4,300-digit conversion limit (ValueError); and a lone surrogate
-(`"\\ud800"`) that is valid JSON but cannot be written as UTF-8. `loads` and `check_value` turn
-each into a RecordError naming the field, so the reader reports that record and goes on.
+(`"\\ud800"`) that is valid JSON but cannot be written as UTF-8. `check_value` (and
+`jsonstream.loads`, built on it) turn each into a RecordError naming the field, so the reader
+reports that record and goes on.
 """
 
 from __future__ import annotations
@@ -83,36 +84,6 @@ def _check_str(value: str, path: list[Any]) -> None:
     except UnicodeEncodeError as e:
         where = _path([p.encode("utf-8", "backslashreplace").decode() if isinstance(p, str) else p for p in path])
         raise RecordError("undecodable", f"lone surrogate or undecodable bytes at character {e.start}", where) from None
-
-
-def loads(text: str) -> Any:
-    """`json.loads` for one untrusted record: RecordError instead of RecursionError/ValueError,
-    JSONDecodeError for ordinary syntax errors (callers already report those)."""
-    try:
-        obj = DECODER.decode(text)
-    except RecursionError:
-        raise RecordError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", _deep_member(text)) from None
-    return check_value(obj, text)
-
-
-def _deep_member(text: str) -> str | None:
-    """The top-level key whose value is too deep, walking `text` as a stream (no recursion)."""
-    import io
-
-    from .jsonstream import JsonStream, JsonValueError
-
-    js = JsonStream(io.StringIO(text))
-    try:
-        if js.skip_ws() != "{":
-            return None
-        for key in js.members():
-            try:
-                js.value()
-            except JsonValueError:
-                return key
-    except ValueError:
-        return None
-    return None
 
 
 def raw_decode(buf: str, pos: int) -> tuple[Any, int]:

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any, Iterator, TextIO
 
-from .jsonsafe import MAX_DEPTH, _deep_member, check_value, raw_decode
+from .jsonsafe import DECODER, MAX_DEPTH, check_value, raw_decode
 from .mapping import RecordError
 
 _WS = " \t\n\r"
@@ -203,3 +203,31 @@ class JsonStream:
     def at_end(self) -> bool:
         """True when only whitespace is left."""
         return self.skip_ws() == ""
+
+
+def loads(text: str) -> Any:
+    """`json.loads` for one untrusted record: RecordError instead of RecursionError/ValueError,
+    JSONDecodeError for ordinary syntax errors (callers already report those)."""
+    try:
+        obj = DECODER.decode(text)
+    except RecursionError:
+        raise RecordError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", _deep_member(text)) from None
+    return check_value(obj, text)
+
+
+def _deep_member(text: str) -> str | None:
+    """The top-level key whose value is too deep, walking `text` as a stream (no recursion)."""
+    import io
+
+    js = JsonStream(io.StringIO(text))
+    try:
+        if js.skip_ws() != "{":
+            return None
+        for key in js.members():
+            try:
+                js.value()
+            except JsonValueError:
+                return key
+    except ValueError:
+        return None
+    return None
