@@ -281,7 +281,7 @@ def boilerplate_keys(ad: Ad, tokens: Sequence[str], run: int) -> set[str]:
     keys = {"r:" + " ".join(tokens[i : i + run]) for i in range(len(tokens) - run + 1)}
     raw = comparison_text(ad)
     keys.update("m:" + m for m in MASKED.findall(raw))
-    keys.update("c:" + k for k in contact_keys(raw))
+    keys.update("c:" + k for k in contact_keys(raw, bare_urls=True))  # keys over max_ads ads are dropped
     return keys
 
 

@@ -295,12 +295,13 @@ _WA_PHONE = re.compile(r"(?i)^(?:https?://)?(?:wa\.me/|api\.whatsapp\.com/send/?
 _TG_NAME = re.compile(r"(?i)^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?([A-Za-z]\w{3,})")
 
 
-def contact_key(c: Contact) -> str | None:
+def contact_key(c: Contact, bare_urls: bool = False) -> str | None:
     """The canonical key of one contact, or None when it names no one (a bare "WhatsApp").
 
     A phone is its E.164 form, a wa.me link the phone it opens, a t.me link and an @handle
-    the same `tg:` name, an e-mail lowercased; a web link counts only when written as one
-    (`http...` or `www.`), as `url:host/path` (a bare "site.kz" is often a job board).
+    the same `tg:` name, an e-mail lowercased; a web link is `url:host/path`, and counts
+    only when written as one (`http...` or `www.`) unless `bare_urls` (a bare "site.kz" is
+    often a job board: only a caller that discounts keys many ads share should take it).
     """
     if c.kind == "phone":
         return "phone:" + c.value
@@ -320,7 +321,7 @@ def contact_key(c: Contact) -> str | None:
         return "tg:" + m.group(1).lower()
     if c.kind == "messenger" and c.messenger and "." not in value:
         return None  # a mention of the messenger, not an address
-    if not value.lower().startswith(("http://", "https://", "www.")):
+    if not bare_urls and not value.lower().startswith(("http://", "https://", "www.")):
         return None
     parts = urlsplit(value if "://" in value else "http://" + value)
     host = (parts.hostname or "").lower().removeprefix("www.")
@@ -329,8 +330,8 @@ def contact_key(c: Contact) -> str | None:
     return "url:" + host + parts.path.rstrip("/").lower()
 
 
-def contact_keys(text: str) -> set[str]:
-    """Every contact of a raw text as a canonical key (see `contact_key`).
+def contact_keys(text: str, bare_urls: bool = False) -> set[str]:
+    """Every contact of a raw text as a canonical key (see `contact_key`, also for `bare_urls`).
 
     The text is normalized first (NFKC, invisible characters and keycaps removed,
     look-alike letters folded), then contacts are found as the indicator engine finds
@@ -339,4 +340,4 @@ def contact_keys(text: str) -> set[str]:
     """
     if not text:
         return set()
-    return {k for c in find_contacts(normalize(text).text) if (k := contact_key(c))}
+    return {k for c in find_contacts(normalize(text).text) if (k := contact_key(c, bare_urls))}
