@@ -212,6 +212,15 @@ _CYRILLIC_CHAR = re.compile("[\u0400-\u052f]")
 _LATIN_CHAR = re.compile("[a-zA-Z\u00c0-\u024f]")
 
 
+@lru_cache(maxsize=100_000)
+def _script_balance(word: str) -> int | None:
+    """Cyrillic minus Latin letters of a word that mixes the two scripts; None if it does not
+    (cached: a text that mixes scripts repeats its words)."""
+    if not _MIXED_PAIR.search(word):
+        return None
+    return len(_CYRILLIC_CHAR.findall(word)) - len(_LATIN_CHAR.findall(word))
+
+
 def _fold_lookalikes(text: str) -> str:
     """Fold mixed-script words to their majority script (one char for one char)."""
     if text.isascii() or not has_mixed_pair(text):
@@ -221,16 +230,15 @@ def _fold_lookalikes(text: str) -> str:
     last = 0
     for m in _WORD.finditer(text):
         w = m.group()
-        if not _MIXED_PAIR.search(w):
+        balance = _script_balance(w)
+        if balance is None:
             continue
-        cyr = len(_CYRILLIC_CHAR.findall(w))
-        lat = len(_LATIN_CHAR.findall(w))
-        if cyr == lat:
+        if balance == 0:
             if doc_cyr is None:
                 doc_cyr = len(_CYRILLIC_CHAR.findall(text)) >= len(_LATIN_CHAR.findall(text))
             to_cyr = doc_cyr
         else:
-            to_cyr = cyr > lat
+            to_cyr = balance > 0
         pieces.append(text[last:m.start()])
         pieces.append(w.translate(LAT_TO_CYR if to_cyr else CYR_TO_LAT))
         last = m.end()
