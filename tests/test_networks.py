@@ -11,7 +11,7 @@ from trafficking_ads.cli import app
 from trafficking_ads.networks import NetworkIndex, annotate
 from trafficking_ads.indicators.contacts import contact_keys
 from trafficking_ads.networks.templates import find_cities, template_tokens
-from trafficking_ads.networks.synthetic import generate, pair_scores
+from trafficking_ads.networks.synthetic import generate, obfuscate_phones, pair_scores
 from trafficking_ads.records import Ad, Assessment, ModelInfo, scored_record
 
 DUBAI = "🔥 Работа в {city} для девушек 18-{b} лет, хостес. Зарплата от {pay}$ в неделю! Билеты за наш счёт. Пишите в WhatsApp {phone}"
@@ -123,6 +123,16 @@ def test_planted_corpus_recovered_and_fillers_untouched():
     assert templates["pair_precision"] >= 0.95 and templates["pair_recall"] >= 0.9
     assert contacts["pair_precision"] >= 0.95 and contacts["pair_recall"] >= 0.95
 
+
+
+def test_planted_networks_recovered_with_obfuscated_phones():
+    corpus = obfuscate_phones(generate(n_networks=20, n_fillers=200, seed=3))
+    assert any("восемь" in ad.text or "\u20e3" in ad.text for ad in corpus.ads)
+    index = NetworkIndex()
+    index.add((ad, None) for ad in corpus.ads)
+    contacts = pair_scores(corpus.truth, {m: c.id for c in index.clusters() if c.kind == "contact" for m in c.members})
+    assert contacts["fillers_merged"] == 0
+    assert contacts["pair_precision"] >= 0.95 and contacts["pair_recall"] >= 0.95
 
 def test_incremental_index_equals_batch(tmp_path):
     corpus = generate(n_networks=10, n_fillers=60, seed=5)

@@ -9,7 +9,8 @@ large synthetic vocabulary so they share no template by construction.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from ..records import Ad
 
@@ -143,3 +144,32 @@ def pair_scores(truth: dict[str, str | None], predicted: dict[str, str]) -> dict
         "pair_recall": tp / len(p_true) if p_true else 1.0,
         "fillers_merged": fillers_merged,
     }
+
+
+_SPOKEN_RU = "ноль один два три четыре пять шесть семь восемь девять".split()
+_KEYCAP = "\ufe0f\u20e3"
+_PLANTED_PHONE = re.compile(r"\+?[78][\s(]*\d[\dО]{2}[\s)]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")
+
+
+def _obfuscate(phone: str, rng: random.Random) -> str:
+    digits = re.sub(r"\D", "", phone.replace("О", "0"))
+    if len(digits) != 11:
+        return phone
+    style = rng.randrange(4)
+    if style == 0:  # spelled out
+        return " ".join(_SPOKEN_RU[int(d)] for d in digits)
+    if style == 1:  # keycap emoji
+        return "".join(d + _KEYCAP for d in digits)
+    if style == 2:  # look-alike letters for digits
+        return f"8 {digits[1:4].replace('0', 'D')} {digits[4:7]} {digits[7:9].replace('6', 'б')} {digits[9:]}"
+    return phone
+
+
+def obfuscate_phones(corpus: Corpus, seed: int = 5) -> Corpus:
+    """The corpus with each planted phone rewritten at random as spelled-out digits, keycap
+    emoji, look-alike digits ("8 7D1 234 5б 78") or left as it was: the ways recruiters dodge
+    filters, which the networks must still link. Fillers are unchanged."""
+    rng = random.Random(seed)
+    ads = [replace(ad, text=_PLANTED_PHONE.sub(lambda m: _obfuscate(m.group(0), rng), ad.text)) if corpus.truth[ad.id] else ad
+           for ad in corpus.ads]
+    return Corpus(ads, corpus.truth, corpus.template_truth)
