@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .errors import TraffickingAdsError
 from .records import Assessment, read_scored
 
 
@@ -29,7 +30,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-class ScoredInputError(ValueError):
+class ScoredInputError(TraffickingAdsError, ValueError):
     """A bad line in a scored file, raised under strict mode."""
 
     def __init__(self, problem: Problem):

@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import TraffickingAdsError
 
-class DataError(ValueError):
+
+class DataError(TraffickingAdsError, ValueError):
     """A row or file that cannot be read, raised in strict mode (or when a file is missing)."""
 
 

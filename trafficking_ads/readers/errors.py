@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import TraffickingAdsError
+
 #: Longest raw text kept in a BadRecord (a broken 1 GB line must not be copied around).
 RAW_LIMIT = 2000
 
@@ -75,7 +77,7 @@ class BadRecord:
         }
 
 
-class InputError(Exception):
+class InputError(TraffickingAdsError):
     """Input that cannot be read at all, or the first bad record under strict mode."""
 
     def __init__(self, message: str, bad: BadRecord | None = None) -> None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..errors import TraffickingAdsError
 from ..records import Ad
 from .errors import BadRecord, safe_raw
 
@@ -28,7 +29,7 @@ _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n"}
 
 
-class RecordError(Exception):
+class RecordError(TraffickingAdsError):
     """A record that cannot become an Ad: `kind` (see errors.KINDS), the field, and why."""
 
     def __init__(self, kind: str, reason: str, field: str | None = None) -> None:

@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..errors import TraffickingAdsError
 from .fetch import FetchError, check_url
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class SourceError(ValueError):
+class SourceError(TraffickingAdsError, ValueError):
     """A sources file or URL that cannot be used; the message names the file and field."""
 
 

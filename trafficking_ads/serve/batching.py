@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..errors import TraffickingAdsError
 from ..records import Ad, Assessment
 from .logs import request_id_var
 from .metrics import Metrics
@@ -34,7 +35,7 @@ log = logging.getLogger("trafficking_ads.serve.batching")
 ScoreFn = Callable[[list[Ad]], list[Assessment]]
 
 
-class QueueFull(Exception):
+class QueueFull(TraffickingAdsError):
     """The queue has no room for this request; retry after `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -42,11 +43,11 @@ class QueueFull(Exception):
         self.retry_after = retry_after
 
 
-class Closed(Exception):
+class Closed(TraffickingAdsError):
     """The batcher is shutting down and takes no new work."""
 
 
-class ScoringFailed(Exception):
+class ScoringFailed(TraffickingAdsError):
     """The model raised while scoring a batch this request was in."""
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from fastapi import Request
 from starlette.responses import Response
 
+from ..errors import TraffickingAdsError
 from ..records import Ad, Assessment
 from ..scoring import Scorer
 from .batching import Batcher, Closed, QueueFull, ScoringFailed
@@ -112,7 +113,7 @@ async def _client_gone(request: Request) -> None:
             return
 
 
-class ClientGone(Exception):
+class ClientGone(TraffickingAdsError):
     """The client disconnected while its ads waited; nothing is sent back."""
 
 
