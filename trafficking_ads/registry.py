@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TraffickingAdsError
 from . import atomic
 from .errors import ModelCardError, ModelNotFoundError, TraffickingAdsError
 from .model.card import ModelCard, load_card

@@ -123,3 +123,12 @@ def register(app: typer.Typer) -> None:
 
     _ = (list_cmd, promote_cmd, calibrate_cmd)
     app.add_typer(models_app, name="models")
+
+
+def with_models_dir(model: Optional[str], models_dir: Optional[Path]) -> Optional[str]:
+    """`--model` as given, or (with `--models-dir`) the directory it names there (else shipped)."""
+    if models_dir is None:
+        return model
+    from ..scoring import resolve_model_dir
+
+    return str(resolve_model_dir(model, models_dir))

@@ -123,8 +123,10 @@ def _cpu_seconds() -> float:
 
 
 def _model_id(model: str | None) -> dict[str, str]:
-    card = json.loads((resolve_model_dir(model) / "model.json").read_text(encoding="utf-8"))
-    return {"name": card["name"], "version": card["version"]}
+    from ..model.card import load_card
+
+    card = load_card(resolve_model_dir(model))
+    return {"name": card.name, "version": card.version}
 
 
 def _check_run(outdir: Path, run: dict[str, Any]) -> None:

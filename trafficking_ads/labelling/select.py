@@ -19,7 +19,6 @@ corpus builder's comparison form so "near-duplicate" means the same thing everyw
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -129,6 +128,7 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
     """(threshold, where it came from): `explicit`, else the model.json of the model that scored, else 0.5."""
     if explicit is not None:
         return float(explicit), "--threshold"
+    from ..model.card import load_card
     from ..scoring import resolve_model_dir
 
     names = [model] if model else []
@@ -136,10 +136,10 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
     for name in names:
         try:
             path = resolve_model_dir(name)
-            card = json.loads((path / "model.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            card = load_card(path).to_dict()
+        except (OSError, ValueError):  # no such model, or an invalid model.json (ModelCardError)
             continue
-        if name == "default" and model is None and candidates and card.get("name") not in {c.assessment.model.name for c in candidates}:
+        if name == "default" and model is None and candidates and card["name"] not in {c.assessment.model.name for c in candidates}:
             continue  # the default is another model than the one that scored
         t = threshold_from_card(card)
         if t is not None:
