@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checkout import checkout_path
 from .. import atomic
 from ..records import Ad
 from .dedup import deduplicate
@@ -29,9 +30,9 @@ from .splits import SPLITS, check_group_disjoint, cross_source_split, source_fam
 
 DEFAULT_SEED = 13
 #: Where `data build` writes by default and where `evaluate` looks for a built corpus.
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[2] / "out" / "corpus"
+DEFAULT_CORPUS_DIR = checkout_path("out", "corpus")
 #: The card of the corpus built with default arguments, kept in the repository.
-REPO_CARD = Path(__file__).resolve().parents[2] / "data" / "CORPUS_CARD.md"
+REPO_CARD = checkout_path("data", "CORPUS_CARD.md")
 
 #: Dataset columns, in order (`meta` is a JSON string).
 COLUMNS = ("id", "text", "title", "label", "lang", "source", "group", "company_name", "company_profile", "location", "salary", "url", "posted_at", "meta")
