@@ -53,7 +53,7 @@ def test_names_resolve_to_a_path_then_the_user_models_then_the_shipped(user_dir,
     assert load_scorer(models_dir=other.parent).info.version == "3"  # --models-dir overrides the environment
     monkeypatch.chdir(tmp_path)  # found from any working directory
     assert resolve_model_dir("indicators").is_absolute()
-    with pytest.raises(ModelNotFoundError, match="no model 'nope'") as e:
+    with pytest.raises(ModelNotFoundError, match="no model at nope") as e:
         resolve_model_dir("nope")
     assert isinstance(e.value, FileNotFoundError) and str(user_dir / "nope") in str(e.value)
 
@@ -166,4 +166,4 @@ def test_cli_prints_a_library_error_as_one_line(user_dir, tmp_path):
     (tmp_path / "ads.jsonl").write_text('{"text": "Работа в Дубае"}\n', encoding="utf-8")
     r = CliRunner().invoke(app, ["score", str(tmp_path / "ads.jsonl"), "--model", "nope", "--models-dir", str(user_dir)])
     assert r.exit_code == 1
-    assert "Traceback" not in r.output and r.output.strip().splitlines()[-1].startswith("error: no model 'nope'")
+    assert "Traceback" not in r.output and r.output.strip().splitlines()[-1].startswith("error: no model at nope")

@@ -91,11 +91,12 @@ class ModelCard:
 
         if not isinstance(d, dict):
             raise ModelCardError(f"{where}: expected a JSON object, got {type(d).__name__}")
-        for req in ("kind", "name", "version", "thresholds"):
+        if d.get("kind") not in KINDS:  # first: the kind decides what the rest must hold
+            raise bad("kind", "is missing" if d.get("kind") is None else
+                      f"is an unknown model kind {d['kind']!r} (expected {' or '.join(map(repr, KINDS))})")
+        for req in ("name", "version", "thresholds"):
             if d.get(req) is None:
                 raise bad(req, "is missing")
-        if d["kind"] not in KINDS:
-            raise bad("kind", f"is {d['kind']!r}; expected one of {', '.join(map(repr, KINDS))}")
         if not isinstance(d["name"], str) or not d["name"]:
             raise bad("name", "must be a non-empty string")
         if isinstance(d["version"], bool) or not isinstance(d["version"], (str, int, float)):
