@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,20 @@ def test_cli_prints_a_library_error_as_one_line(user_dir, tmp_path):
     r = CliRunner().invoke(app, ["score", str(tmp_path / "ads.jsonl"), "--model", "nope", "--models-dir", str(user_dir)])
     assert r.exit_code == 1
     assert "Traceback" not in r.output and r.output.strip().splitlines()[-1].startswith("error: no model at nope")
+
+
+#: Modules that still raise builtin exceptions (ValueError, FileNotFoundError, RuntimeError, OSError)
+#: for callers' errors: they are being rewritten on other branches (model/ runtimes: rt; evaluation/,
+#: networks/, corpus/splits.py, scored.py: arch; batch.py: cli). Shrink this set, never grow it.
+BUILTIN_RAISES_LEFT = {
+    "batch.py", "corpus/splits.py", "evaluation/baseline.py", "evaluation/evaluate.py", "evaluation/metrics.py",
+    "evaluation/tfidf_linear.py", "model/base.py", "model/convert.py", "model/fast.py", "model/fusion.py", "model/network.py",
+    "model/onnxrt.py", "model/ovrt.py", "model/scorer.py", "model/signals.py", "model/train.py", "networks/index.py", "scored.py",
+}
+
+
+def test_library_errors_are_raised_as_subclasses_of_the_root():
+    pattern = re.compile(r"raise (ValueError|FileNotFoundError|RuntimeError|OSError)\(")
+    offenders = sorted(str(p.relative_to(PKG)) for p in PKG.rglob("*.py")
+                       if pattern.search(p.read_text(encoding="utf-8")) and str(p.relative_to(PKG)) not in BUILTIN_RAISES_LEFT)
+    assert offenders == [], "raise errors.InvalidValueError / NotFoundError / ... instead of the builtin in " + ", ".join(offenders)

@@ -14,7 +14,19 @@ class TraffickingAdsError(Exception):
     """Root of every exception the library defines."""
 
 
-class ModelNotFoundError(TraffickingAdsError, FileNotFoundError):
+class InvalidValueError(TraffickingAdsError, ValueError):
+    """An argument, option, setting or file content the library cannot accept (the message says which and why)."""
+
+
+class NotFoundError(TraffickingAdsError, FileNotFoundError):
+    """A file or directory the caller named does not exist."""
+
+
+class ScorerError(TraffickingAdsError, RuntimeError):
+    """A scorer broke its contract (e.g. returned fewer assessments than it was given ads)."""
+
+
+class ModelNotFoundError(NotFoundError):
     """No model directory (one holding model.json) under the name or path given."""
 
 
@@ -26,8 +38,17 @@ class MissingExtraError(TraffickingAdsError, ImportError):
     """A feature needs an optional dependency group (`pip install 'trafficking-ads[EXTRA]'`)."""
 
 
-class MissingDataError(TraffickingAdsError, FileNotFoundError):
+class MissingDataError(NotFoundError):
     """Input that lives only in a source checkout (data/seed, data/hard) or the shared data is absent."""
 
 
-__all__ = ["MissingDataError", "MissingExtraError", "ModelCardError", "ModelNotFoundError", "TraffickingAdsError"]
+__all__ = [
+    "InvalidValueError",
+    "MissingDataError",
+    "MissingExtraError",
+    "ModelCardError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "ScorerError",
+    "TraffickingAdsError",
+]

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from .errors import TraffickingAdsError
+from .errors import InvalidValueError, TraffickingAdsError
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
@@ -262,9 +262,9 @@ class RecordWriter:
         stream: IO[str] | None = None,
     ) -> None:
         if fmt not in OUTPUT_FORMATS:
-            raise ValueError(f"unknown output format {fmt!r} (one of: {', '.join(OUTPUT_FORMATS)})")
+            raise InvalidValueError(f"unknown output format {fmt!r} (one of: {', '.join(OUTPUT_FORMATS)})")
         if resume and out is None:
-            raise ValueError("--resume needs an output file (-o)")
+            raise InvalidValueError("--resume needs an output file (-o)")
         self.fmt = fmt
         self.ad_fields = ad_fields
         self.path = Path(out) if out is not None else None

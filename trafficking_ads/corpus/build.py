@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkout import checkout_path
+from ..errors import NotFoundError
 from .. import atomic
 from ..records import Ad
 from .dedup import deduplicate
@@ -227,7 +228,7 @@ def load_corpus(path: str | os.PathLike):
     if (p / "dataset").is_dir():
         p = p / "dataset"
     if not p.is_dir():
-        raise FileNotFoundError(f"{path}: no built corpus here (run `trafficking-ads data build -o {path}`)")
+        raise NotFoundError(f"{path}: no built corpus here (run `trafficking-ads data build -o {path}`)")
     return load_from_disk(str(p))
 
 

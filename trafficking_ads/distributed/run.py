@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from ..errors import InvalidValueError
 from ..atomic import write_json, write_text
 from ..batch import BatchSummary
 from ..model.scorer import CHUNK
@@ -173,9 +174,9 @@ def score_inputs(
     from ..readers import parse_map
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r} for --engine ray (one of: {', '.join(FORMATS)})")
+        raise InvalidValueError(f"unknown output format {fmt!r} for --engine ray (one of: {', '.join(FORMATS)})")
     if shard_size < 1 or cpus_per_actor < 1:
-        raise ValueError("shard size and CPUs per actor must be at least 1")
+        raise InvalidValueError("shard size and CPUs per actor must be at least 1")
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     sources = expand_inputs(inputs)
     mapping = parse_map(mapping)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..errors import InvalidValueError
 from ..model.card import ModelCard, load_card
 from ..corpus.problems import DataError, Problems
 from ..records import Ad
@@ -200,7 +201,7 @@ def _config(parent_dir: Path, parent_card: ModelCard, config: Any):
 
         over = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
         if not isinstance(over, dict):
-            raise ValueError(f"{config}: expected a mapping of training options")
+            raise InvalidValueError(f"{config}: expected a mapping of training options")
     else:
         over = {}
     cfg = TrainConfig.from_dict({**base, **over})

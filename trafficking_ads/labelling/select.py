@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..corpus.problems import Problems
 from ..records import Ad, Assessment, read_scored
 from .files import iter_jsonl
@@ -265,7 +266,7 @@ def _order(cands: Sequence[Candidate], strategy: str, threshold: float, seed: in
         return sorted(idx, key=lambda i: (abs(cands[i].risk - threshold), cands[i].ad_id))
     if strategy == "random":
         return [int(i) for i in np.random.default_rng(seed).permutation(len(cands))]
-    raise ValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+    raise InvalidValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
 
 
 def select(
@@ -286,7 +287,7 @@ def select(
     near-copies of them are never chosen again. Deterministic for a given `seed`.
     """
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+        raise InvalidValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
     if threshold is None:
         threshold, threshold_source = operating_threshold(candidates)
     sel = Selection(chosen=[], strategy=strategy, threshold=float(threshold), threshold_source=threshold_source or "given")

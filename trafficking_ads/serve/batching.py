@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..errors import TraffickingAdsError
+from ..errors import ScorerError, TraffickingAdsError
 from ..records import Ad, Assessment
 from .logs import request_id_var
 from .metrics import Metrics
@@ -202,7 +202,7 @@ class Batcher:
             try:
                 results = await loop.run_in_executor(self._executor, self._score, ads)
                 if len(results) != len(ads):
-                    raise RuntimeError(f"scorer returned {len(results)} assessments for {len(ads)} ads")
+                    raise ScorerError(f"scorer returned {len(results)} assessments for {len(ads)} ads")
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
                 log.error("scoring a batch of %d ads failed: %s", len(ads), type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
                 for job in batch:
