@@ -15,7 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 import trafficking_ads as ta
-from trafficking_ads.errors import MissingExtraError, ModelCardError, ModelNotFoundError, TraffickingAdsError
+from trafficking_ads.errors import (
+    MissingExtraError,
+    ModelCardError,
+    ModelNotFoundError,
+    TraffickingAdsError,
+)
 from trafficking_ads.model.card import ModelCard, load_card
 from trafficking_ads.model_dirs import MODELS_ENV, shipped_models_dir, user_models_dir
 from trafficking_ads.registry import PromotionError, list_models, promote
@@ -107,7 +112,7 @@ def test_an_invalid_card_names_model_json_and_the_field(tmp_path, change, field)
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(ModelCardError, match="model.json: not valid JSON"):
         load_card(tmp_path)
-    assert ModelCard.from_dict({**card, **{"kind": "indicators", "name": "x", "version": 2, "thresholds": {"medium": 0.3, "high": 0.6}},
+    assert ModelCard.from_dict({**card, "kind": "indicators", "name": "x", "version": 2, "thresholds": {"medium": 0.3, "high": 0.6},
                                 "max_len": 64, "files": {}, "operating_threshold": 0.5}).version == "2"
 
 

@@ -17,7 +17,7 @@ def python_blocks() -> list[tuple[int, str]]:
     """(line number, code) of every ```python block in README.md."""
     text = README.read_text(encoding="utf-8")
     out = []
-    for m in re.finditer(r"^```python\n(.*?)^```", text, re.M | re.S):
+    for m in re.finditer(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
         out.append((text.count("\n", 0, m.start()) + 1, m.group(1)))
     return out
 

@@ -13,7 +13,12 @@ Every exception the library raises derives from `ta.TraffickingAdsError`.
 __version__ = "0.1.0"  # before the imports: modules below read it
 
 from .batch import BatchSummary, score_file
-from .errors import MissingExtraError, ModelCardError, ModelNotFoundError, TraffickingAdsError
+from .errors import (
+    MissingExtraError,
+    ModelCardError,
+    ModelNotFoundError,
+    TraffickingAdsError,
+)
 from .readers import read_ads
 from .records import Ad, Assessment, Evidence, IndicatorHit, ModelInfo
 from .scoring import Scorer, load_scorer

@@ -6,7 +6,8 @@ builds them: scorers import it, never `scoring`, so there is no import circle.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
 
 from .records import Ad, Assessment, ModelInfo
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from .model_dirs import DEFAULT, find_model_dir, shipped_models_dir
 from .scorer_protocol import Scorer, as_ad, band_for
 
@@ -43,7 +44,8 @@ def load_scorer(model: str | os.PathLike | None = None, *, runtime: str | None =
         from .indicators.scorer import IndicatorScorer
 
         return IndicatorScorer.load(path)
-    from .model.scorer import TransformerScorer  # kind == "transformer" (validated by load_card)
+    # kind == "transformer" (load_card validated the kind)
+    from .model.scorer import TransformerScorer
 
     opts = {k: v for k, v in (("runtime", runtime), ("precision", precision)) if v is not None}
     return TransformerScorer.load(path, **opts)
