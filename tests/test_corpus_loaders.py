@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from trafficking_ads.errors import MissingDataError
+
 from trafficking_ads.corpus.loaders import (
     SHARED_FILES,
     cyrillic_language,
@@ -153,7 +155,8 @@ def test_seed_loader(tmp_path):
     assert a.meta["indicators"] == ["travel_abroad_offer"] and a.meta["template"] == "ru-t1" and a.meta["style"] == "telegram"
     assert ads[1].meta["hard_negative"] is True
     assert [(x.record, x.field) for x in problems] == [(3, "id"), (4, "lang"), (5, "text"), (6, None)]
-    assert load_seed(tmp_path / "absent") == []
+    with pytest.raises(MissingDataError, match="seed set"):  # never a corpus silently built without seeds
+        load_seed(tmp_path / "absent")
     with pytest.raises(DataError):
         load_seed_file(tmp_path / "ru.jsonl", problems=Problems(strict=True))
 
@@ -168,6 +171,9 @@ def test_shared_data_location(monkeypatch, tmp_path, shared_data):
     problems = Problems()
     assert load_shared(problems=problems) == {}  # an empty folder: every source reported, none loaded
     assert len(problems) == len(SHARED_FILES) and "file not found" in problems[0].reason
+    monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "absent"))
+    with pytest.raises(MissingDataError, match="shared data folder not found"):
+        load_shared()
 
 
 def test_translated_seed_templates_share_one_family(tmp_path):

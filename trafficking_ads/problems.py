@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import TraffickingAdsError
+
 #: Longest raw text kept in a Problem (a broken 1 GB line must not be copied around).
 RAW_LIMIT = 2000
 
@@ -84,7 +86,7 @@ class Problem:
         }
 
 
-class DataError(ValueError):
+class DataError(TraffickingAdsError, ValueError):
     """A row or file that cannot be read, raised in strict mode (or when a file is missing)."""
 
 

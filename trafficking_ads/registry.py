@@ -1,15 +1,18 @@
-"""The model registry: the versions under `models/`, their held-out metrics, and promotion.
+"""The model registry: the versions in the user's models directory, their held-out metrics, and promotion.
 
-A model is a directory `models/<name>/` holding `model.json` (kind, name, version and,
+A model is a directory `<models>/<name>/` holding `model.json` (kind, name, version and,
 when a run wrote them, `created_at`, `parent`, `data`, `metrics`) and optionally
-`metrics.json`, the result of `trafficking-ads evaluate --json models/<name>/metrics.json`.
-`models/default` is the one `score` uses.
+`metrics.json`, the result of `trafficking-ads evaluate --json <models>/<name>/metrics.json`.
+`<models>` is the user's models directory (`model_dirs.user_models_dir`: --models-dir,
+$TRAFFICKING_ADS_MODELS or the per-user data dir), never the installed package.
+`<models>/default`, when there is one, is the one `score` uses; otherwise the shipped default.
 
-Promotion copies `models/<name>` over `models/default` only if the candidate's held-out
-PR-AUC is not lower than the current default's by more than `tolerance` on the *same*
-held-out data (a PR-AUC on another set is not comparable, and the gate says so). The old
-default is kept as `models/<its name>-<its version>` (nothing is lost), and every promotion is
-appended to `models/registry.json`. `force=True` skips the gate and is recorded as forced.
+Promotion copies `<models>/<name>` over `<models>/default` only if the candidate's held-out
+PR-AUC is not lower than the current default's (the user's, else the shipped one) by more
+than `tolerance` on the *same* held-out data (a PR-AUC on another set is not comparable, and
+the gate says so). An old user default is kept as `<models>/<its name>-<its version>` (nothing
+is lost; the shipped one stays where it is), and every promotion is appended to
+`<models>/registry.json`. `force=True` skips the gate and is recorded as forced.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
-from .scoring import MODELS_ROOT
+from .errors import ModelCardError, ModelNotFoundError, TraffickingAdsError
+from .model.card import ModelCard, load_card
+from .model_dirs import shipped_models_dir, user_models_dir
 
 DEFAULT = "default"
 METRICS_FILE = "metrics.json"
@@ -35,7 +40,7 @@ REGISTRY_FILE = "registry.json"
 DEFAULT_TOLERANCE = 0.01
 
 
-class PromotionError(RuntimeError):
+class PromotionError(TraffickingAdsError, RuntimeError):
     """Promotion refused (gate failed, or the candidate cannot be promoted)."""
 
 
@@ -76,7 +81,9 @@ class ModelEntry:
     data: Any
     held_out: HeldOut
     is_default: bool = False
-    card: dict[str, Any] = field(default_factory=dict, repr=False)
+    card: ModelCard | None = field(default=None, repr=False)
+    #: Shipped with the package (read-only), not in the user's models directory.
+    shipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -97,9 +104,9 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def held_out(path: Path, card: dict[str, Any] | None = None) -> HeldOut:
+def held_out(path: Path, card: ModelCard | None = None) -> HeldOut:
     """A model's held-out PR-AUC: `metrics.json` (an `evaluate` result) first, then model.json `metrics`."""
-    card = card if card is not None else (_read_json(path / "model.json") or {})
+    card = card if card is not None else load_card(path)
     m = _read_json(path / METRICS_FILE)
     if m is not None:
         overall = ((m.get("model") or {}).get("metrics") or {}).get("overall") or {}
@@ -108,19 +115,19 @@ def held_out(path: Path, card: dict[str, Any] | None = None) -> HeldOut:
             pr = _num(m.get("pr_auc"))
         if pr is not None:
             return HeldOut(pr, str(path / METRICS_FILE), dict(m.get("data") or {}))
-    metrics = card.get("metrics")
+    metrics = card.metrics
     if isinstance(metrics, dict):
         pr = _num(metrics.get("pr_auc"))
         if pr is None:
             pr = _num(((metrics.get("overall") or {}) if isinstance(metrics.get("overall"), dict) else {}).get("pr_auc"))
         if pr is not None:
-            return HeldOut(pr, f"{path / 'model.json'} metrics", dict(metrics.get("data") or card.get("held_out") or {}))
+            return HeldOut(pr, f"{path / 'model.json'} metrics", dict(metrics.get("data") or card.held_out or {}))
     return HeldOut(None, "none (no metrics.json and no metrics in model.json)", {})
 
 
-def _created_at(path: Path, card: dict[str, Any]) -> str:
-    if card.get("created_at"):
-        return str(card["created_at"])
+def _created_at(path: Path, card: ModelCard) -> str:
+    if card.created_at:
+        return card.created_at
     t = _dt.datetime.fromtimestamp((path / "model.json").stat().st_mtime, _dt.timezone.utc)
     return t.isoformat(timespec="seconds").replace("+00:00", "Z") + " (file time)"
 
@@ -137,37 +144,50 @@ def _fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def model_entry(path: str | os.PathLike, *, is_default: bool = False) -> ModelEntry:
-    """The registry entry of one model directory (raises FileNotFoundError without model.json)."""
+def model_entry(path: str | os.PathLike, *, is_default: bool = False, shipped: bool = False) -> ModelEntry:
+    """The registry entry of one model directory (ModelNotFoundError without model.json,
+    ModelCardError if it is invalid)."""
     p = Path(path)
-    card = _read_json(p / "model.json")
-    if card is None:
-        raise FileNotFoundError(f"{p}: no readable model.json")
+    if not (p / "model.json").is_file():
+        raise ModelNotFoundError(f"{p}: no model.json")
+    card = load_card(p)
     return ModelEntry(
         dir_name=p.name,
         path=p,
-        kind=card.get("kind"),
-        name=card.get("name"),
-        version=None if card.get("version") is None else str(card.get("version")),
+        kind=card.kind,
+        name=card.name,
+        version=card.version,
         created_at=_created_at(p, card),
-        parent=card.get("parent"),
-        data=card.get("data"),
+        parent=card.parent,
+        data=card.data,
         held_out=held_out(p, card),
         is_default=is_default,
         card=card,
+        shipped=shipped,
     )
 
 
-def list_models(root: str | os.PathLike | None = None) -> list[ModelEntry]:
-    """Every model directory under `root` (default: the checkout's models/), default first."""
-    r = Path(root) if root is not None else MODELS_ROOT
-    if not r.is_dir():
-        return []
-    out = []
-    for p in sorted(r.iterdir()):
-        if p.is_dir() and not p.name.startswith(".") and (p / "model.json").is_file():
-            out.append(model_entry(p, is_default=p.name == DEFAULT))
-    out.sort(key=lambda e: (not e.is_default, e.dir_name))
+def list_models(root: str | os.PathLike | None = None, *, problems: list[str] | None = None) -> list[ModelEntry]:
+    """Every model directory under `root`, default first. Without `root`: the user's models
+    directory, then the shipped models (a user `default` replaces the shipped one as default).
+    A directory whose model.json is invalid is left out and its message appended to `problems`."""
+    roots = [(Path(root), False)] if root is not None else [(user_models_dir(), False), (shipped_models_dir(), True)]
+    out: list[ModelEntry] = []
+    seen_default = False
+    for r, shipped in roots:
+        if not r.is_dir():
+            continue
+        for p in sorted(r.iterdir()):
+            if p.is_dir() and not p.name.startswith(".") and (p / "model.json").is_file():
+                is_default = p.name == DEFAULT and not seen_default
+                try:
+                    out.append(model_entry(p, is_default=is_default, shipped=shipped))
+                except ModelCardError as e:
+                    if problems is not None:
+                        problems.append(str(e))
+                    continue
+                seen_default = seen_default or is_default
+    out.sort(key=lambda e: (not e.is_default, e.shipped, e.dir_name))
     return out
 
 
@@ -192,7 +212,7 @@ def _baseline_from_comparison(cand: ModelEntry, current: ModelEntry) -> HeldOut 
     `retrain` evaluates the model it started from on the new held-out set and records it in
     model.json `comparison.parent`; that number is like for like with the candidate's.
     """
-    comp = cand.card.get("comparison")
+    comp = cand.card.comparison if cand.card is not None else None
     if not isinstance(comp, dict):
         return None
     parent = comp.get("parent") or {}
@@ -318,30 +338,39 @@ def _copy_regular(src: Path, dst: Path) -> None:
 
 
 def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: float = DEFAULT_TOLERANCE, force: bool = False, verify: bool = True) -> PromoteResult:
-    """Make `models/<name>` the default if it passes the gate (or `force`); raises PromotionError if refused.
+    """Make `<root>/<name>` (or the directory `name`) the default in `root` if it passes the
+    gate (or `force`); raises PromotionError if refused. `root`: the user's models directory.
+    Without a default in `root` the gate compares against the shipped default.
 
     With `verify` the candidate must load and score an ad first (even under `force`). A
     candidate holding symlinks, special files, subdirectories or unexpected files is refused
     (see `check_candidate_files`). The candidate is copied to a temporary directory beside `default`, the old default is
     renamed to its archive name, and the copy is renamed to `default` (rolled back on error).
     """
-    r = Path(root) if root is not None else MODELS_ROOT
+    r = Path(root) if root is not None else user_models_dir()
     src = Path(name) if Path(name).is_absolute() or os.sep in name else r / name
     if src.name == DEFAULT and src.parent.resolve() == r.resolve():
         raise PromotionError("the default is already the default; name another model directory")
     if not (src / "model.json").is_file():
         raise PromotionError(f"{src}: no model here (expected model.json)")
     check_candidate_files(src)
-    cand = model_entry(src)
+    try:
+        cand = model_entry(src)
+    except ModelCardError as e:
+        raise PromotionError(f"{src}: the model does not load (invalid model.json: {e})") from None
     cur_path = r / DEFAULT
     current = model_entry(cur_path, is_default=True) if (cur_path / "model.json").is_file() else None
-    decision = gate(cand, current, tolerance)
+    compare_to = current
+    if current is None and root is None and (shipped_models_dir() / DEFAULT / "model.json").is_file():
+        compare_to = model_entry(shipped_models_dir() / DEFAULT, is_default=True, shipped=True)
+    decision = gate(cand, compare_to, tolerance)
     if not decision.ok and not force:
         raise PromotionError(f"refused to promote {cand.dir_name}: {decision.reason} (use --force to override)")
     if verify:
         verify_loads(src)
 
     archived_as = None
+    r.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT}.new.", dir=r))
     try:
         for f in check_candidate_files(src):  # again: the directory may have changed while it was verified

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .problems import Problem
+from .errors import TraffickingAdsError
 from .records import Assessment, read_scored
 
 __all__ = ["Problem", "ScoredInputError", "iter_scored", "iter_scored_lines", "is_scored_file", "parse_scored_line"]
 
 
-class ScoredInputError(ValueError):
+class ScoredInputError(TraffickingAdsError, ValueError):
     """A bad line in a scored file, raised under strict mode."""
 
     def __init__(self, problem: Problem):

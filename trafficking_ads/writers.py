@@ -24,6 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Iterable
 
+from .errors import InvalidValueError, TraffickingAdsError
+
 OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
 CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "components", "network")
@@ -33,7 +35,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-class OutputError(OSError):
+class OutputError(TraffickingAdsError, OSError):
     """An output that cannot be written (a directory in the way, a symlink, a full disk);
     the message says which file and what to do."""
 
@@ -172,7 +174,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class ResumeError(ValueError):
+class ResumeError(TraffickingAdsError, ValueError):
     """The partial output cannot be continued (different format, columns or model)."""
 
 
@@ -260,9 +262,9 @@ class RecordWriter:
         stream: IO[str] | None = None,
     ) -> None:
         if fmt not in OUTPUT_FORMATS:
-            raise ValueError(f"unknown output format {fmt!r} (one of: {', '.join(OUTPUT_FORMATS)})")
+            raise InvalidValueError(f"unknown output format {fmt!r} (one of: {', '.join(OUTPUT_FORMATS)})")
         if resume and out is None:
-            raise ValueError("--resume needs an output file (-o)")
+            raise InvalidValueError("--resume needs an output file (-o)")
         self.fmt = fmt
         self.ad_fields = ad_fields
         self.path = Path(out) if out is not None else None

@@ -21,6 +21,7 @@ from typing import IO, Any, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import InvalidValueError
 from .writers import RecordWriter, fsync_dir
 
 #: Ad fields that are not strings in `Ad`: how they are typed in the `ad` struct.
@@ -114,7 +115,7 @@ class ParquetRecordWriter(RecordWriter):
     def __init__(self, out: str | os.PathLike | None, ad_fields: tuple[str, ...] = (), resume: bool = False,
                  stream: IO[str] | None = None) -> None:
         if out is None:
-            raise ValueError("Parquet output needs an output file (-o OUT.parquet)")
+            raise InvalidValueError("Parquet output needs an output file (-o OUT.parquet)")
         super().__init__(out, "jsonl", ad_fields, resume=resume, stream=stream)
 
     def commit(self) -> None:

@@ -19,7 +19,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 
 class _Group(TyperGroup):
-    """Usage errors exit with 1, as documented; click's default 2 means an input error under --strict here."""
+    """Usage errors exit with 1, as documented; click's default 2 means an input error under --strict here.
+    A library error (TraffickingAdsError: a missing model, extra or input) that no command handled
+    is printed as one line, without a traceback, and exits with 1."""
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
         try:
@@ -29,11 +31,24 @@ class _Group(TyperGroup):
             raise
 
     def invoke(self, ctx):  # type: ignore[override]
+        from ..errors import TraffickingAdsError
+
         try:
             return super().invoke(ctx)
         except UsageError as e:
             e.exit_code = 1
             raise
+        except TraffickingAdsError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+        except ModuleNotFoundError as e:  # an optional dependency group that is not installed
+            from ..extras import missing_extra
+
+            err = missing_extra(e, feature=f"`{ctx.invoked_subcommand or ctx.info_name}`")
+            if err is None:
+                raise
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from .models import MODELS_DIR_HELP, with_models_dir
+
 EPILOG = (
     "Examples: trafficking-ads evaluate --data out/corpus --split test --json training/results/eval.json "
     "--md training/results/eval.md ; trafficking-ads evaluate --data labelled.jsonl --model models/default ; "
@@ -22,7 +24,8 @@ def register(app: typer.Typer) -> None:
         data: Optional[Path] = typer.Option(None, "--data", help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory."),
         protocols: bool = typer.Option(False, "--protocols", help="Instead: compare the evaluation protocols (boilerplate-aware group split, whole-text group split, cross-source) by refitting the lexical model and the previous baseline per fold on the shared data and seed set."),
         seeds: str = typer.Option("13,14,15", "--seeds", help="Split seeds of the group protocols (with --protocols)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default)."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default)."),
+        models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         split: str = typer.Option("test", "--split", help="Split to evaluate when --data is a built corpus."),
         train: Optional[Path] = typer.Option(None, "--train", help="Built corpus whose train/dev splits fit the baseline (default: out/corpus, else built now)."),
         json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON here."),
@@ -37,6 +40,7 @@ def register(app: typer.Typer) -> None:
         JSON/markdown. Metrics: precision/recall/F1 at the model's operating threshold, PR-AUC,
         ROC-AUC, recall at 1%/5% FPR, FPR on real RU/KZ vacancies, Brier, ECE — overall, per
         language and per source."""
+        model = with_models_dir(model, models_dir)
         from .. import atomic
         from ..problems import DataError
         from ..evaluation.evaluate import evaluate, write_json

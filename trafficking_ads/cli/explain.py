@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from .models import MODELS_DIR_HELP, with_models_dir
+
 
 def _fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -25,7 +27,8 @@ def register(app: typer.Typer) -> None:
         input: Optional[Path] = typer.Argument(None, help="A scored JSONL file (used as is) or a raw ads file (scored with --model)."),
         ad_id: Optional[str] = typer.Option(None, "--id", help="The ad to explain (its ad_id, with or without 'sha256:')."),
         text: Optional[str] = typer.Option(None, "--text", help="Explain this ad text instead ('-' reads stdin)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default)."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default)."),
+        models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
         strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on a bad line in the input instead of skipping it."),
     ) -> None:
@@ -35,6 +38,7 @@ def register(app: typer.Typer) -> None:
         Examples: `trafficking-ads explain --text "Работа в Дубае..."`,
         `trafficking-ads explain out/scored.jsonl --id sha256:3f2a...`.
         """
+        model = with_models_dir(model, models_dir)
         from ..report import explain as build, iter_scored, ScoredInputError
         from ..scored import is_scored_file
 

@@ -14,6 +14,8 @@ from typing import Optional
 
 import typer
 
+from .models import MODELS_DIR_HELP, with_models_dir
+
 #: errno values that mean "no space to write": a full disk, a full quota, a file-size limit.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: At most this many bad records are printed to stderr; the errors file has them all.
@@ -62,7 +64,8 @@ def register(app: typer.Typer) -> None:
     def score(
         inputs: Optional[list[str]] = typer.Argument(None, metavar="INPUT...", help="Files or directories of ads, '-' for stdin."),
         output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (written atomically); stdout when absent."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default, or $TRAFFICKING_ADS_MODEL)."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default, or $TRAFFICKING_ADS_MODEL)."),
+        models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
         text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
@@ -85,6 +88,7 @@ def register(app: typer.Typer) -> None:
 
         Bad records (invalid JSON, missing or empty text, undecodable bytes, a field of the wrong type) are skipped and reported with file, line/row and reason, on stderr and in the errors file; nothing good is dropped. Output is written atomically (OUTPUT.partial, renamed when done).
         """
+        model = with_models_dir(model, models_dir)
         from rich.console import Console
 
         from ..batch import StrictModeError, score_file

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from .models import MODELS_DIR_HELP, with_models_dir
+
 EPILOG = (
     "Routes: POST /v1/score, POST /v1/explain, GET /v1/model, /healthz, /readyz, /metrics, /openapi.json, /docs; "
     "Label Studio ML backend: /setup, /health, /predict, /webhook. "
@@ -19,7 +21,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command(epilog=EPILOG)
     def serve(
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory or name under models/ (default: models/default, or $TRAFFICKING_ADS_MODEL)."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default, or $TRAFFICKING_ADS_MODEL)."),
+        models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (this machine only unless told otherwise)."),
         port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port; the log says which)."),
         api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="File of API keys, one per line (at least 16 characters each); every route but /healthz and /readyz then needs 'Authorization: Bearer KEY' (or HTTP Basic with the key as password)."),
@@ -42,6 +45,7 @@ def register(app: typer.Typer) -> None:
         Example: `trafficking-ads serve` then `curl -s localhost:8080/v1/score -d '"Работа в Дубае для девушек..."'`.
         The model loads once, in the background: /healthz answers at once, /readyz when the model is warm.
         """
+        model = with_models_dir(model, models_dir)
         try:
             from ..serve import ServeSettings
             from ..serve import serve as run

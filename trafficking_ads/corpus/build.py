@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checkout import checkout_path
+from ..errors import NotFoundError
 from .. import atomic
 from ..problems import Problems
 from ..records import Ad
@@ -32,9 +34,9 @@ __all__ = ["COLUMNS", "Corpus", "ad_to_row", "build_corpus", "features", "load_c
 
 DEFAULT_SEED = 13
 #: Where `data build` writes by default and where `evaluate` looks for a built corpus.
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[2] / "out" / "corpus"
+DEFAULT_CORPUS_DIR = checkout_path("out", "corpus")
 #: The card of the corpus built with default arguments, kept in the repository.
-REPO_CARD = Path(__file__).resolve().parents[2] / "data" / "CORPUS_CARD.md"
+REPO_CARD = checkout_path("data", "CORPUS_CARD.md")
 
 #: Dataset columns, in order (`meta` is a JSON string).
 
@@ -180,7 +182,7 @@ def load_corpus(path: str | os.PathLike):
     if (p / "dataset").is_dir():
         p = p / "dataset"
     if not p.is_dir():
-        raise FileNotFoundError(f"{path}: no built corpus here (run `trafficking-ads data build -o {path}`)")
+        raise NotFoundError(f"{path}: no built corpus here (run `trafficking-ads data build -o {path}`)")
     return load_from_disk(str(p))
 
 

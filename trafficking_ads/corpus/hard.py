@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ..problems import DataError, Problems, json_object_lines
+from ..checkout import checkout_path, checkout_root
 from ..records import Ad
 from .seed import written_ad_row
 
@@ -25,8 +26,8 @@ HARD_PARTS = ("fit", "test")
 
 
 def default_hard_path() -> Path:
-    """`data/hard/hard.jsonl` in the checkout."""
-    return Path(__file__).resolve().parents[2] / "data" / "hard" / "hard.jsonl"
+    """`data/hard/hard.jsonl` in the checkout (checkout-only: a wheel does not carry it)."""
+    return checkout_path("data", "hard", "hard.jsonl")
 
 
 def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | None = None) -> list[Ad]:
@@ -38,7 +39,8 @@ def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | Non
     """
     p = Path(path) if path is not None else default_hard_path()
     if not p.is_file():
-        raise DataError(f"{p}: no such file")
+        where = "" if checkout_root() is not None or path is not None else " (it ships with the source checkout, not the wheel)"
+        raise DataError(f"{p}: no such file{where}; pass the hard set's path")
     problems = problems if problems is not None else Problems()
     ads: list[Ad] = []
     seen: set[str] = set()

@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..checkout import checkout_root
+from ..errors import MissingDataError
 from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
 
@@ -59,11 +61,12 @@ _HIGHLIGHT = re.compile(r"</?highlighttext>")
 
 
 def default_shared_data() -> Path:
-    """`$TRAFFICKING_ADS_SHARED_DATA`, else `../shared/data` beside the checkout."""
+    """`$TRAFFICKING_ADS_SHARED_DATA`, else `../shared/data` beside the checkout (or the current directory)."""
     env = os.environ.get(SHARED_DATA_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    root = checkout_root()
+    return (root.parent if root is not None else Path(".")) / "shared" / "data"
 
 
 @lru_cache(maxsize=1)
@@ -379,9 +382,12 @@ SHARED_FILES: tuple[SharedFile, ...] = (
 def load_shared(shared_data: str | os.PathLike | None = None, *, problems: Problems | None = None) -> dict[str, list[Ad]]:
     """Every known file of the shared data folder, keyed by its path inside the folder.
 
-    Files that are absent are skipped and reported (a user may hold only some of them).
+    Files that are absent are skipped and reported (a user may hold only some of them); a
+    folder that does not exist raises MissingDataError.
     """
     root = Path(shared_data) if shared_data else default_shared_data()
+    if not root.is_dir():
+        raise MissingDataError(f"{root}: shared data folder not found; set ${SHARED_DATA_ENV} or pass shared_data= (--shared-data)")
     problems = problems if problems is not None else Problems()
     out: dict[str, list[Ad]] = {}
     for f in SHARED_FILES:

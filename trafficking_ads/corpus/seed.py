@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from ..problems import DataError, Problems, json_object_lines
+from ..checkout import checkout_path, missing_checkout_data
 from ..records import Ad
 from .loaders import binary_label
 
@@ -27,8 +28,8 @@ SEED_LANGS = ("ru", "kk", "en")
 
 
 def default_seed_dir() -> Path:
-    """`data/seed` in the checkout."""
-    return Path(__file__).resolve().parents[2] / "data" / "seed"
+    """`data/seed` in the checkout (checkout-only: a wheel does not carry it)."""
+    return checkout_path("data", "seed")
 
 
 def written_ad_row(p: Path, i: int, d: dict, problems: Problems, langs: tuple[str, ...], seen: set[str]) -> Ad | None:
@@ -86,13 +87,14 @@ def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None)
 def load_seed(seed_dir: str | os.PathLike | None = None, *, problems: Problems | None = None) -> list[Ad]:
     """All `*.jsonl` seed files in a directory (default `data/seed`), in file-name order.
 
-    A missing directory or an empty one yields no ads (the corpus builds without seeds).
-    Ids must be unique across files; later duplicates are skipped and reported.
+    A missing directory raises MissingDataError (a corpus silently built without its seeds
+    would be another corpus). Ids must be unique across files; later duplicates are skipped
+    and reported.
     """
     d = Path(seed_dir) if seed_dir else default_seed_dir()
     problems = problems if problems is not None else Problems()
     if not d.is_dir():
-        return []
+        raise missing_checkout_data(d, "the seed set (data/seed)", "seed_dir= (--seed-dir)")
     ads: list[Ad] = []
     seen: set[str] = set()
     for f in sorted(d.glob("*.jsonl")):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
+from ..errors import ScorerError
 from ..records import SCORED_AD_FIELDS, Ad, scored_record
 
 #: Environment variable the model runtimes read their thread count from (model/fast.py).
@@ -46,6 +47,6 @@ class ModelActor:
         out = []
         for ad, assessment in zip(ads, self.scorer.score_many(ads, batch_size=self.batch_size)):
             if assessment.ad_id != ad.id:
-                raise RuntimeError(f"scorer returned {assessment.ad_id!r} where {ad.id!r} was expected")
+                raise ScorerError(f"scorer returned {assessment.ad_id!r} where {ad.id!r} was expected")
             out.append(scored_record(ad, assessment, self.ad_fields))
         return out

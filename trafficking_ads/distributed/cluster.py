@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 
 from .. import minhash
+from ..errors import NotFoundError
 from ..networks.features import Member, thresholds
 from ..networks.index import NetworkIndex, member_of
 from ..networks.io import ClusterRun
@@ -55,14 +56,14 @@ def expand_scored(inputs: Iterable[str | Path]) -> list[str]:
             files = shard_files(p, "parquet") + shard_files(p, "jsonl")
             files = files or sorted(f for f in p.iterdir() if f.suffix in (".jsonl", ".parquet"))
             if not files:
-                raise FileNotFoundError(f"{p}: no scored files (.jsonl, .parquet) in this directory")
+                raise NotFoundError(f"{p}: no scored files (.jsonl, .parquet) in this directory")
             out.extend(str(f) for f in sorted(files))
         elif p.is_file():
             out.append(str(p))
         else:
             matches = sorted(glob.glob(str(inp)))
             if not matches:
-                raise FileNotFoundError(f"{inp}: no such file or directory")
+                raise NotFoundError(f"{inp}: no such file or directory")
             out.extend(matches)
     return out
 

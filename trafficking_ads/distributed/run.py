@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from ..errors import InvalidValueError
 from ..atomic import write_json, write_text
 from ..batch import BatchSummary
 from ..model.scorer import CHUNK
@@ -123,8 +124,10 @@ def _cpu_seconds() -> float:
 
 
 def _model_id(model: str | None) -> dict[str, str]:
-    card = json.loads((resolve_model_dir(model) / "model.json").read_text(encoding="utf-8"))
-    return {"name": card["name"], "version": card["version"]}
+    from ..model.card import load_card
+
+    card = load_card(resolve_model_dir(model))
+    return {"name": card.name, "version": card.version}
 
 
 def _check_run(outdir: Path, run: dict[str, Any]) -> None:
@@ -171,9 +174,9 @@ def score_inputs(
     from ..readers import parse_map
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r} for --engine ray (one of: {', '.join(FORMATS)})")
+        raise InvalidValueError(f"unknown output format {fmt!r} for --engine ray (one of: {', '.join(FORMATS)})")
     if shard_size < 1 or cpus_per_actor < 1:
-        raise ValueError("shard size and CPUs per actor must be at least 1")
+        raise InvalidValueError("shard size and CPUs per actor must be at least 1")
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     sources = expand_inputs(inputs)
     mapping = parse_map(mapping)

@@ -29,7 +29,7 @@ class BaselineScorer:
 
     def score_many(self, ads, batch_size: int = 32):
         from ..records import Assessment
-        from ..scoring import as_ad, band_for
+        from ..scorer_protocol import as_ad, band_for
 
         bands = {"medium": self.threshold, "high": max(self.threshold, 0.8)}
         batch: list[Ad] = []

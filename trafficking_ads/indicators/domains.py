@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import InvalidValueError
+
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _NAME_WINDOW = 4
 
@@ -50,24 +52,24 @@ class NameDomains:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as e:
-            raise ValueError(f"{path}: cannot read the transliteration table: {e}") from e
+            raise InvalidValueError(f"{path}: cannot read the transliteration table: {e}") from e
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping with 'letters', 'variants', 'legal_forms'")
+            raise InvalidValueError(f"{path}: expected a mapping with 'letters', 'variants', 'legal_forms'")
         letters = data.get("letters")
         if not isinstance(letters, dict) or not letters:
-            raise ValueError(f"{path}: 'letters' must map Cyrillic letters to Latin spellings")
+            raise InvalidValueError(f"{path}: 'letters' must map Cyrillic letters to Latin spellings")
         for k, v in letters.items():
             if not isinstance(k, str) or len(k) != 1 or not isinstance(v, str) or not re.fullmatch(r"[a-z]*", v):
-                raise ValueError(f"{path}: letters entry {k!r}: {v!r}: expected one letter -> lowercase Latin (or \"\")")
+                raise InvalidValueError(f"{path}: letters entry {k!r}: {v!r}: expected one letter -> lowercase Latin (or \"\")")
         self._letters = str.maketrans({k: v for k, v in letters.items()})
         self._variants: list[tuple[str, str]] = []
         for i, pair in enumerate(data.get("variants") or [], 1):
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) and re.fullmatch(r"[a-z]+", x) for x in pair)):
-                raise ValueError(f"{path}: variants entry {i}: {pair!r}: expected [spelling, folded spelling] in lowercase Latin")
+                raise InvalidValueError(f"{path}: variants entry {i}: {pair!r}: expected [spelling, folded spelling] in lowercase Latin")
             self._variants.append((pair[0], pair[1]))
         forms = data.get("legal_forms") or []
         if not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
-            raise ValueError(f"{path}: 'legal_forms' must be a list of words")
+            raise InvalidValueError(f"{path}: 'legal_forms' must be a list of words")
         self._forms = frozenset(f.lower() for f in forms)
         # Names and domains recur across ads: their folded forms are kept.
         self._keys: dict[str, _Key] = {}

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import TraffickingAdsError
 from .tokens import StemIndex, fold, lemma_of
 
 #: Most phrase variants one pattern may expand to.
@@ -37,7 +38,7 @@ _HYPHENATED = re.compile(r"\w-\w")
 _GAP = re.compile(r"^\.\.(\d{1,2})$")
 
 
-class PatternError(ValueError):
+class PatternError(TraffickingAdsError, ValueError):
     """A pattern file or entry that cannot be used; the message names file and entry."""
 
 

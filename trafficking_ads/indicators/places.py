@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..errors import InvalidValueError
+
 if TYPE_CHECKING:
     from .tokens import Tokens
 
@@ -58,11 +60,11 @@ class Gazetteer:
                 try:
                     rx = re.compile(name + r"\w*", re.IGNORECASE)
                 except re.error as e:
-                    raise ValueError(f"{where}: bad regex: {e}") from e
+                    raise InvalidValueError(f"{where}: bad regex: {e}") from e
                 body = name[2:] if name.startswith("\\b") else name
                 lit = _LITERAL.match(body)
                 if not lit or len(lit.group()) < 2:
-                    raise ValueError(f"{where}: a name must start with two plain letters")
+                    raise InvalidValueError(f"{where}: a name must start with two plain letters")
                 self._index.setdefault(lit.group()[:2].lower(), []).append((rx, country))
         self._cities: list[dict[str, Any]] = data.get("cities", [])
         self._endings: frozenset[str] = frozenset(data.get("short_stem_endings", []))

@@ -12,12 +12,12 @@ An optional "data_dir" in the card points at another pattern/weights directory
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ..errors import ModelCardError
 from ..records import Ad, Assessment, ModelInfo
-from ..scoring import as_ad, band_for
+from ..scorer_protocol import as_ad, band_for
 from .engine import IndicatorEngine, default_engine
 
 
@@ -32,16 +32,14 @@ class IndicatorScorer:
     @classmethod
     def load(cls, model_dir: str | Path) -> "IndicatorScorer":
         """Build the scorer from `<model_dir>/model.json`."""
-        path = Path(model_dir) / "model.json"
-        card = json.loads(path.read_text(encoding="utf-8"))
-        if card.get("kind") != "indicators":
-            raise ValueError(f"{path}: kind is {card.get('kind')!r}, expected 'indicators'")
-        th = card.get("thresholds") or {}
-        if not {"medium", "high"} <= set(th) or not 0 <= th["medium"] <= th["high"] <= 1:
-            raise ValueError(f"{path}: 'thresholds' needs 0 <= medium <= high <= 1, got {th!r}")
-        data_dir = card.get("data_dir")
-        engine = IndicatorEngine(Path(model_dir) / data_dir) if data_dir else default_engine()
-        info = ModelInfo(name=str(card.get("name", "indicators")), version=str(card.get("version", engine.weights.version)))
+        from ..model.card import load_card
+
+        card = load_card(model_dir)
+        if card.kind != "indicators":
+            raise ModelCardError(f"{card.source}: field 'kind' is {card.kind!r}, expected 'indicators'")
+        th = card.thresholds
+        engine = IndicatorEngine(Path(model_dir) / card.data_dir) if card.data_dir else default_engine()
+        info = ModelInfo(name=card.name, version=card.version)
         return cls(engine, info, {"medium": float(th["medium"]), "high": float(th["high"])})
 
     def score(self, ad: Ad | str) -> Assessment:

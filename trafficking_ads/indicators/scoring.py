@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import InvalidValueError
 from ..records import IndicatorHit
 
 #: Summary features appended after the per-indicator presence flags.
@@ -46,14 +47,14 @@ class Weights:
         internal = data.get("internal") or {}
         for k, v in internal.items():
             if v["becomes"] not in categories:
-                raise ValueError(f"{path}: internal id {k} becomes unknown indicator {v['becomes']!r}")
+                raise InvalidValueError(f"{path}: internal id {k} becomes unknown indicator {v['becomes']!r}")
             categories[k] = categories[v["becomes"]]
         bonuses = []
         for b in data.get("bonuses") or []:
             a, c = b["pair"]
             for x in (a, c):
                 if x not in weight:
-                    raise ValueError(f"{path}: bonus names unknown indicator {x!r}")
+                    raise InvalidValueError(f"{path}: bonus names unknown indicator {x!r}")
             bonuses.append((a, c, float(b["weight"])))
         return cls(str(data.get("version", "0")), float(data["bias"]), order, categories, weight, bonuses, internal)
 

@@ -39,6 +39,7 @@ from spacy.language import BaseDefaults, Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import registry, set_lang_class
 
+from ..errors import InvalidValueError
 from ..records import Ad, Evidence, IndicatorHit
 from .engine import IndicatorEngine, default_engine
 from .tokens import fold, lemma_of
@@ -104,7 +105,7 @@ def engine_for(data_dir: str | Path | None) -> IndicatorEngine:
     if data_dir is None or str(data_dir) == "":
         return default_engine()
     if not Path(data_dir).is_dir():
-        raise ValueError(f"{COMPONENT}: data_dir {str(data_dir)!r} is not a directory (patterns/, indicators.yaml, ...)")
+        raise InvalidValueError(f"{COMPONENT}: data_dir {str(data_dir)!r} is not a directory (patterns/, indicators.yaml, ...)")
     key = str(Path(data_dir).resolve())
     with _LOCK:
         eng = _ENGINES.get(key)
@@ -141,7 +142,7 @@ class RiskIndicators:
                     continue
                 span = doc.char_span(ev.start, ev.end, label=hit.id, alignment_mode="expand")
                 if span is None:  # evidence is trimmed of whitespace, so this is a bug
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"{self.name}: evidence {ev.text!r} [{ev.start}:{ev.end}] of {hit.id} "
                         "does not cover any spaCy token"
                     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 from xml.sax.saxutils import quoteattr
 
+from ..errors import TraffickingAdsError
 from ..problems import DataError, Problems
 from ..atomic import write_json as atomic_write_json, write_text as atomic_write_text
 from ..readers.jsonstream import JsonStream, JsonSyntaxError, JsonValueError
@@ -221,7 +222,7 @@ def _iso(ts: Any) -> str | None:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class _Invalid(Exception):
+class _Invalid(TraffickingAdsError):
     pass
 
 

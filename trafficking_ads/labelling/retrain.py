@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..errors import InvalidValueError
+from ..model.card import ModelCard, load_card
 from ..problems import DataError, Problems
 from ..records import Ad
 from ..atomic import replace_dir, write_json as atomic_write_json, write_text as atomic_write_text
@@ -181,13 +183,13 @@ def _next_version(version: str) -> str:
     return f"{m.group(1)}.r{int(m.group(2)) + 1}" if m else f"{version}.r1"
 
 
-def _config(parent_dir: Path, parent_card: dict[str, Any], config: Any):
+def _config(parent_dir: Path, parent_card: ModelCard, config: Any):
     """The run's TrainConfig: the parent's options (so its adapters fit), then the overrides."""
     from ..model.train import TrainConfig
 
     base: dict[str, Any] = {}
     training = parent_dir / "training.json"
-    if parent_card.get("kind") == "transformer" and training.is_file():
+    if parent_card.kind == "transformer" and training.is_file():
         base = dict(json.loads(training.read_text(encoding="utf-8")).get("config") or {})
     names = set(TrainConfig.__dataclass_fields__)
     base = {k: v for k, v in base.items() if k in names}
@@ -200,14 +202,14 @@ def _config(parent_dir: Path, parent_card: dict[str, Any], config: Any):
 
         over = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
         if not isinstance(over, dict):
-            raise ValueError(f"{config}: expected a mapping of training options")
+            raise InvalidValueError(f"{config}: expected a mapping of training options")
     else:
         over = {}
     cfg = TrainConfig.from_dict({**base, **over})
     if "name" not in over:
-        cfg.name = str(parent_card.get("name") or cfg.name) if parent_card.get("kind") == "transformer" else cfg.name
+        cfg.name = parent_card.name if parent_card.kind == "transformer" else cfg.name
     if "version" not in over:
-        cfg.version = _next_version(str(parent_card.get("version") or "0")) if parent_card.get("kind") == "transformer" else cfg.version
+        cfg.version = _next_version(parent_card.version) if parent_card.kind == "transformer" else cfg.version
     return cfg
 
 
@@ -302,7 +304,7 @@ def retrain(
     from ..scoring import resolve_model_dir
 
     parent_dir = resolve_model_dir(from_model)
-    parent_card = json.loads((parent_dir / "model.json").read_text(encoding="utf-8"))
+    parent_card = load_card(parent_dir)
     paths = [Path(labels_path)] if isinstance(labels_path, (str, os.PathLike)) else [Path(p) for p in labels_path]
     problems = Problems(strict=strict)
     label_info = []
@@ -328,7 +330,7 @@ def retrain(
         + f" (replaced {place.replaced}, joined corpus groups {place.joined_corpus_group})")
 
     cfg = _config(parent_dir, parent_card, config)
-    init_from = parent_dir if parent_card.get("kind") == "transformer" else None
+    init_from = parent_dir if parent_card.kind == "transformer" else None
     accepts_init = "init_from" in inspect.signature(train).parameters
     if init_from is not None and not accepts_init:
         init_note = "from scratch: the training API has no init_from hook"
@@ -336,7 +338,7 @@ def retrain(
     elif init_from is not None:
         init_note = f"continued from the parent's adapters and head ({parent_dir})"
     else:
-        init_note = f"from scratch: the parent is kind {parent_card.get('kind')!r} (no adapters to continue from)"
+        init_note = f"from scratch: the parent is kind {parent_card.kind!r} (no adapters to continue from)"
 
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -373,12 +375,12 @@ def retrain(
         this_m, parent_m = _overall(results["this"]), _overall(results["parent"])
         card.update(
             created_at=now,
-            parent={"name": parent_card.get("name"), "version": str(parent_card.get("version")), "kind": parent_card.get("kind"), "dir": str(parent_dir)},
+            parent={"name": parent_card.name, "version": parent_card.version, "kind": parent_card.kind, "dir": str(parent_dir)},
             data={"corpus": corpus_src, "corpus_sizes": sizes, "labels": label_info, "placement": place.summary()},
             metrics={"pr_auc": this_m["pr_auc"], "data": held, "source": "metrics.json"},
             comparison={
                 "held_out": held,
-                "parent": {"name": parent_card.get("name"), "version": str(parent_card.get("version")), "pr_auc": parent_m["pr_auc"], "metrics": parent_m},
+                "parent": {"name": parent_card.name, "version": parent_card.version, "pr_auc": parent_m["pr_auc"], "metrics": parent_m},
                 "this": {"name": card.get("name"), "version": card.get("version"), "pr_auc": this_m["pr_auc"], "metrics": this_m},
                 "pr_auc_change": None if this_m["pr_auc"] is None or parent_m["pr_auc"] is None else this_m["pr_auc"] - parent_m["pr_auc"],
                 "labelled_held_out": lab_cmp,

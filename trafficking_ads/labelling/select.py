@@ -19,7 +19,6 @@ corpus builder's comparison form so "near-duplicate" means the same thing everyw
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -27,6 +26,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .. import minhash
+from ..errors import InvalidValueError
 from ..problems import DataError, Problem, Problems
 from ..records import Ad, Assessment
 from ..scored import iter_scored_lines
@@ -138,6 +138,7 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
     """(threshold, where it came from): `explicit`, else the model.json of the model that scored, else 0.5."""
     if explicit is not None:
         return float(explicit), "--threshold"
+    from ..model.card import load_card
     from ..scoring import resolve_model_dir
 
     names = [model] if model else []
@@ -145,10 +146,10 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
     for name in names:
         try:
             path = resolve_model_dir(name)
-            card = json.loads((path / "model.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            card = load_card(path).to_dict()
+        except (OSError, ValueError):  # no such model, or an invalid model.json (ModelCardError)
             continue
-        if name == "default" and model is None and candidates and card.get("name") not in {c.assessment.model.name for c in candidates}:
+        if name == "default" and model is None and candidates and card["name"] not in {c.assessment.model.name for c in candidates}:
             continue  # the default is another model than the one that scored
         t = threshold_from_card(card)
         if t is not None:
@@ -263,7 +264,7 @@ def _order(cands: Sequence[Candidate], strategy: str, threshold: float, seed: in
         return sorted(idx, key=lambda i: (abs(cands[i].risk - threshold), cands[i].ad_id))
     if strategy == "random":
         return [int(i) for i in np.random.default_rng(seed).permutation(len(cands))]
-    raise ValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+    raise InvalidValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
 
 
 def select(
@@ -284,7 +285,7 @@ def select(
     near-copies of them are never chosen again. Deterministic for a given `seed`.
     """
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+        raise InvalidValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
     if threshold is None:
         threshold, threshold_source = operating_threshold(candidates)
     sel = Selection(chosen=[], strategy=strategy, threshold=float(threshold), threshold_source=threshold_source or "given")

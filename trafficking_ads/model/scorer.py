@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..records import Ad, Assessment, ModelInfo
-from ..scoring import as_ad, band_for
+from ..scorer_protocol import as_ad, band_for
 from .encoding import ad_input_text, encode_texts
 from .fusion import FusionModel, sigmoid
 from .signals import Signals, contributions, fusion_row

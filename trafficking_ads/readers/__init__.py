@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
+from ..errors import InvalidValueError
 from ..records import Ad
 from .crawlstore import SUFFIXES as STORE_SUFFIXES, read_crawl_store
 from .csv_ import read_csv
@@ -199,7 +200,7 @@ def iter_records(
     ValueError for a bad mapping or format; everything else becomes a BadRecord.
     """
     if input_format not in FORMATS:
-        raise ValueError(f"unknown input format {input_format!r} (one of: {', '.join(FORMATS)})")
+        raise InvalidValueError(f"unknown input format {input_format!r} (one of: {', '.join(FORMATS)})")
     user = parse_map(mapping)
     texts = [text] if isinstance(text, str) else list(text or [])
     for i, t in enumerate(texts, 1):

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import InvalidValueError, NotFoundError
 from ..records import Ad
 from .errors import BadRecord
 from .jsonstream import loads
@@ -48,22 +49,22 @@ def stored_ad(blob: bytes | str) -> Ad:
         text = blob.decode("utf-8") if isinstance(blob, bytes) else blob
         d = loads(text)
     except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 at byte {e.start}") from None
+        raise InvalidValueError(f"not UTF-8 at byte {e.start}") from None
     except RecordError as e:
-        raise ValueError(f"field {e.field!r}: {e.reason}" if e.field else e.reason) from None
+        raise InvalidValueError(f"field {e.field!r}: {e.reason}" if e.field else e.reason) from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e.msg} (column {e.colno})") from None
+        raise InvalidValueError(f"not JSON: {e.msg} (column {e.colno})") from None
     if not isinstance(d, dict):
-        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+        raise InvalidValueError(f"expected a JSON object, got {type(d).__name__}")
     if not isinstance(d.get("text"), str) or not d["text"].strip():
-        raise ValueError(f"field 'text': expected a non-empty string, got {type(d.get('text')).__name__}")
+        raise InvalidValueError(f"field 'text': expected a non-empty string, got {type(d.get('text')).__name__}")
     for name in _STR_FIELDS:
         if d.get(name) is not None and not isinstance(d[name], str):
-            raise ValueError(f"field {name!r}: expected a string, got {type(d[name]).__name__}")
+            raise InvalidValueError(f"field {name!r}: expected a string, got {type(d[name]).__name__}")
     if d.get("label") is not None and (not isinstance(d["label"], int) or isinstance(d["label"], bool)):
-        raise ValueError(f"field 'label': expected an integer, got {type(d['label']).__name__}")
+        raise InvalidValueError(f"field 'label': expected an integer, got {type(d['label']).__name__}")
     if not isinstance(d.get("meta") or {}, dict) or not isinstance(d.get("raw") or {}, dict):
-        raise ValueError("field 'meta'/'raw': expected an object")
+        raise InvalidValueError("field 'meta'/'raw': expected an object")
     if d.get("meta") is None:
         d.pop("meta", None)
     return Ad.from_dict(d)
@@ -75,14 +76,14 @@ def iter_stored(db_path: str | Path) -> Iterator[tuple[int, Ad | str]]:
     crawl runs). ValueError if the file is not a crawl store at all."""
     path = Path(db_path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such crawl store")
+        raise NotFoundError(f"{path}: no such crawl store")
     con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     con.text_factory = bytes  # a row that is not UTF-8 is that row's problem, not the cursor's
     try:
         try:
             con.execute("SELECT ad FROM ads LIMIT 0")
         except sqlite3.DatabaseError as e:
-            raise ValueError(f"{path}: not a trafficking-ads crawl store ({e})") from e
+            raise InvalidValueError(f"{path}: not a trafficking-ads crawl store ({e})") from e
         last = 0
         while True:
             try:

@@ -9,6 +9,7 @@ an encoding that cannot be decoded) and for strict mode.
 
 from __future__ import annotations
 
+from ..errors import TraffickingAdsError
 from ..problems import KINDS, RAW_LIMIT, Problem
 
 #: What a reader yields for a record it could not read: the project's one `Problem` type.
@@ -17,7 +18,7 @@ BadRecord = Problem
 __all__ = ["KINDS", "RAW_LIMIT", "BadRecord", "Problem", "InputError", "safe_raw"]
 
 
-class InputError(Exception):
+class InputError(TraffickingAdsError):
     """Input that cannot be read at all, or the first bad record under strict mode."""
 
     def __init__(self, message: str, bad: BadRecord | None = None) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any, Iterator, TextIO
 
+from ..errors import TraffickingAdsError
 from .jsonsafe import DECODER, MAX_DEPTH, check_value, raw_decode
 from .mapping import RecordError
 
@@ -25,7 +26,7 @@ CHUNK = 1 << 16
 _SCAN = re.compile(r'"(?:[^"\\]|\\.)*("?)|[\[\]{}]', re.S)
 
 
-class JsonSyntaxError(ValueError):
+class JsonSyntaxError(TraffickingAdsError, ValueError):
     """The document is not valid JSON at `line`: nothing after this point can be read."""
 
     def __init__(self, message: str, line: int) -> None:
@@ -33,7 +34,7 @@ class JsonSyntaxError(ValueError):
         self.line = line
 
 
-class JsonValueError(ValueError):
+class JsonValueError(TraffickingAdsError, ValueError):
     """One value that was read past but cannot be used; `kind`/`field` as in RecordError."""
 
     def __init__(self, kind: str, reason: str, field: str | None, line: int) -> None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..errors import InvalidValueError, TraffickingAdsError
 from ..records import Ad
 from .errors import BadRecord, safe_raw
 
@@ -28,7 +29,7 @@ _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n"}
 
 
-class RecordError(Exception):
+class RecordError(TraffickingAdsError):
     """A record that cannot become an Ad: `kind` (see errors.KINDS), the field, and why."""
 
     def __init__(self, kind: str, reason: str, field: str | None = None) -> None:
@@ -61,16 +62,16 @@ def parse_map(spec: str | Sequence[str] | Mapping[str, Any] | None) -> dict[str,
                     continue
                 name, sep, keys = pair.partition("=")
                 if not sep or not name.strip() or not keys.strip():
-                    raise ValueError(f"--map expects FIELD=COLUMN pairs separated by commas, got {pair!r}")
+                    raise InvalidValueError(f"--map expects FIELD=COLUMN pairs separated by commas, got {pair!r}")
                 items.append((name, keys))
     out: dict[str, tuple[str, ...]] = {}
     for name, keys in items:
         name = name.strip()
         if name not in MAPPABLE:
-            raise ValueError(f"--map: {name!r} is not an Ad field (one of: {', '.join(MAPPABLE)})")
+            raise InvalidValueError(f"--map: {name!r} is not an Ad field (one of: {', '.join(MAPPABLE)})")
         ks = tuple(k.strip() for k in (keys.split("+") if isinstance(keys, str) else keys) if k.strip())
         if len(ks) > 1 and name != "text":
-            raise ValueError(f"--map: only text may join several columns ({name}={'+'.join(ks)})")
+            raise InvalidValueError(f"--map: only text may join several columns ({name}={'+'.join(ks)})")
         out[name] = ks
     return out
 

@@ -18,12 +18,14 @@ import typing
 
 import httpcore
 
+from ..errors import TraffickingAdsError
+
 #: Cloud instance-metadata endpoints that are not caught by the private/link-local ranges
 #: (AWS/GCP/Azure's 169.254.169.254 is link-local anyway; Alibaba's is in shared space).
 METADATA_ADDRESSES = frozenset({"169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254"})
 
 
-class AddressRefused(Exception):
+class AddressRefused(TraffickingAdsError):
     """A connection to a non-public address was refused (see the module doc)."""
 
     def __init__(self, host: str, address: str, why: str) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urldefrag, urljoin
 
 import lxml.html
 
+from ..errors import TraffickingAdsError
 from ..records import Ad, content_id
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
@@ -24,7 +25,7 @@ _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.\-]+)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.\-]+)""", re.I)
 
 
-class UndecodablePage(ValueError):
+class UndecodablePage(TraffickingAdsError, ValueError):
     """A page that declares a charset which is not a text encoding (`zlib`, `base64`, `rot13`)."""
 
 

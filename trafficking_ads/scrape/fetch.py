@@ -21,6 +21,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
+from ..errors import TraffickingAdsError
 from .. import __version__
 from .addresses import AddressRefused, guard_transport
 from .robots import Robots, host_key, robots_url
@@ -61,7 +62,7 @@ class FetchConfig:
         return f"trafficking-ads/{__version__} (+{self.contact})" if self.contact else f"trafficking-ads/{__version__}"
 
 
-class FetchError(Exception):
+class FetchError(TraffickingAdsError):
     """A URL that could not be fetched; `kind` says why (robots, scheme, scope, address, too_large,
     redirect_loop, too_many_redirects, timeout, network)."""
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ..errors import InvalidValueError
+
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # the protocol's own limit for one sitemap file
 
 
@@ -51,7 +53,7 @@ def maybe_gunzip(content: bytes) -> bytes:
     with gzip.GzipFile(fileobj=io.BytesIO(content)) as f:
         data = f.read(MAX_UNCOMPRESSED + 1)
     if len(data) > MAX_UNCOMPRESSED:
-        raise ValueError(f"gzip sitemap inflates beyond {MAX_UNCOMPRESSED} bytes")
+        raise InvalidValueError(f"gzip sitemap inflates beyond {MAX_UNCOMPRESSED} bytes")
     return data
 
 

@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..errors import InvalidValueError, TraffickingAdsError
 from .fetch import FetchError, check_url
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class SourceError(ValueError):
+class SourceError(TraffickingAdsError, ValueError):
     """A sources file or URL that cannot be used; the message names the file and field."""
 
 
@@ -30,7 +31,7 @@ def _check_regex(value: str | None) -> str | None:
         try:
             re.compile(value)
         except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from e
+            raise InvalidValueError(f"not a valid regular expression: {e}") from e
     return value
 
 
@@ -41,7 +42,7 @@ def _check_css(value: str | None) -> str | None:
         try:
             GenericTranslator().css_to_xpath(value)
         except SelectorError as e:
-            raise ValueError(f"not a valid CSS selector: {e}") from e
+            raise InvalidValueError(f"not a valid CSS selector: {e}") from e
     return value
 
 
@@ -66,7 +67,7 @@ class LinkRule(BaseModel):
     @model_validator(mode="after")
     def _one_needed(self) -> "LinkRule":
         if not self.pattern and not self.css:
-            raise ValueError("give a pattern (regex) or a css selector")
+            raise InvalidValueError("give a pattern (regex) or a css selector")
         return self
 
     @property
@@ -113,7 +114,7 @@ class Source(BaseModel):
             try:
                 out.append(check_url(u))
             except FetchError as e:
-                raise ValueError(str(e)) from e
+                raise InvalidValueError(str(e)) from e
         return out
 
     @model_validator(mode="after")
@@ -165,7 +166,7 @@ class SourcesFile(BaseModel):
         names = [s.name for s in self.sources]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"source names must be unique; repeated: {', '.join(dup)}")
+            raise InvalidValueError(f"source names must be unique; repeated: {', '.join(dup)}")
         return self
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..errors import InvalidValueError, NotFoundError
 from ..readers.crawlstore import iter_stored
 from ..records import TEXT_FIELDS, Ad
 
@@ -135,7 +136,7 @@ class Store:
             if row is None:
                 self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise ValueError(f"{self.path}: crawl store schema {row[0]}, this version reads {SCHEMA_VERSION}")
+                raise InvalidValueError(f"{self.path}: crawl store schema {row[0]}, this version reads {SCHEMA_VERSION}")
 
     def __enter__(self) -> "Store":
         return self

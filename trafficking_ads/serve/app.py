@@ -84,18 +84,20 @@ def model_summary(state: ServiceState) -> dict[str, Any]:
     from ..registry import model_entry
 
     card = read_card(state.model_dir)
+    if card is None:
+        raise ApiError(503, "model_unavailable", f"{state.model_dir / 'model.json'} cannot be read")
     scorer = state.scorer
     classifier = getattr(scorer, "classifier", None)
     out: dict[str, Any] = {
-        "name": card.get("name"),
-        "version": card.get("version"),
+        "name": card.name,
+        "version": card.version,
         "model_version": state.model_version,
-        "kind": card.get("kind"),
-        "base_model": card.get("base_model"),
-        "runtime": getattr(classifier, "runtime", None) or state.settings.runtime or card.get("runtime"),
-        "precision": getattr(classifier, "precision", None) or state.settings.precision or card.get("precision"),
-        "max_tokens": card.get("max_len"),
-        "thresholds": {**(card.get("thresholds") or {}), "operating": state.threshold},
+        "kind": card.kind,
+        "base_model": card.base_model,
+        "runtime": getattr(classifier, "runtime", None) or state.settings.runtime or card.runtime,
+        "precision": getattr(classifier, "precision", None) or state.settings.precision or card.precision,
+        "max_tokens": card.max_len,
+        "thresholds": {**card.thresholds, "operating": state.threshold},
         "threshold_source": state.threshold_source,
         "held_out": None,
         "ready": state.ready,

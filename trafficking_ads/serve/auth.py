@@ -16,11 +16,13 @@ import hashlib
 import hmac
 from pathlib import Path
 
+from ..errors import TraffickingAdsError
+
 #: Shorter keys are refused when the file is read: they can be guessed.
 MIN_KEY_CHARS = 16
 
 
-class KeyFileError(ValueError):
+class KeyFileError(TraffickingAdsError, ValueError):
     """The key file cannot be used (the message names the file and line, never a key)."""
 
 

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..errors import ScorerError, TraffickingAdsError
 from ..records import Ad, Assessment
 from .logs import request_id_var
 from .metrics import Metrics
@@ -34,7 +35,7 @@ log = logging.getLogger("trafficking_ads.serve.batching")
 ScoreFn = Callable[[list[Ad]], list[Assessment]]
 
 
-class QueueFull(Exception):
+class QueueFull(TraffickingAdsError):
     """The queue has no room for this request; retry after `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:
@@ -42,11 +43,11 @@ class QueueFull(Exception):
         self.retry_after = retry_after
 
 
-class Closed(Exception):
+class Closed(TraffickingAdsError):
     """The batcher is shutting down and takes no new work."""
 
 
-class ScoringFailed(Exception):
+class ScoringFailed(TraffickingAdsError):
     """The model raised while scoring a batch this request was in."""
 
 
@@ -201,7 +202,7 @@ class Batcher:
             try:
                 results = await loop.run_in_executor(self._executor, self._score, ads)
                 if len(results) != len(ads):
-                    raise RuntimeError(f"scorer returned {len(results)} assessments for {len(ads)} ads")
+                    raise ScorerError(f"scorer returned {len(results)} assessments for {len(ads)} ads")
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
                 log.error("scoring a batch of %d ads failed: %s", len(ads), type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
                 for job in batch:

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
+from ..errors import InvalidValueError
 from .errors import ApiError
 from .service import ServiceState, assess, json_response, read_body
 
@@ -135,7 +136,7 @@ def build_batch_router(state: ServiceState) -> APIRouter:
             body = json.loads(await read_body(request, limit))
             verdict, text, note = body["verdict"], body["text"], str(body.get("note") or "")
             if verdict not in ("deceptive", "legitimate", "unsure") or not isinstance(text, str) or not text.strip():
-                raise ValueError("verdict must be deceptive, legitimate or unsure, with the ad's text")
+                raise InvalidValueError("verdict must be deceptive, legitimate or unsure, with the ad's text")
         except (ValueError, KeyError, TypeError) as e:
             raise ApiError(422, "bad_label", f"bad label: {e}") from e
         async with lock:

@@ -13,8 +13,10 @@ from typing import Any, Iterable
 
 from starlette.responses import Response
 
+from ..errors import TraffickingAdsError
 
-class ApiError(Exception):
+
+class ApiError(TraffickingAdsError):
     """A refused request: HTTP status, a short machine code, a sentence, and the fields at fault."""
 
     def __init__(self, status: int, code: str, message: str, errors: Iterable[tuple[str, str]] = (),

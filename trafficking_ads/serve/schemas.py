@@ -18,6 +18,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, create_model
 
+from ..errors import InvalidValueError
 from ..records import Ad, Assessment
 from .errors import ApiError, invalid
 
@@ -52,7 +53,7 @@ def validation_errors(exc: ValidationError, prefix: str = "body", known: tuple[s
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise InvalidValueError(f"{name} is not valid JSON")
 
 
 def parse_json(body: bytes) -> Any:

@@ -17,6 +17,9 @@ from typing import Any, Callable
 from fastapi import Request
 from starlette.responses import Response
 
+from ..errors import TraffickingAdsError
+from ..errors import ModelCardError
+from ..model.card import ModelCard, load_card
 from ..records import Ad, Assessment
 from ..scoring import Scorer
 from .batching import Batcher, Closed, QueueFull, ScoringFailed
@@ -62,14 +65,15 @@ class ServiceState:
         if self.scorer is not None:
             return f"{self.scorer.info.name}@{self.scorer.info.version}"
         card = read_card(self.model_dir)
-        return f"{card.get('name')}@{card.get('version')}"
+        return f"{card.name}@{card.version}" if card else "None@None"
 
 
-def read_card(model_dir: Path) -> dict[str, Any]:
+def read_card(model_dir: Path) -> ModelCard | None:
+    """The model's validated card, or None if it cannot be read (the service reports the load error)."""
     try:
-        return json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        return load_card(model_dir)
+    except ModelCardError:
+        return None
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -112,7 +116,7 @@ async def _client_gone(request: Request) -> None:
             return
 
 
-class ClientGone(Exception):
+class ClientGone(TraffickingAdsError):
     """The client disconnected while its ads waited; nothing is sent back."""
 
 

@@ -10,6 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InvalidValueError
+
 
 @dataclass(frozen=True)
 class ServeSettings:
@@ -50,17 +52,17 @@ class ServeSettings:
         """Raise ValueError naming the first bad setting."""
         for name in ("max_batch", "max_queue", "max_request_ads", "max_text_chars", "max_body_bytes"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
+                raise InvalidValueError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
         if self.max_wait_ms < 0:
-            raise ValueError(f"--max-wait-ms must not be negative (got {self.max_wait_ms})")
+            raise InvalidValueError(f"--max-wait-ms must not be negative (got {self.max_wait_ms})")
         if self.shutdown_timeout < 0:
-            raise ValueError(f"--shutdown-timeout must not be negative (got {self.shutdown_timeout})")
+            raise InvalidValueError(f"--shutdown-timeout must not be negative (got {self.shutdown_timeout})")
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"--port must be 0-65535 (got {self.port})")
+            raise InvalidValueError(f"--port must be 0-65535 (got {self.port})")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"--threshold must be within 0-1 (got {self.threshold})")
+            raise InvalidValueError(f"--threshold must be within 0-1 (got {self.threshold})")
         if self.log_level.lower() not in ("critical", "error", "warning", "info", "debug"):
-            raise ValueError(f"--log-level must be one of critical, error, warning, info, debug (got {self.log_level!r})")
+            raise InvalidValueError(f"--log-level must be one of critical, error, warning, info, debug (got {self.log_level!r})")
 
     @property
     def loopback(self) -> bool:
