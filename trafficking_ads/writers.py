@@ -26,7 +26,10 @@ from typing import IO, Any, Iterable
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
-CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "components", "network")
+CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "model_runtime",
+               "model_precision", "components", "network")
+#: The `ModelInfo` fields, as CSV columns (`model` holds the name).
+MODEL_COLUMNS = {"name": "model", "version": "model_version", "runtime": "model_runtime", "precision": "model_precision"}
 PARTIAL_SUFFIX = ".partial"
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -129,6 +132,8 @@ def csv_row(record: dict[str, Any], ad_fields: Iterable[str]) -> list[str]:
         cell(record.get("lang")),
         cell(model.get("name")),
         cell(model.get("version")),
+        cell(model.get("runtime")),
+        cell(model.get("precision")),
         cell(record.get("components") or None),
         cell(record.get("network")),
         *(cell(ad.get(f)) for f in ad_fields),
@@ -236,8 +241,7 @@ def scan_partial_csv(path: Path, header: list[str]) -> tuple[Counter[str], int, 
                 break
             ids[unneutralise_cell(row[0])] += 1
             if first is None:
-                first = {"model": {"name": unneutralise_cell(row[header.index("model")]),
-                                   "version": unneutralise_cell(row[header.index("model_version")])}}
+                first = {"model": {k: unneutralise_cell(row[header.index(col)]) for k, col in MODEL_COLUMNS.items()}}
             good = offsets[end - 1]
     except csv.Error:
         pass
