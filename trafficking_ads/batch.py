@@ -28,6 +28,9 @@ FLUSH_EVERY = 64
 #: The writer wakes at least this often (seconds) while the scorer works, so that Ctrl-C
 #: (KeyboardInterrupt in the main thread) is acted on at once, not when a chunk is done.
 POLL_SECONDS = 0.1
+#: After Ctrl-C, assessments the scorer has already returned are still written for up to
+#: this long (a burst of a whole chunk takes milliseconds), so the run stops within ~1 s.
+DRAIN_SECONDS = 0.8
 
 
 class StrictModeError(InputError):
@@ -68,6 +71,7 @@ class BatchSummary:
     model: str | None = None
     read: int = 0
     bytes_read: int = 0
+    scoring_started: float | None = None  # time.perf_counter() when the model got its first ad
 
     @property
     def skipped_total(self) -> int:
@@ -173,7 +177,20 @@ def score_records(
         finally:
             results.put(_END)
 
+    def write(assessment: Any) -> None:
+        ad = pending.popleft()
+        if assessment.ad_id != ad.id:
+            raise RuntimeError(f"scorer returned an assessment for {assessment.ad_id!r} where {ad.id!r} was expected")
+        writer.write(scored_record(ad, assessment, ad_fields))
+        summary.scored += 1
+        summary.bands[assessment.band] += 1
+        if summary.scored % FLUSH_EVERY == 0:
+            writer.flush()
+        if on_written:
+            on_written(summary.scored + summary.resumed)
+
     start = time.perf_counter()
+    summary.scoring_started = start
     worker = threading.Thread(target=produce, name="trafficking-ads-scorer", daemon=True)
     worker.start()
     try:
@@ -186,21 +203,28 @@ def score_records(
                 break
             if isinstance(item, BaseException):
                 raise item
-            ad = pending.popleft()
-            if item.ad_id != ad.id:
-                raise RuntimeError(f"scorer returned an assessment for {item.ad_id!r} where {ad.id!r} was expected")
-            writer.write(scored_record(ad, item, ad_fields))
-            summary.scored += 1
-            summary.bands[item.band] += 1
-            if summary.scored % FLUSH_EVERY == 0:
-                writer.flush()
-            if on_written:
-                on_written(summary.scored + summary.resumed)
+            write(item)
+    except KeyboardInterrupt:
+        stop.set()
+        _drain(results, write, time.perf_counter() + DRAIN_SECONDS)  # what the scorer already returned is kept
+        raise
     finally:
         stop.set()
         summary.seconds += time.perf_counter() - start
     worker.join()
     return summary
+
+
+def _drain(results: "queue.SimpleQueue[Any]", write: Callable[[Any], None], deadline: float) -> None:
+    """Write the assessments already waiting in `results` (not the scorer's unfinished work)."""
+    while time.perf_counter() < deadline:
+        try:
+            item = results.get_nowait()
+        except queue.Empty:
+            return
+        if item is _END or isinstance(item, BaseException):
+            return
+        write(item)
 
 
 def score_file(

@@ -28,9 +28,9 @@ class _Stage(ProgressColumn):
         s = self.summary
         if s.model is None:
             return Text("loading model")
-        if s.scored + s.resumed == 0:
-            return Text("scoring (first batch)")
-        return Text("scoring")
+        # ads the scorer has taken from the input but not yet returned (it works in chunks)
+        in_model = s.read - s.scored - s.resumed - s.skipped_total
+        return Text(f"scoring ({in_model:,} in the model)" if in_model > 0 else "scoring")
 
 
 class ScoreProgress:
@@ -39,8 +39,6 @@ class ScoreProgress:
     def __init__(self, console: Any, summary: BatchSummary, total_bytes: int | None) -> None:
         self.summary = summary
         self.total_bytes = total_bytes or None
-        self.started = time.perf_counter()
-        self.first_ad: tuple[float, int] | None = None
         self.progress = Progress(
             _Stage(summary), BarColumn(), TextColumn("{task.completed:,.0f} ads{task.fields[of]}, {task.fields[rate]}/s"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
@@ -64,14 +62,11 @@ class ScoreProgress:
 
     def update(self, done: int, _bytes_read: int = 0) -> None:
         """After each ad written: `done` counts ads written (this run and resumed)."""
-        now = time.perf_counter()
         s = self.summary
-        if self.first_ad is None:
-            self.first_ad = (now, s.scored)
-        t0, n0 = self.first_ad
-        # the rate over this run's scoring, from the first ad on (model loading left out here;
-        # the summary at the end gives the rate over the whole run)
-        rate = (s.scored - n0) / (now - t0) if now > t0 and s.scored > n0 else 0.0
+        # the rate since the model got its first ad (loading left out here; the summary at
+        # the end gives the rate over the whole run)
+        elapsed = time.perf_counter() - (s.scoring_started or time.perf_counter())
+        rate = s.scored / elapsed if elapsed > 0 else 0.0
         total = self.estimated_total()
         completed = done + s.skipped_total
         self.progress.update(self.task, completed=completed, total=max(total, completed) if total else None,
