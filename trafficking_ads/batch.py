@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 import time
 from collections import Counter, deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -135,8 +137,8 @@ def score_records(
     they were already written, so duplicates and order are kept exactly.
 
     The scorer runs in a worker thread and this thread writes each assessment the moment
-    the scorer yields it; waiting for the next one, it wakes every POLL_SECONDS, so a
-    KeyboardInterrupt stops the run at once with everything yielded so far written (the
+    the scorer yields it; waiting for the next one, it wakes every POLL_SECONDS, so Ctrl-C
+    stops the run at once (KeyboardInterrupt) with everything yielded so far written (the
     scorer's unfinished chunk is abandoned: its thread stops at the next ad it would read).
     Exceptions of the scorer or the reader (e.g. StrictModeError) are re-raised here.
     """
@@ -194,25 +196,43 @@ def score_records(
     worker = threading.Thread(target=produce, name="trafficking-ads-scorer", daemon=True)
     worker.start()
     try:
-        while True:
-            try:
-                item = results.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                continue
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            write(item)
-    except KeyboardInterrupt:
-        stop.set()
-        _drain(results, write, time.perf_counter() + DRAIN_SECONDS)  # what the scorer already returned is kept
-        raise
+        with _deferred_interrupt() as interrupted:
+            while True:
+                if interrupted is not None and interrupted.is_set():
+                    stop.set()
+                    _drain(results, write, time.perf_counter() + DRAIN_SECONDS)  # keep what the scorer returned
+                    raise KeyboardInterrupt
+                try:
+                    item = results.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                write(item)
     finally:
         stop.set()
         summary.seconds += time.perf_counter() - start
     worker.join()
     return summary
+
+
+@contextmanager
+def _deferred_interrupt() -> Iterator[threading.Event | None]:
+    """Within the block, Ctrl-C sets the yielded event (polled by the writing loop) instead of
+    raising KeyboardInterrupt wherever the main thread happens to be, e.g. between taking an
+    assessment and writing it. Yields None (nothing changed) outside the main thread or when
+    the program has its own SIGINT handler."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield None
+        return
+    event = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _drain(results: "queue.SimpleQueue[Any]", write: Callable[[Any], None], deadline: float) -> None:
@@ -225,6 +245,26 @@ def _drain(results: "queue.SimpleQueue[Any]", write: Callable[[Any], None], dead
         if item is _END or isinstance(item, BaseException):
             return
         write(item)
+
+
+def _load_interruptibly(model: str | os.PathLike | None, options: dict[str, Any]) -> Scorer:
+    """`load_scorer` in a worker thread, waited for here in POLL_SECONDS steps: Ctrl-C while a
+    model loads (or a first run builds its runtime, minutes of native code) acts at once."""
+    box: list[Any] = []
+
+    def load() -> None:
+        try:
+            box.append(load_scorer(model, **options))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box.append(e)
+
+    worker = threading.Thread(target=load, name="trafficking-ads-load", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(POLL_SECONDS)
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
 
 
 def score_file(
@@ -281,7 +321,7 @@ def score_file(
     summary = summary if summary is not None else BatchSummary()
     started = time.perf_counter()
     if scorer is None:
-        scorer = load_scorer(model, **(model_options or {}))
+        scorer = _load_interruptibly(model, model_options or {})
         summary.load_seconds = time.perf_counter() - started
     errors_path = Path(errors) if errors is not None else (default_errors_path(out) if out is not None else None)
     summary.output = str(out) if out is not None else None

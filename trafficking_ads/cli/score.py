@@ -169,7 +169,9 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             _stop(progress)
             done = summary.scored + summary.resumed
-            if output is not None:
+            if summary.model is None or (output is not None and not partial_path(output).exists()):
+                _err(console, "interrupted before any ad was scored")
+            elif output is not None:
                 _err(console, f"interrupted: {done} ads scored are kept in {partial_path(output)}; "
                               f"rerun the same command with --resume to continue")
             else:
