@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
@@ -30,6 +31,9 @@ FLUSH_EVERY = 64
 #: The writer wakes at least this often (seconds) while the scorer works, so that Ctrl-C
 #: (KeyboardInterrupt in the main thread) is acted on at once, not when a chunk is done.
 POLL_SECONDS = 0.1
+#: Sizes of the scorer's first calls, before it gets the rest of the stream in one (see
+#: `_ramped`): early results for progress and ETA, at the cost of a few padded batches.
+RAMP = (64, 256)
 #: After Ctrl-C, assessments the scorer has already returned are still written for up to
 #: this long (a burst of a whole chunk takes milliseconds), so the run stops within ~1 s.
 DRAIN_SECONDS = 0.8
@@ -170,7 +174,7 @@ def score_records(
 
     def produce() -> None:
         try:
-            for assessment in scorer.score_many(ads()):
+            for assessment in _ramped(scorer, ads(), RAMP):
                 results.put(assessment)
                 if stop.is_set():
                     return
@@ -216,6 +220,21 @@ def score_records(
         summary.seconds += time.perf_counter() - start
     worker.join()
     return summary
+
+
+def _ramped(scorer: Scorer, ads: Iterator[Ad], ramp: tuple[int, ...]) -> Iterator[Any]:
+    """`scorer.score_many(ads)`, the first ads in calls of `ramp` sizes: a scorer that works
+    in large chunks (the transformer's are ~1,000 ads) then returns its first results in
+    seconds, so progress, rate and ETA show early. Scores do not depend on how ads are
+    grouped (the runtimes use fixed batch shapes), so the output is the same."""
+    for size in ramp:
+        head = list(islice(ads, size))
+        if not head:
+            return
+        yield from scorer.score_many(head)
+        if len(head) < size:
+            return
+    yield from scorer.score_many(ads)
 
 
 @contextmanager
