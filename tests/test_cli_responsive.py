@@ -95,10 +95,10 @@ def test_ctrl_c_stops_at_once_keeps_scored_ads_and_resumes(tmp_path, samples_pat
 
 @pytest.mark.slow
 def test_ctrl_c_mid_chunk_with_the_default_model(tmp_path, samples_path):
-    """The transformer scores ~1,000 ads per chunk; SIGINT while a chunk is in flight must
-    not wait for it (it used to take minutes) and keeps every ad of the chunks before."""
+    """The transformer scores ads in chunks (64, 256, then ~1,000); SIGINT while a chunk is in
+    flight must not wait for it (it used to take minutes) and keeps every ad scored before."""
     inp, out = tmp_path / "many.jsonl", tmp_path / "out.jsonl"
-    ids = _many(samples_path, inp, 60)  # 1,800 ads: a second chunk of ~800 is in flight at SIGINT
+    ids = _many(samples_path, inp, 60)  # 1,800 ads: SIGINT lands after the first 64, a chunk in flight
     cmd = [sys.executable, "-m", "trafficking_ads", "score", str(inp), "-o", str(out)]
     res, took = _interrupt_when_written(cmd, out.with_name("out.jsonl.partial"), wait_s=540)
     _check_interrupted_then_resume(cmd, out, ids, took, res)
