@@ -37,8 +37,10 @@ CUES = {"dubai": "travel_abroad_offer", "дуба": "travel_abroad_offer", "би
 class KeywordScorer:
     """Risk = share of a few cue words present; evidence = their first occurrence."""
 
-    def __init__(self, fail_after: int | None = None, exc: type[BaseException] = RuntimeError, version: str = "1"):
-        self.info = ModelInfo("keyword-test", version)
+    def __init__(self, fail_after: int | None = None, exc: type[BaseException] = RuntimeError, version: str = "1",
+                 chunk: int = 32, runtime: str = "", precision: str = ""):
+        self.info = ModelInfo("keyword-test", version, runtime, precision)
+        self.chunk = chunk
         self.fail_after = fail_after
         self.exc = exc
         self.calls = 0
@@ -61,7 +63,7 @@ class KeywordScorer:
         buf: list[Ad] = []
         for ad in ads:
             buf.append(as_ad(ad))
-            if len(buf) == batch_size:
+            if len(buf) == self.chunk:
                 yield from (self.score(a) for a in buf)
                 buf = []
         yield from (self.score(a) for a in buf)
@@ -69,7 +71,7 @@ class KeywordScorer:
 
 def use_scorer(monkeypatch, scorer) -> None:
     """Make the CLI's default model this scorer (the CLI loads it through batch.load_scorer)."""
-    monkeypatch.setattr(batch, "load_scorer", lambda model=None: scorer)
+    monkeypatch.setattr(batch, "load_scorer", lambda model=None, **opts: scorer)
 
 
 def run(*args: str, input: str | None = None):
@@ -134,7 +136,7 @@ def test_csv_output_flattens(monkeypatch, tmp_path, samples_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 30
     assert list(rows[0]) == ["ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version",
-                             "components", "network", "title", "text"]
+                             "model_runtime", "model_precision", "components", "network", "title", "text"]
     first = rows[0]  # the Dubai hostess ad
     assert first["ad_id"] == "sample-ru-01" and "travel_abroad_offer" in first["indicators"].split(";")
     evidence = json.loads(first["evidence"])
@@ -183,7 +185,7 @@ def test_strict_stops_with_exit_2(monkeypatch, tmp_path, mixed):
         (["--text", "x", "--fields", "colour"], "unknown ad field"),
         (["--text", "x", "--map", "colour=a"], "not an Ad field"),
         (["--text", "x", "--input-format", "xml"], "--input-format"),
-        (["--text", "x", "--batch-size", "0"], "--batch-size"),
+        (["--text", "x", "--batch-size", "4"], "No such option: --batch-size"),  # it did nothing: removed
         (["--text", "x", "--no-such-option"], "No such option"),
     ],
 )
@@ -210,19 +212,19 @@ def _input_with_duplicates(tmp_path: Path, samples_path: Path) -> Path:
 def test_interrupted_run_resumes_to_identical_output(monkeypatch, tmp_path, samples_path, fmt):
     inp = _input_with_duplicates(tmp_path, samples_path)
     full, part = tmp_path / f"full.{fmt}", tmp_path / f"part.{fmt}"
-    use_scorer(monkeypatch, KeywordScorer())
-    assert run(str(inp), "-o", str(full), "--format", fmt, "--batch-size", "4").exit_code == 0
+    use_scorer(monkeypatch, KeywordScorer(chunk=4))
+    assert run(str(inp), "-o", str(full), "--format", fmt).exit_code == 0
 
-    use_scorer(monkeypatch, KeywordScorer(fail_after=13))
+    use_scorer(monkeypatch, KeywordScorer(fail_after=13, chunk=4))
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run(str(inp), "-o", str(part), "--format", fmt, "--batch-size", "4")
+        run(str(inp), "-o", str(part), "--format", fmt)
     partial = tmp_path / f"part.{fmt}.partial"
     assert not part.exists() and partial.exists()  # a crash never leaves a truncated OUT
     with open(partial, "ab") as f:  # and the last write was torn
         f.write(b'{"ad_id": "torn' if fmt == "jsonl" else b'torn-id,0.5,"unterminated')
 
-    use_scorer(monkeypatch, KeywordScorer())
-    res = run(str(inp), "-o", str(part), "--format", fmt, "--batch-size", "4", "--resume")
+    use_scorer(monkeypatch, KeywordScorer(chunk=4))
+    res = run(str(inp), "-o", str(part), "--format", fmt, "--resume")
     assert res.exit_code == 0, res.stderr
     assert "resumed: 13 ads" in res.stderr
     assert part.read_bytes() == full.read_bytes()
@@ -231,18 +233,18 @@ def test_interrupted_run_resumes_to_identical_output(monkeypatch, tmp_path, samp
 
 
 def test_ctrl_c_keeps_partial_and_says_resume(monkeypatch, tmp_path, samples_path):
-    use_scorer(monkeypatch, KeywordScorer(fail_after=5, exc=KeyboardInterrupt))
+    use_scorer(monkeypatch, KeywordScorer(fail_after=5, exc=KeyboardInterrupt, chunk=1))
     out = tmp_path / "o.jsonl"
-    res = run(str(samples_path), "-o", str(out), "--batch-size", "2")
+    res = run(str(samples_path), "-o", str(out))
     assert res.exit_code == 130 and "--resume" in res.stderr
     assert not out.exists() and len((tmp_path / "o.jsonl.partial").read_text().splitlines()) == 5
 
 
 def test_resume_refuses_a_different_model(monkeypatch, tmp_path, samples_path):
-    use_scorer(monkeypatch, KeywordScorer(fail_after=3))
+    use_scorer(monkeypatch, KeywordScorer(fail_after=3, chunk=1))
     out = tmp_path / "o.jsonl"
     with pytest.raises(RuntimeError):
-        run(str(samples_path), "-o", str(out), "--batch-size", "1")
+        run(str(samples_path), "-o", str(out))
     use_scorer(monkeypatch, KeywordScorer(version="2"))
     res = run(str(samples_path), "-o", str(out), "--resume")
     assert res.exit_code == 1 and "keyword-test 1, not keyword-test 2" in res.stderr
@@ -250,7 +252,7 @@ def test_resume_refuses_a_different_model(monkeypatch, tmp_path, samples_path):
 
 def test_library_api_progress_and_summary(tmp_path, samples_path):
     seen = []
-    summary = score_file([samples_path], tmp_path / "lib.jsonl", scorer=KeywordScorer(), batch_size=8,
+    summary = score_file([samples_path], tmp_path / "lib.jsonl", scorer=KeywordScorer(chunk=8),
                          on_progress=lambda n, b: seen.append((n, b)))
     assert summary.scored == 30 and sum(summary.bands.values()) == 30 and summary.skipped_total == 0
     assert [n for n, _ in seen] == list(range(1, 31))
@@ -318,7 +320,7 @@ def test_killed_process_resumes_to_identical_output(tmp_path, samples_path):
         for i in range(20):
             for s in samples:
                 f.write(json.dumps({**s, "id": f"{s['id']}-{i}"}, ensure_ascii=False) + "\n")
-    cmd = [sys.executable, "-m", "trafficking_ads", "score", str(inp), "--model", "indicators", "--batch-size", "8", "-q", "-o"]
+    cmd = [sys.executable, "-m", "trafficking_ads", "score", str(inp), "--model", "indicators", "-q", "-o"]
     ref, out = tmp_path / "ref.jsonl", tmp_path / "out.jsonl"
     partial = tmp_path / "out.jsonl.partial"
     env = dict(os.environ)

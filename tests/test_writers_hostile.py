@@ -61,7 +61,7 @@ def test_resume_reads_neutralised_ids_back(tmp_path):
         w.write(record(v, "t"))
     w.abort()
     w = RecordWriter(out, "csv", ("text", "title"), resume=True)
-    assert sorted(w.done_ids) == sorted(HOSTILE[:6]) and w.partial_model == {"name": "m", "version": "=1"}
+    assert sorted(w.done_ids) == sorted(HOSTILE[:6]) and w.partial_model == {"name": "m", "version": "=1", "runtime": "", "precision": ""}
     w.abort()
 
 

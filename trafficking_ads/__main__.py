@@ -1,5 +1,11 @@
 """`python -m trafficking_ads` runs the CLI."""
 
-from .cli import main
+import sys
+
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python is still starting: no traceback
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 main()

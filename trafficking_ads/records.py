@@ -113,10 +113,16 @@ class IndicatorHit:
 
 @dataclass(slots=True)
 class ModelInfo:
-    """What scored an ad: the model's name and version."""
+    """What scored an ad: the model's name and version, and the runtime and precision its
+    transformer ran with (e.g. "openvino", "int8"; empty for a model without one).
+
+    Runtime and precision are part of the identity: `score --resume` refuses a partial file
+    written with another name, version, runtime or precision."""
 
     name: str
     version: str
+    runtime: str = ""
+    precision: str = ""
 
 
 @dataclass(slots=True)

@@ -28,11 +28,18 @@ from .errors import InvalidValueError, TraffickingAdsError
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
-CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "components", "network")
+CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "model_runtime",
+               "model_precision", "components", "network")
+#: The `ModelInfo` fields, as CSV columns (`model` holds the name).
+MODEL_COLUMNS = {"name": "model", "version": "model_version", "runtime": "model_runtime", "precision": "model_precision"}
 PARTIAL_SUFFIX = ".partial"
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: Bytes buffered before a write reaches the OS (records are also flushed every 64, see
+#: batch.FLUSH_EVERY): few system calls, so the writing thread rarely gives up the GIL to
+#: the scoring thread in the middle of a burst of results.
+WRITE_BUFFER = 1 << 20
 
 
 class OutputError(TraffickingAdsError, OSError):
@@ -57,7 +64,7 @@ def unneutralise_cell(value: str) -> str:
     return value
 
 
-def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True) -> IO[Any]:
+def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True, buffering: int = -1) -> IO[Any]:
     """Open `path` for writing without following a symlink; with `exclusive`, only if it does
     not exist yet (O_EXCL). Anything but a regular file at `path` raises OutputError."""
     flags = os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_EXCL if exclusive else 0)
@@ -73,7 +80,7 @@ def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True) -> IO[Any]
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OutputError(f"{path} is not a regular file; refusing to write to it")
-    return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, buffering)
 
 
 def check_output_path(path: str | os.PathLike) -> None:
@@ -131,6 +138,8 @@ def csv_row(record: dict[str, Any], ad_fields: Iterable[str]) -> list[str]:
         cell(record.get("lang")),
         cell(model.get("name")),
         cell(model.get("version")),
+        cell(model.get("runtime")),
+        cell(model.get("precision")),
         cell(record.get("components") or None),
         cell(record.get("network")),
         *(cell(ad.get(f)) for f in ad_fields),
@@ -238,8 +247,7 @@ def scan_partial_csv(path: Path, header: list[str]) -> tuple[Counter[str], int, 
                 break
             ids[unneutralise_cell(row[0])] += 1
             if first is None:
-                first = {"model": {"name": unneutralise_cell(row[header.index("model")]),
-                                   "version": unneutralise_cell(row[header.index("model_version")])}}
+                first = {"model": {k: unneutralise_cell(row[header.index(col)]) for k, col in MODEL_COLUMNS.items()}}
             good = offsets[end - 1]
     except csv.Error:
         pass
@@ -290,12 +298,12 @@ class RecordWriter:
             self.done_ids, keep, first = scan
             self.partial_model = (first or {}).get("model")
         if keep:
-            binary = open_new(self.partial, "r+b", exclusive=False)
+            binary = open_new(self.partial, "r+b", exclusive=False, buffering=WRITE_BUFFER)
             binary.truncate(keep)
             binary.seek(keep)
         else:
             self.partial.unlink(missing_ok=True)  # a stale partial of an earlier run (not resumed)
-            binary = open_new(self.partial, "wb")
+            binary = open_new(self.partial, "wb", buffering=WRITE_BUFFER)
         self._file = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
         if fmt == "csv" and not keep:
             self._file.write("\ufeff")  # so that Excel reads Cyrillic correctly

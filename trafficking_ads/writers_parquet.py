@@ -44,7 +44,7 @@ def scored_schema(ad_fields: Iterable[str]) -> pa.Schema:
         ("band", pa.string()),
         ("indicators", pa.list_(_INDICATOR)),
         ("lang", pa.string()),
-        ("model", pa.struct([("name", pa.string()), ("version", pa.string())])),
+        ("model", pa.struct([("name", pa.string()), ("version", pa.string()), ("runtime", pa.string()), ("precision", pa.string())])),
         ("components", pa.map_(pa.string(), pa.float64())),
         ("network", pa.string()),
         ("ad", ad),

@@ -9,7 +9,7 @@ OUT="${1:-models/default}"
 TA="${TA:-.venv/bin/trafficking-ads}"
 PY="${PY:-.venv/bin/python}"
 R=training/results
-"$TA" data build -o out/corpus   # boilerplate-aware template groups, seed 13, 70/15/15 split
+"$TA" data build -o out/corpus --repo-card   # boilerplate-aware template groups, seed 13, 70/15/15 split; refreshes data/CORPUS_CARD.md
 "$TA" train --data out/corpus --out "$OUT" --config training/default.yaml --hard data/hard/hard.jsonl
 "$TA" evaluate --data out/corpus --split test --model "$OUT" --train out/corpus --json $R/default_test.json --md $R/default_test.md
 "$TA" evaluate --data data/hard/hard.jsonl --split test --model "$OUT" --train out/corpus --json $R/default_hard.json --md $R/default_hard.md

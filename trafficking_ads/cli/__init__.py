@@ -8,6 +8,9 @@ commands, never at start-up.
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import sys
 
 import typer
 from typer.core import TyperGroup
@@ -54,12 +57,40 @@ class _Group(TyperGroup):
 app = typer.Typer(
     cls=_Group,
     name="trafficking-ads",
-    help="Find deceptive recruitment (trafficking-risk job and modelling ads). Exit codes: 0 done, 1 usage error, 2 input error under --strict.",
+    help="Find deceptive recruitment (trafficking-risk job and modelling ads). Exit codes: 0 done, 1 usage error, 2 input error under --strict, 3 nothing scored (score), 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
+
+#: The library's logger: INFO lines say what a first run prepares (e.g. building the
+#: serving runtime's cached model) and how long it took.
+LOGGER = "trafficking_ads"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Plain messages on whatever `sys.stderr` is now (a live progress display redirects it,
+    and tests capture it), not on the stream that was there at start-up."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def setup_logging() -> None:
+    """One stderr handler on the `trafficking_ads` logger, INFO and up, plain message."""
+    log = logging.getLogger(LOGGER)
+    log.setLevel(logging.INFO)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.propagate = False
 
 
 @app.callback(invoke_without_command=True)
@@ -68,6 +99,7 @@ def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     """Find deceptive recruitment in job and modelling ads (Russian, Kazakh, English)."""
+    setup_logging()
     if version:
         from .. import __version__
 
@@ -86,5 +118,20 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    After Ctrl-C (exit code 130) the command has already kept and closed its output; the
+    process then ends at once with `os._exit`, instead of waiting at interpreter exit for a
+    worker thread to finish native work it cannot be asked to drop (a model's batch)."""
+    try:
+        app()
+    except SystemExit as e:
+        if e.code == 130:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling (e.g. while starting)
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+        os._exit(130)

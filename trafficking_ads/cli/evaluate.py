@@ -33,7 +33,6 @@ def register(app: typer.Typer) -> None:
         no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the TF-IDF + logistic regression baseline."),
         shared_data: Optional[Path] = typer.Option(None, "--shared-data", help="Shared data folder for building the baseline's corpus."),
         seed_dir: Optional[Path] = typer.Option(None, "--seed-dir", help="Seed directory for building the baseline's corpus."),
-        batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row (exit code 2)."),
     ) -> None:
         """Score labelled ads with a model and the baseline; print the markdown table and write
@@ -83,7 +82,6 @@ def register(app: typer.Typer) -> None:
                 baseline=not no_baseline,
                 shared_data=shared_data,
                 seed_dir=seed_dir,
-                batch_size=batch_size,
                 strict=strict,
             )
         except DataError as e:

@@ -8,8 +8,12 @@ from typing import List
 import typer
 
 
+#: Exit code when the inputs hold no scored ad (so there is nothing to report).
+EXIT_NO_ADS = 3
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(epilog="Exit codes: 0 written; 1 usage error; 2 a bad line under --strict; 3 no scored ad in the inputs (nothing is written).")
     def report(
         inputs: List[Path] = typer.Argument(..., help="Scored JSONL files (output of `trafficking-ads score`)."),
         output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write (atomically)."),
@@ -23,6 +27,7 @@ def register(app: typer.Typer) -> None:
         per-ad view with the evidence highlighted. Opens in any browser; fetches nothing.
         """
         from ..report import ScoredInputError, write_report
+        from ..scored import Problem, iter_scored
 
         for p in inputs:
             if not p.is_file():
@@ -31,6 +36,15 @@ def register(app: typer.Typer) -> None:
         if max_text < 0:
             typer.echo("error: --max-text must be 0 or more", err=True)
             raise typer.Exit(1)
+        problems: list[Problem] = []
+        if next(iter_scored(inputs, problems), None) is None:  # stops at the first good line
+            if strict and problems:
+                typer.echo(f"error: {problems[0]}", err=True)
+                raise typer.Exit(2)
+            names = ", ".join(str(p) for p in inputs)
+            why = f"{len(problems):,} bad lines, the first: {problems[0]}" if problems else "no lines"
+            typer.echo(f"error: no scored ads in {names} ({why}); give the output of `trafficking-ads score`", err=True)
+            raise typer.Exit(EXIT_NO_ADS)
         try:
             result = write_report(inputs, output, title=title, strict=strict, max_text=max_text, networks=networks)
         except ScoredInputError as exc:

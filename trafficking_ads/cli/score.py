@@ -20,13 +20,18 @@ from .models import MODELS_DIR_HELP, with_models_dir
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: At most this many bad records are printed to stderr; the errors file has them all.
 MAX_PRINTED_ERRORS = 20
+#: Exit code when the run scored no ad at all (documented in the epilog and the README).
+EXIT_NOTHING_SCORED = 3
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 EPILOG = (
     "Formats in: JSON Lines, JSON array, Telegram export (result.json or its folder), CSV/TSV "
     "(EMSCAD and DIFrauD columns recognised), .txt files or a directory of them, a scrape crawl store (.sqlite, .db), Parquet, '-' for stdin. "
     "Encodings: UTF-8 (BOM or not), UTF-16 with BOM, Windows-1251 detected; others by --encoding. "
-    "Exit codes: 0 done; 1 usage error (bad option, missing input, no model); "
-    "2 input error under --strict; 130 interrupted (partial output kept: rerun with --resume). "
+    "Exit codes: 0 done; 1 usage error (bad option, missing input, no model, a partial output of another model); "
+    "2 input error under --strict; 3 no ad was scored (empty or unreadable input, a --map that matches nothing); "
+    "130 interrupted by Ctrl-C (stops within a second; every ad scored so far is kept in OUTPUT.partial: rerun with --resume). "
     "A full disk stops the run with exit code 1 and keeps the partial output for --resume. "
     "CSV cells starting with = + - @ TAB or CR get a leading ' so spreadsheets show them as text. "
     "--engine ray writes OUTDIR/part-*.parquet (or .jsonl), OUTDIR/errors/ and resumes by re-running the same command."
@@ -66,7 +71,6 @@ def register(app: typer.Typer) -> None:
         output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (written atomically); stdout when absent."),
         model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default, or $TRAFFICKING_ADS_MODEL)."),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
-        batch_size: int = typer.Option(32, "--batch-size", min=1, help="Ads scored per batch."),
         text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
         output_format: Optional[OutputFormat] = typer.Option(None, "--format", help="Output format (default: jsonl locally, parquet with --engine ray); CSV joins indicator ids with ';' and holds evidence as JSON; Parquet nests them (network as JSON text)."),
@@ -91,7 +95,7 @@ def register(app: typer.Typer) -> None:
         model = with_models_dir(model, models_dir)
         from rich.console import Console
 
-        from ..batch import StrictModeError, score_file
+        from ..batch import BatchSummary, StrictModeError, score_file
         from ..readers import InputError, input_size
         from ..records import SCORED_AD_FIELDS
         from ..writers import OutputError, partial_path
@@ -101,7 +105,7 @@ def register(app: typer.Typer) -> None:
             from .score_ray import score_with_ray
 
             score_with_ray(console, inputs=inputs or [], output=output, model=model, fmt=output_format.value if output_format else "parquet",
-                           address=address, actors=actors, batch_size=batch_size, encoding=encoding, mapping=mapping,
+                           address=address, actors=actors, encoding=encoding, mapping=mapping,
                            input_format=input_format.value, fields=fields, quiet=quiet, precision=precision, runtime=runtime,
                            unsupported={"--text": bool(text), "--strict": strict, "--resume": resume, "--cluster": cluster, "--errors": errors is not None})
             return
@@ -128,47 +132,38 @@ def register(app: typer.Typer) -> None:
             elif printed[0] == MAX_PRINTED_ERRORS + 1:
                 _err(console, "skipped: … (more bad records; see the errors file)")
 
-        show_progress = not quiet and sys.stderr.isatty()
-        progress = task = None
+        if quiet:
+            import logging
+
+            logging.getLogger("trafficking_ads").setLevel(logging.WARNING)  # no first-run notes either
+        summary = BatchSummary()
+        progress = None
         on_progress = None
-        if show_progress:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        if not quiet and sys.stderr.isatty():
+            from .progress import ScoreProgress
 
-            total = input_size(inputs) if inputs else None
-            progress = Progress(
-                TextColumn("scoring"), BarColumn(), TextColumn("{task.fields[ads]} ads, {task.fields[rate]:.1f}/s"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
-            )
-            task = progress.add_task("score", total=total or None, ads=0, rate=0.0)
-            import time
-
-            t0 = time.perf_counter()
-
-            def on_progress(n: int, nbytes: int) -> None:
-                dt = time.perf_counter() - t0
-                progress.update(task, completed=nbytes, ads=n, rate=n / dt if dt > 0 else 0.0)
-
+            progress = ScoreProgress(console, summary, input_size(inputs) if inputs else None)
+            on_progress = progress.update
             progress.start()
         try:
-            from ..scoring import load_scorer
-
             opts = {k: v for k, v in (("precision", precision), ("runtime", runtime)) if v}
-            scorer = load_scorer(model, **opts) if opts else None
-            summary = score_file(
-                inputs or [], output, scorer=scorer, model=model, text=text, encoding=encoding, mapping=mapping,
+            score_file(
+                inputs or [], output, model=model, model_options=opts, text=text, encoding=encoding, mapping=mapping,
                 input_format=input_format.value, output_format=output_format.value, ad_fields=ad_fields,
-                batch_size=batch_size, errors=errors, strict=strict, resume=resume,
-                on_bad=on_bad, on_progress=on_progress,
+                errors=errors, strict=strict, resume=resume, on_bad=on_bad, on_progress=on_progress, summary=summary,
             )
         except StrictModeError as e:
+            _stop(progress)
             _err(console, f"error: {e}")
             if output is not None:
                 _err(console, f"partial output kept at {partial_path(output)}")
             raise typer.Exit(2)
         except (InputError, FileNotFoundError, ValueError, OutputError) as e:
+            _stop(progress)
             _err(console, f"error: {e}")
             raise typer.Exit(1)
         except OSError as e:
+            _stop(progress)
             if e.errno in NO_SPACE:
                 where = f"; partial output kept at {partial_path(output)}: free some space and rerun with --resume" if output is not None else ""
                 _err(console, f"error: no space left writing {e.filename or output or 'the output'} ({e.strerror}){where}")
@@ -176,15 +171,24 @@ def register(app: typer.Typer) -> None:
                 _err(console, f"error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}")
             raise typer.Exit(1)
         except KeyboardInterrupt:
-            if output is not None:
-                _err(console, f"interrupted: partial output kept at {partial_path(output)}; rerun with --resume to continue")
-            raise typer.Exit(130)
-        finally:
-            if progress is not None:
-                progress.stop()
+            _stop(progress)
+            done = summary.scored + summary.resumed
+            if summary.model is None or (output is not None and not partial_path(output).exists()):
+                _err(console, "interrupted before any ad was scored")
+            elif output is not None:
+                _err(console, f"interrupted: {done} ads scored are kept in {partial_path(output)}; "
+                              f"rerun the same command with --resume to continue")
+            else:
+                _err(console, f"interrupted after {done} ads (with -o OUTPUT a run can be resumed with --resume)")
+            raise typer.Exit(EXIT_INTERRUPTED)
+        _stop(progress)
         if not quiet:
             for line in summary.lines():
                 _err(console, line)
+        if summary.scored + summary.resumed == 0:
+            why = f"all {summary.skipped_total} records were skipped" if summary.skipped_total else "the input holds no ads"
+            _err(console, f"error: no ad was scored ({why}; check the input, --input-format and --map); exit code {EXIT_NOTHING_SCORED}")
+            raise typer.Exit(EXIT_NOTHING_SCORED)
         if cluster:
             from ..networks.io import cluster_files
             from .cluster import summary_line
@@ -192,3 +196,9 @@ def register(app: typer.Typer) -> None:
             run = cluster_files([output], output.with_name(output.name + ".clusters.jsonl"), annotate_out=output)
             if not quiet:
                 _err(console, summary_line(run))
+
+
+def _stop(progress) -> None:
+    """Take the progress display down (before any message, so the message stays on screen)."""
+    if progress is not None:
+        progress.stop()

@@ -12,7 +12,7 @@ from .score import MAX_PRINTED_ERRORS, _err
 
 
 def score_with_ray(console: Any, *, inputs: list[str], output: Optional[Path], model: Optional[str], fmt: str,
-                   address: Optional[str], actors: Optional[int], batch_size: int, encoding: Optional[str],
+                   address: Optional[str], actors: Optional[int], encoding: Optional[str],
                    mapping: Optional[list[str]], input_format: str, fields: Optional[str], quiet: bool,
                    precision: Optional[str], runtime: Optional[str], unsupported: dict[str, bool]) -> None:
     """Score INPUTs into the shard directory `output` on Ray; exit 1 on a usage or input error, 130 on Ctrl-C."""
@@ -48,7 +48,7 @@ def score_with_ray(console: Any, *, inputs: list[str], output: Optional[Path], m
         connect(address)
         opts = {k: v for k, v in (("precision", precision), ("runtime", runtime)) if v}
         summary = score_inputs(inputs, output, model=model, fmt=fmt, actors=actors, ad_fields=ad_fields,
-                               batch_size=batch_size, encoding=encoding, mapping=mapping, input_format=input_format,
+                               encoding=encoding, mapping=mapping, input_format=input_format,
                                on_bad=on_bad, **opts)
     except (InputError, FileNotFoundError, ValueError, ImportError, ConnectionError) as e:
         _err(console, f"error: {e}")

@@ -84,6 +84,7 @@ def build_corpus(
     strict: bool = False,
     write_repo_card: bool | None = None,
     test_source: str | None = None,
+    seed_only: bool = False,
 ) -> Corpus:
     """Build the corpus; save it to `out_dir` when given (atomically: the old one is replaced whole).
 
@@ -93,14 +94,15 @@ def build_corpus(
 
     `write_repo_card` (default: when seed_dir, shared_data and seed are all defaults) also
     copies CARD.md to `data/CORPUS_CARD.md`, the card kept in the repository.
+    `seed_only` leaves the shared data out (a small corpus of the seed set alone).
     """
     from datasets import Dataset, DatasetDict
 
     t0 = time.perf_counter()
     problems = Problems(strict=strict)
-    shared_root = Path(shared_data) if shared_data else default_shared_data()
+    shared_root = None if seed_only else (Path(shared_data) if shared_data else default_shared_data())
     seed_root = Path(seed_dir) if seed_dir else default_seed_dir()
-    shared = load_shared(shared_root, problems=problems)
+    shared = {} if seed_only else load_shared(shared_root, problems=problems)
     seed_ads = load_seed(seed_root, problems=problems)
     ads = [a for v in shared.values() for a in v] + seed_ads
     loaded = Counter(a.source for a in ads)
@@ -201,7 +203,7 @@ def _card(*, kept, splits, groups, loaded, dedup_stats, problems, seed, fraction
         "name": "trafficking-ads corpus",
         "seed": seed,
         "fractions": dict(zip(SPLITS, fractions)),
-        "shared_data": str(shared_root),
+        "shared_data": str(shared_root) if shared_root is not None else None,
         "seed_dir": str(seed_root),
         "loaded_by_source": dict(sorted(loaded.items())),
         "kept_by_family": dict(sorted(Counter(source_family(a) for a in kept).items())),
