@@ -14,12 +14,12 @@ from typing import Optional
 
 import typer
 
+from .messages import MAX_PRINTED_ERRORS
+from .messages import say as _err
 from .models import MODELS_DIR_HELP, with_models_dir
 
 #: errno values that mean "no space to write": a full disk, a full quota, a file-size limit.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-#: At most this many bad records are printed to stderr; the errors file has them all.
-MAX_PRINTED_ERRORS = 20
 #: Exit code when the run scored no ad at all (documented in the epilog and the README).
 EXIT_NOTHING_SCORED = 3
 #: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
@@ -56,10 +56,6 @@ class InputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
     text = "text"
-
-
-def _err(console, message: str) -> None:
-    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,8 @@ from typing import Any, Optional
 
 import typer
 
-from .score import MAX_PRINTED_ERRORS, _err
+from .messages import MAX_PRINTED_ERRORS
+from .messages import say as _err
 
 
 def score_with_ray(console: Any, *, inputs: list[str], output: Optional[Path], model: Optional[str], fmt: str,

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..errors import InvalidValueError, NotFoundError
+from ..errors import InvalidValueError
 from ..readers.crawlstore import iter_stored
 from ..records import TEXT_FIELDS, Ad
 
