@@ -9,8 +9,10 @@ processes the tests start inherit the same environment. The directory is removed
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,9 +39,44 @@ for _name, _sub in ISOLATED_ENV.items():
     os.environ[_name] = str(SESSION_HOME / _sub)
 
 
+#: This session's config and exit status (set by the hooks below).
+_session: dict = {"config": None, "exitstatus": 0}
+
+
+# Ctrl-C stops at once. After Ctrl-C pytest tears the fixtures down (servers get SIGTERM, Ray
+# shuts down) and reports; then two things used to hold the terminal for 20-60 s: pytest
+# rendering the source of every frame of the interrupted stack (torch's and transformers'
+# large files) for a report it shows only with --full-trace, and the interpreter's final
+# garbage collection of the loaded models.
+
+def pytest_configure(config: pytest.Config) -> None:
+    _session["config"] = config
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Keep only the innermost frame for pytest's report (the one line it shows) unless --full-trace."""
+    if not _session["config"].option.fulltrace and len(excinfo.traceback) > 1:
+        excinfo.traceback = excinfo.traceback[-1:]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember how the session ended (for pytest_unconfigure)."""
+    _session["exitstatus"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the session's cache and home folders."""
+    """Remove the session's cache and home folders; after an interrupted session, once
+    everything is reported and torn down, run the exit handlers and end the process without
+    the interpreter's final garbage collection."""
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
+    if _session["exitstatus"] == pytest.ExitCode.INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        atexit._run_exitfuncs()
+        os._exit(_session["exitstatus"])
 
 
 @pytest.fixture(scope="session")
