@@ -21,10 +21,11 @@ import pytest
 #: The checkout's root.
 ROOT = Path(__file__).resolve().parents[1]
 
-#: This session's stand-in for the user's home-derived folders (removed at the end).
+#: This session's stand-in for the user's home and home-derived folders (removed at the end).
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="trafficking-ads-tests-"))
 #: Environment variables pointed into SESSION_HOME for the whole session.
 ISOLATED_ENV = {
+    "HOME": "home",  # what Path.home() reads: OpenVINO's converter writes ~/intel, Chromium ~/.config
     "TRAFFICKING_ADS_CACHE": "cache/trafficking-ads",  # converted base model, runtime graphs
     "TRAFFICKING_ADS_MODELS": "models",  # the user's models directory
     "XDG_CACHE_HOME": "cache",  # platformdirs (and libraries following XDG) on Linux
