@@ -38,6 +38,7 @@ ISOLATED_ENV = {
 for _name, _sub in ISOLATED_ENV.items():
     (SESSION_HOME / _sub).mkdir(parents=True, exist_ok=True)
     os.environ[_name] = str(SESSION_HOME / _sub)
+os.environ.pop("TRAFFICKING_ADS_MODEL", None)  # the user's choice of default model: tests expect the shipped one
 
 
 #: This session's config and exit status (set by the hooks below).
