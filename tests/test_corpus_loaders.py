@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -161,11 +162,12 @@ def test_seed_loader(tmp_path):
         load_seed_file(tmp_path / "ru.jsonl", problems=Problems(strict=True))
 
 
-def test_shared_data_location(monkeypatch, tmp_path, shared_data):
+def test_shared_data_location(monkeypatch, tmp_path):
+    import trafficking_ads
     from trafficking_ads.corpus.loaders import SHARED_DATA_ENV, default_shared_data
 
     monkeypatch.delenv(SHARED_DATA_ENV, raising=False)
-    assert default_shared_data().resolve() == shared_data.resolve()
+    assert default_shared_data() == Path(trafficking_ads.__file__).resolve().parents[1].parent / "shared" / "data"
     monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path))
     assert default_shared_data() == tmp_path
     problems = Problems()

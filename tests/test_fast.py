@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+#: Every runtime and precision builds its own graph (minutes on 2 cores): the slow tier.
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch")
 
 from trafficking_ads.records import Ad

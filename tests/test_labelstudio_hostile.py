@@ -115,6 +115,7 @@ print(n, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
 """
 
 
+@pytest.mark.slow  # writes a 20 MB export and measures a fresh process reading it (~20 s)
 def test_big_export_is_streamed(tmp_path):
     """Memory follows one task, not the file (peak RSS growth of a fresh process; json.load
     of the whole file took about 4x its size)."""

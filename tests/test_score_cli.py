@@ -285,6 +285,7 @@ def test_default_model_end_to_end(tmp_path, samples_path):
     assert "scored 30 ads" in res.stderr
 
 
+@pytest.mark.slow  # two fresh interpreters load the default model (~35 s)
 def test_console_script_and_module(tmp_path, samples_path):
     exe = Path(sys.executable).parent / "trafficking-ads"
     script = str(exe) if exe.exists() else shutil.which("trafficking-ads")

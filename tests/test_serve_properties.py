@@ -18,6 +18,9 @@ from schemathesis.checks import not_a_server_error
 
 from serve_helpers import start
 
+#: Schema-driven fuzzing of a third server (~40 s): the slow tier; test_serve.py covers serving.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 25
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
