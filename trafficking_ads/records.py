@@ -117,6 +117,8 @@ class ModelInfo:
 
     name: str
     version: str
+    runtime: str = ""
+    precision: str = ""
 
 
 @dataclass(slots=True)

@@ -85,15 +85,15 @@ def model_summary(state: ServiceState) -> dict[str, Any]:
 
     card = read_card(state.model_dir)
     scorer = state.scorer
-    classifier = getattr(scorer, "classifier", None)
+    info = getattr(scorer, "info", None)
     out: dict[str, Any] = {
         "name": card.get("name"),
         "version": card.get("version"),
         "model_version": state.model_version,
         "kind": card.get("kind"),
         "base_model": card.get("base_model"),
-        "runtime": getattr(classifier, "runtime", None) or state.settings.runtime or card.get("runtime"),
-        "precision": getattr(classifier, "precision", None) or state.settings.precision or card.get("precision"),
+        "runtime": getattr(info, "runtime", None) or state.settings.runtime or card.get("runtime"),
+        "precision": getattr(info, "precision", None) or state.settings.precision or card.get("precision"),
         "max_tokens": card.get("max_len"),
         "thresholds": {**(card.get("thresholds") or {}), "operating": state.threshold},
         "threshold_source": state.threshold_source,
