@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -44,7 +45,7 @@ BUILD_FORMAT = 2
 #: Rows per inference request and padded-length multiple (fixed shapes: batch-invariant logits).
 GEOMETRY = (8, 16)
 #: Rough first-run build times on a 2-core machine (seconds), for the "preparing" message.
-BUILD_SECONDS = {"fp32": 10, "int8": 60}
+BUILD_SECONDS = {"fp32": 10, "int8": 150}
 
 
 @contextlib.contextmanager
@@ -143,6 +144,23 @@ def build(model_dir: Path, card: dict, base_dir: Path, precision: str, out: Path
     return facts
 
 
+def build_isolated(model_dir: Path, base_dir: Path, precision: str, out: Path) -> dict[str, Any]:
+    """`build` in a child Python process. NNCF imports torch whenever torch is installed
+    (~1 GB, seconds), and scoring must not: the int8 build runs apart, and its memory is
+    returned when it ends. The card is read from the model directory's model.json."""
+    import subprocess
+    import sys
+
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
+    cmd = [sys.executable, "-m", __name__, str(model_dir), str(base_dir), precision, str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)  # Ctrl-C: run() kills the child
+    if proc.returncode != 0 or not (out / "build.json").is_file():
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}")
+    return json.loads((out / "build.json").read_text(encoding="utf-8"))
+
+
 def cached_graph(model_dir: Path, card: dict, base_dir: Path, precision: str, cache: Path | None = None) -> Path:
     """The cached graph's model.xml, built first if missing (logging what it prepares)."""
     from .base import cache_root
@@ -150,9 +168,17 @@ def cached_graph(model_dir: Path, card: dict, base_dir: Path, precision: str, ca
     key = cache_key(model_dir, card, precision)
     out = (cache or cache_root() / "openvino") / f"{card.get('name', 'model')}-{precision}-{key[:16]}"
     if not (out / "model.xml").is_file():
+        if precision == "int8":  # what int8 is built from: a clear error here, before any work
+            from .calibration import read_calibration, read_inputs
+
+            read_calibration(model_dir)
+            read_inputs(model_dir)
         log.info("preparing the %s model's OpenVINO %s graph (first run, about %d s; cached in %s)",
                  card.get("name", "transformer"), precision, BUILD_SECONDS[precision], out.parent)
-        facts = build(model_dir, card, base_dir, precision, out)
+        if precision == "int8":
+            facts = build_isolated(model_dir, base_dir, precision, out)
+        else:
+            facts = build(model_dir, card, base_dir, precision, out)
         log.info("prepared the OpenVINO %s graph in %.0f s", precision, facts["build_seconds"])
     return out / "model.xml"
 
@@ -232,3 +258,16 @@ def cache_dirs(cache: Path | None = None) -> list[Path]:
     root = cache or cache_root() / "openvino"
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m trafficking_ads.model.runtime_openvino MODEL_DIR BASE_DIR PRECISION OUT`: build one graph."""
+    import sys
+
+    model_dir, base_dir, precision, out = (argv if argv is not None else sys.argv[1:])
+    card = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
+    build(Path(model_dir), card, Path(base_dir), precision, Path(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""The transformer runtimes: OpenVINO (fp32, static int8) built from numpy weights, torch fp32
+as the reference, one interface chosen by name, precision "auto" per CPU.
+
+A small model directory is built on the real converted e5 base (LoRA adapters with seeded
+non-zero weights on every kind of target module, so merging matters, and a head along the
+embeddings' main direction of variation, so probabilities spread over (0, 1)). Built graphs
+go to a temporary cache, never the user's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trafficking_ads.records import Ad
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LEN = 64
+
+TEXTS = [
+    "Требуются девушки 18-25 лет на работу хостес в Дубае. Перелёт и жильё за наш счёт. Пишите в WhatsApp.",
+    "Вакансия: бухгалтер в ТОО «Астана Энерго». Официальное трудоустройство, опыт от 3 лет, оклад 450 000 тг.",
+    "Дубайға жұмыс қыздарға! Тәжірибе керек емес, ұшақ билеті біздің есептен.",
+    "Астанадағы мектепке ағылшын тілі мұғалімі қажет. Толық жұмыс күні, әлеуметтік пакет.",
+    "Work from home! Earn $5000 a week, no experience needed. Send a $50 registration fee to start.",
+    "Senior Data Engineer at a fintech company in London. Hybrid, competitive salary, pension scheme.",
+    "Модели для работы за границей, 18+, оплата ежедневно, паспорт оставить у агента.",
+    "Receptionist wanted for a dental clinic, Monday to Friday, 9am-5pm.",
+]
+LONG = " ".join(TEXTS * 4)  # well over MAX_LEN tokens: exercises head + tail
+
+
+def _ads() -> list[Ad]:
+    return [Ad(text=t, id=f"ad-{i}") for i, t in enumerate(TEXTS)] + [Ad(text=LONG, id="long")]
+
+
+@pytest.fixture(scope="module")
+def graph_cache(tmp_path_factory) -> Path:
+    """A temporary cache for built graphs."""
+    return tmp_path_factory.mktemp("ov-cache")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A transformer model dir on the real base (torch builds it, as training does)."""
+    torch = pytest.importorskip("torch")
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.encoding import ad_input_text, encode_texts, pad_batch
+    from trafficking_ads.model.network import build_classifier, lora_config, save_trained
+    from trafficking_ads.model.tokenizer import load_tokenizer
+
+    torch.manual_seed(0)
+    base = base_model_dir()
+    model = build_classifier(base, lora_config(4, 8, 0.0, ["query", "value", "dense"], [10, 11])).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.02)
+    tok = load_tokenizer(base)
+    ids = encode_texts(tok, [ad_input_text(t) for t in TEXTS], MAX_LEN)
+    a, m = pad_batch(ids, tok.pad_token_id)
+    with torch.inference_mode():
+        pooled = model.pooled(a, m).double().numpy()
+    centred = pooled - pooled.mean(0)
+    direction = np.linalg.svd(centred, full_matrices=False)[2][0]
+    w = direction * (2.0 / (centred @ direction).std())
+    with torch.no_grad():
+        model.head.weight.copy_(torch.tensor(w[None, :], dtype=torch.float32))
+        model.head.bias.fill_(float(-(pooled.mean(0) @ w)))
+    out = tmp_path_factory.mktemp("rtmodel")
+    save_trained(model, out)
+    fusion = {"features": ["transformer_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0,
+              "calibration": {"method": "none", "a": 1.0, "b": 0.0, "x": [], "y": []}}
+    (out / "fusion.json").write_text(json.dumps(fusion), encoding="utf-8")
+    card = {"kind": "transformer", "name": "rt-test", "version": "0", "max_len": MAX_LEN, "head_tokens": None,
+            "thresholds": {"medium": 0.35, "high": 0.7}, "features": ["transformer_logit"], "runtime": "openvino",
+            "precision": "auto", "files": {"fusion": "fusion.json"}}
+    (out / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def torch_fp32(model_dir):
+    from trafficking_ads.model.scorer import TransformerScorer
+
+    return TransformerScorer.load(model_dir, runtime="torch", precision="fp32")
+
+
+def _runtime(model_dir, precision, cache):
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.runtime_openvino import OpenVinoRuntime
+    from trafficking_ads.model.tokenizer import load_tokenizer
+
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    base = base_model_dir()
+    return OpenVinoRuntime.load(model_dir, card, base, load_tokenizer(base).pad_token_id, precision=precision, cache=cache)
+
+
+def test_lora_merge_in_numpy_equals_peft(model_dir):
+    torch = pytest.importorskip("torch")
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.network import load_trained
+    from trafficking_ads.model.openvino_graph import classifier_weights
+
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    weights, _ = classifier_weights(model_dir, card, base_model_dir())
+    merged = load_trained(model_dir, base_model_dir(), merge=True)
+    state = {k: v.detach().numpy() for k, v in merged.encoder.state_dict().items()}
+    for name in ("encoder.layer.11.attention.self.query.weight", "encoder.layer.10.output.dense.weight",
+                 "encoder.layer.11.attention.output.dense.weight", "encoder.layer.3.intermediate.dense.weight"):
+        assert np.abs(weights[name] - state[name]).max() < 1e-6, name
+    assert np.array_equal(weights["head.weight"], merged.head.weight.detach().numpy())
+    assert torch.is_tensor(merged.head.bias)
+
+
+def test_openvino_fp32_matches_torch_fp32(model_dir, torch_fp32, graph_cache):
+    from trafficking_ads.model.runtime import Runtime
+
+    ov32 = _runtime(model_dir, "fp32", graph_cache)
+    assert isinstance(ov32, Runtime) and ov32.name == "openvino" and ov32.precision == "fp32"
+    ids = torch_fp32.encode(_ads())
+    assert np.abs(ov32.logits(ids) - torch_fp32.runtime.logits(ids)).max() < 1e-4
+    # the split feed-forward graph is exact in fp32 too
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.openvino_graph import build_graph, classifier_weights, hot_matmuls
+
+    import openvino as ov
+
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    weights, config = classifier_weights(model_dir, card, base_model_dir())
+    split = build_graph(weights, config, [[0, 7, 300]] * 11 + [[]])
+    assert len(hot_matmuls(split)) == 22
+    compiled = ov.Core().compile_model(split, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    from trafficking_ads.model.encoding import fixed_shape_feeds
+
+    out = np.zeros(len(ids))
+    for idx, feed in fixed_shape_feeds(ids, 8, 16, torch_fp32.tokenizer.pad_token_id):
+        out[idx] = compiled(feed)["logits"][: len(idx)]
+    assert np.abs(out - torch_fp32.runtime.logits(ids)).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, torch_fp32, graph_cache, tmp_path):
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.calibration import channel_maxima, write_calibration, write_inputs
+    from trafficking_ads.model.network import load_trained
+    from trafficking_ads.model.runtime_openvino import cache_key
+
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match="calibration.json: missing.*models calibrate"):
+        _runtime(model_dir, "int8", tmp_path / "c0")
+    ids = torch_fp32.encode([Ad(text=f"{t} {i}") for i in range(8) for t in TEXTS])
+    key = cache_key(model_dir, card, "int8")
+    write_calibration(model_dir, channel_maxima(load_trained(model_dir, base_model_dir()), ids, torch_fp32.tokenizer.pad_token_id))
+    assert cache_key(model_dir, card, "int8") != key
+    with pytest.raises(ValueError, match="calibration_inputs.safetensors: missing"):
+        _runtime(model_dir, "int8", tmp_path / "c1")
+    write_inputs(model_dir, ids)
+
+    int8 = _runtime(model_dir, "int8", graph_cache)
+    assert json.loads((int8.path.parent / "build.json").read_text())["precision"] == "int8"
+    test_ids = torch_fp32.encode(_ads())
+    got, ref = int8.logits(test_ids), torch_fp32.runtime.logits(test_ids)
+    assert np.abs(got - ref).max() < 0.5 and np.corrcoef(got, ref)[0, 1] > 0.98
+    # an ad's logit does not depend on its batch-mates or on which stream computed it
+    alone = np.array([int8.logits([row])[0] for row in test_ids])
+    assert np.array_equal(alone, got)
+    # a second load reuses the cached graph
+    assert _runtime(model_dir, "int8", graph_cache).path == int8.path
+
+
+def test_precision_auto_follows_the_cpu(monkeypatch):
+    from trafficking_ads import machine
+    from trafficking_ads.model.runtime import resolve
+
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("AMD EPYC 7B13", frozenset({"avx2", "fma"})))
+    assert machine.int8_units() == [] and machine.auto_precision() == "fp32"
+    assert resolve(None, None) == ("openvino", "fp32") and resolve("openvino", "auto") == ("openvino", "fp32")
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("Intel Xeon", frozenset({"avx2", "avx512f", "avx512_vnni"})))
+    assert machine.int8_units() == ["avx512_vnni"] and resolve(None, "auto") == ("openvino", "int8")
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("Intel Core", frozenset({"avx2", "avx_vnni"})))
+    assert resolve("openvino", None) == ("openvino", "int8")
+    assert resolve("torch", "auto") == ("torch", "fp32")  # the reference is fp32 everywhere
+    assert resolve("openvino", "fp32") == ("openvino", "fp32")
+
+
+def test_thread_count_follows_physical_cores(monkeypatch):
+    from trafficking_ads.machine import THREADS_ENV, physical_cores, thread_count
+
+    assert 1 <= physical_cores() <= (os.cpu_count() or 1)
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert thread_count() == 1 and thread_count(3) == 3
+
+
+def test_unknown_runtime_or_precision_is_a_clear_error(model_dir, graph_cache):
+    from trafficking_ads.model.runtime import resolve
+    from trafficking_ads.model.runtime_torch import TorchRuntime
+
+    with pytest.raises(ValueError, match="unknown runtime 'onnx'"):
+        resolve("onnx", None)
+    with pytest.raises(ValueError, match="precision 'bf16' does not run on openvino"):
+        _runtime(model_dir, "bf16", graph_cache)
+    with pytest.raises(ValueError, match="precision 'int8' does not run on torch"):
+        TorchRuntime.load(model_dir, {}, Path("."), 1, precision="int8")
+
+
+def test_scorer_names_its_runtime_and_precision(model_dir, torch_fp32):
+    assert (torch_fp32.info.runtime, torch_fp32.info.precision) == ("torch", "fp32")
+    out = list(torch_fp32.score_many(iter(_ads())))
+    assert [a.ad_id for a in out] == [a.id for a in _ads()]
+    assert out[0].model.runtime == "torch" and out[0].model.precision == "fp32"
+
+
+NO_TORCH = r"""
+import json, sys
+from trafficking_ads.scoring import load_scorer
+scorer = load_scorer(sys.argv[1], precision=sys.argv[2])
+a = scorer.score("Требуются девушки 18-25 лет в Дубай, жильё бесплатно, пишите в WhatsApp")
+heavy = sorted(m for m in ("torch", "transformers", "peft", "onnx", "onnxruntime", "nncf") if m in sys.modules)
+print(json.dumps({"heavy": heavy, "runtime": a.model.runtime, "precision": a.model.precision, "risk": a.risk}))
+"""
+
+
+@pytest.mark.slow
+def test_scoring_imports_no_torch(tmp_path):
+    """Scoring the default model (graph built on first use into a temp cache) never imports
+    torch, transformers, peft or ONNX."""
+    from trafficking_ads.model.base import base_model_dir
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "base").symlink_to(base_model_dir().parent)  # read the converted base, build graphs here
+    env = dict(os.environ, TRAFFICKING_ADS_CACHE=str(cache), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH, str(ROOT / "models" / "default"), "fp32"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == [] and (got["runtime"], got["precision"]) == ("openvino", "fp32")
+    assert list((cache / "openvino").iterdir())  # built in the temp cache
