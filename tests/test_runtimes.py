@@ -243,3 +243,35 @@ def test_scoring_imports_no_torch(tmp_path):
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["heavy"] == [] and (got["runtime"], got["precision"]) == ("openvino", "fp32")
     assert list((cache / "openvino").iterdir())  # built in the temp cache
+
+
+@pytest.fixture(scope="module")
+def default_cache(tmp_path_factory) -> Path:
+    """A temporary cache that reads the real converted base and builds graphs apart."""
+    from trafficking_ads.model.base import base_model_dir
+
+    cache = tmp_path_factory.mktemp("default-cache")
+    (cache / "base").symlink_to(base_model_dir().parent)
+    return cache
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision,reference,tolerance", [("fp32", "torch-fp32", 1e-4), ("int8", "openvino-int8", 0.01)])
+def test_sample_ads_score_as_before(precision, reference, tolerance, default_cache, samples_path, monkeypatch):
+    """The snapshot taken before the runtime redesign: OpenVINO fp32 gives torch fp32's risks
+    (to 1e-4), int8 the old int8's (to 0.01: another calibration run of the same recipe);
+    bands and indicators unchanged."""
+    from trafficking_ads import read_ads
+    from trafficking_ads.scoring import load_scorer
+
+    monkeypatch.setenv("TRAFFICKING_ADS_CACHE", str(default_cache))
+    snapshot = json.loads((ROOT / "tests" / "fixtures" / "snapshot_samples.json").read_text(encoding="utf-8"))[reference]
+    scorer = load_scorer(None, runtime="openvino", precision=precision)
+    out = list(scorer.score_many(read_ads(samples_path)))
+    assert sorted(a.ad_id for a in out) == sorted(snapshot)
+    for a in out:
+        want = snapshot[a.ad_id]
+        assert a.band == want["band"], a.ad_id
+        assert sorted(h.id for h in a.indicators) == want["indicators"], a.ad_id
+        assert abs(a.risk - want["risk"]) <= tolerance, (a.ad_id, a.risk, want["risk"])
+    assert (scorer.info.runtime, scorer.info.precision) == ("openvino", precision)
