@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def doctor(
         seconds: float = typer.Option(10.0, "--seconds", min=0, help="Self-benchmark length in seconds (0: skip it)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model to benchmark (default: the default model)."),
+        model: str | None = typer.Option(None, "--model", help="Model to benchmark (default: the default model)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Print the CPU model and features, the runtime and precision "auto" picks here (int8

@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ def read_inputs(model_dir: Path) -> list[list[int]]:
         raise ValueError(f"{path}: unreadable ({e}); {_RECALIBRATE}") from None
     if len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != len(flat) or np.any(np.diff(offsets) <= 0):
         raise ValueError(f"{path}: offsets do not split the ids into ads; {_RECALIBRATE}")
-    return [flat[a:b].astype(np.int64).tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+    return [flat[a:b].astype(np.int64).tolist() for a, b in pairwise(offsets)]
 
 
 def channel_maxima(classifier, ids: Sequence[Sequence[int]], pad_id: int, max_ads: int = 400) -> dict[str, Any]:

