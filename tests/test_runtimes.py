@@ -106,6 +106,7 @@ def _runtime(model_dir, precision, cache):
     return OpenVinoRuntime.load(model_dir, card, base, load_tokenizer(base).pad_token_id, precision=precision, cache=cache)
 
 
+@pytest.mark.slow
 def test_lora_merge_in_numpy_equals_peft(model_dir):
     torch = pytest.importorskip("torch")
     from trafficking_ads.model.base import base_model_dir
@@ -123,6 +124,7 @@ def test_lora_merge_in_numpy_equals_peft(model_dir):
     assert torch.is_tensor(merged.head.bias)
 
 
+@pytest.mark.slow
 def test_openvino_fp32_matches_torch_fp32(model_dir, torch_fp32, graph_cache):
     from trafficking_ads.model.runtime import Runtime
 
@@ -210,18 +212,20 @@ def test_thread_count_follows_physical_cores(monkeypatch):
     assert thread_count() == 1 and thread_count(3) == 3
 
 
-def test_unknown_runtime_or_precision_is_a_clear_error(model_dir, graph_cache):
+def test_unknown_runtime_or_precision_is_a_clear_error(tmp_path):
     from trafficking_ads.model.runtime import resolve
+    from trafficking_ads.model.runtime_openvino import OpenVinoRuntime
     from trafficking_ads.model.runtime_torch import TorchRuntime
 
     with pytest.raises(ValueError, match="unknown runtime 'onnx'"):
         resolve("onnx", None)
     with pytest.raises(ValueError, match="precision 'bf16' does not run on openvino"):
-        _runtime(model_dir, "bf16", graph_cache)
+        OpenVinoRuntime.load(tmp_path, {}, tmp_path, 1, precision="bf16", cache=tmp_path)
     with pytest.raises(ValueError, match="precision 'int8' does not run on torch"):
-        TorchRuntime.load(model_dir, {}, Path("."), 1, precision="int8")
+        TorchRuntime.load(tmp_path, {}, tmp_path, 1, precision="int8")
 
 
+@pytest.mark.slow
 def test_scorer_names_its_runtime_and_precision(model_dir, torch_fp32):
     assert (torch_fp32.info.runtime, torch_fp32.info.precision) == ("torch", "fp32")
     out = list(torch_fp32.score_many(iter(_ads())))
@@ -287,3 +291,104 @@ def test_sample_ads_score_as_before(precision, reference, tolerance, default_cac
         assert sorted(h.id for h in a.indicators) == want["indicators"], a.ad_id
         assert abs(a.risk - want["risk"]) <= tolerance, (a.ad_id, a.risk, want["risk"])
     assert (scorer.info.runtime, scorer.info.precision) == ("openvino", precision)
+
+
+def _tiny_bert(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict]:
+    """Random weights of a 2-layer, 2-head BERT (hidden 8, feed-forward 16, vocab 30)."""
+    h, ff, layers = 8, 16, 2
+    config = {"hidden_size": h, "num_attention_heads": 2, "num_hidden_layers": layers, "layer_norm_eps": 1e-12}
+    w = {"embeddings.word_embeddings.weight": rng.normal(size=(30, h)), "embeddings.position_embeddings.weight": rng.normal(size=(20, h)),
+         "embeddings.token_type_embeddings.weight": rng.normal(size=(2, h)),
+         "embeddings.LayerNorm.weight": rng.normal(1, 0.1, h), "embeddings.LayerNorm.bias": rng.normal(0, 0.1, h),
+         "head.weight": rng.normal(size=(1, h)), "head.bias": rng.normal(size=1)}
+    for i in range(layers):
+        p = f"encoder.layer.{i}"
+        for name, shape in (("attention.self.query", (h, h)), ("attention.self.key", (h, h)), ("attention.self.value", (h, h)),
+                            ("attention.output.dense", (h, h)), ("intermediate.dense", (ff, h)), ("output.dense", (h, ff))):
+            w[f"{p}.{name}.weight"], w[f"{p}.{name}.bias"] = rng.normal(0, 0.5, shape), rng.normal(0, 0.1, shape[0])
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            w[f"{p}.{ln}.weight"], w[f"{p}.{ln}.bias"] = rng.normal(1, 0.1, h), rng.normal(0, 0.1, h)
+    return {k: v.astype(np.float32) for k, v in w.items()}, config
+
+
+def _numpy_forward(w: dict[str, np.ndarray], config: dict, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The classifier written out in numpy (float64): what the OpenVINO graph must compute."""
+    from math import erf
+
+    w = {k: v.astype(np.float64) for k, v in w.items()}
+    heads, eps = config["num_attention_heads"], config["layer_norm_eps"]
+
+    def ln(x, p):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + eps) * w[f"{p}.weight"] + w[f"{p}.bias"]
+
+    def lin(x, p):
+        return x @ w[f"{p}.weight"].T + w[f"{p}.bias"]
+
+    gelu = np.vectorize(lambda v: 0.5 * v * (1 + erf(v / np.sqrt(2))))
+    b, t = ids.shape
+    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t] + w["embeddings.token_type_embeddings.weight"][0]
+    x = ln(x, "embeddings.LayerNorm")
+    d = x.shape[-1] // heads
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}"
+        q, k, v = (lin(x, f"{p}.attention.self.{n}").reshape(b, t, heads, d).transpose(0, 2, 1, 3) for n in ("query", "key", "value"))
+        s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d) + np.where(mask[:, None, None, :] > 0, 0.0, -1e30)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        ctx = ((s / s.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(b, t, -1)
+        a = ln(lin(ctx, f"{p}.attention.output.dense") + x, f"{p}.attention.output.LayerNorm")
+        x = ln(lin(gelu(lin(a, f"{p}.intermediate.dense")), f"{p}.output.dense") + a, f"{p}.output.LayerNorm")
+    m = mask[..., None].astype(np.float64)
+    pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1)
+    return (pooled @ w["head.weight"].T + w["head.bias"])[:, 0]
+
+
+def test_openvino_graph_computes_the_classifier():
+    """The graph built from numpy weights equals the classifier written out in numpy, with and
+    without the feed-forward split (exact in fp32), padded rows included."""
+    import openvino as ov
+
+    from trafficking_ads.model.openvino_graph import build_graph, hot_matmuls
+
+    rng = np.random.default_rng(7)
+    w, config = _tiny_bert(rng)
+    ids = rng.integers(0, 30, size=(3, 7)).astype(np.int64)
+    mask = np.array([[1] * 7, [1] * 4 + [0] * 3, [1] + [0] * 6], dtype=np.int64)
+    want = _numpy_forward(w, config, ids, mask)
+    for split in (None, [[0, 5], [3]]):
+        model = build_graph(w, config, split)
+        assert len(hot_matmuls(model)) == (0 if split is None else 4)
+        got = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(
+            {"input_ids": ids, "attention_mask": mask})["logits"]
+        assert got.shape == (3,) and np.abs(got - want).max() < 1e-4, (got, want)
+
+
+def test_lora_merge_follows_adapter_config():
+    from trafficking_ads.model.openvino_graph import merge_lora
+
+    rng = np.random.default_rng(1)
+    base = {"encoder.layer.0.attention.self.query.weight": rng.normal(size=(6, 6)).astype(np.float32)}
+    a, b = rng.normal(size=(2, 6)).astype(np.float32), rng.normal(size=(6, 2)).astype(np.float32)
+    adapter = {"base_model.model.encoder.layer.0.attention.self.query.lora_A.weight": a,
+               "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight": b}
+    merged = dict(base)
+    assert merge_lora(merged, adapter, {"r": 2, "lora_alpha": 8}) == 1
+    np.testing.assert_allclose(merged["encoder.layer.0.attention.self.query.weight"],
+                               base["encoder.layer.0.attention.self.query.weight"] + 4 * (b @ a), rtol=1e-6)
+    with pytest.raises(ValueError, match="use_dora"):
+        merge_lora(dict(base), adapter, {"r": 2, "lora_alpha": 8, "use_dora": True})
+    with pytest.raises(ValueError, match="no base weight"):
+        merge_lora({}, adapter, {"r": 2, "lora_alpha": 8})
+
+
+def test_calibration_inputs_round_trip_and_clear_errors(tmp_path):
+    from trafficking_ads.model.calibration import INPUTS_FILE, read_inputs, write_inputs
+
+    with pytest.raises(ValueError, match="calibration_inputs.safetensors: missing.*models calibrate"):
+        read_inputs(tmp_path)
+    rows = [[0, 5, 9, 2], [0, 7, 2], [0, 2]]
+    write_inputs(tmp_path, rows)
+    assert read_inputs(tmp_path) == rows
+    (tmp_path / INPUTS_FILE).write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="unreadable"):
+        read_inputs(tmp_path)
