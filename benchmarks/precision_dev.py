@@ -2,7 +2,7 @@
 
 Scores the split (dev by default) with the reference (--reference, PyTorch fp32; openvino:fp32
 computes the same logits to ~1e-5 and is faster) and with each variant `runtime:precision`
-(openvino:int8, openvino:fp32), and prints the transformer's PR-AUC, the fused risk's PR-AUC
+(openvino:int8, openvino:bf16, openvino:fp32), and prints the transformer's PR-AUC, the fused risk's PR-AUC
 (transformer + indicators + fusion, what `score` outputs), their differences from the
 reference, and how far the probabilities move. int8 is acceptable when its fused and
 transformer PR-AUC are both within --tolerance (0.002) of fp32; with --write, model.json gets

@@ -64,7 +64,7 @@ def child(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         rt.logits(ids)
         best = max(best, len(ids) / (time.perf_counter() - t))
-    print(json.dumps({"precision": args.precision, "isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
+    print(json.dumps({"precision": args.precision, "runs": rt.precision, "isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
                       "ads": len(ids), "ads_per_s": round(best, 1), "kernels": kernels(rt.compiled), "cpu": describe()}))
 
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = []
     for isa in ("native", "AVX2"):
-        for precision in ("fp32", "int8"):
+        for precision in ("fp32", "bf16", "int8"):
             env = dict(os.environ)
             if isa != "native":
                 env["ONEDNN_MAX_CPU_ISA"] = isa
@@ -107,11 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
             label = "native" if isa == "native" else "ISA capped to AVX2 on Intel"
-            print(f"{precision:5s} {label:28s} {row['ads_per_s']:6.1f} ads/s ({row['ads']} ads)  kernels {row['kernels']}  CPU: {row['cpu']}",
+            print(f"{precision:5s} (runs {row['runs']}) {label:28s} {row['ads_per_s']:6.1f} ads/s ({row['ads']} ads)  kernels {row['kernels']}  CPU: {row['cpu']}",
                   flush=True)
     for isa in ("native", "AVX2"):
         r = {x["precision"]: x["ads_per_s"] for x in rows if x["isa"] == isa}
-        print(f"int8/fp32 ({'native' if isa == 'native' else 'ISA capped to AVX2 on Intel'}): {r['int8'] / r['fp32']:.2f}x")
+        print(f"{'native' if isa == 'native' else 'ISA capped to AVX2 on Intel'}: int8/fp32 {r['int8'] / r['fp32']:.2f}x, "
+              f"bf16/fp32 {r['bf16'] / r['fp32']:.2f}x")
     return 0
 
 

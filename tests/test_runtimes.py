@@ -156,6 +156,17 @@ def test_openvino_fp32_matches_torch_fp32(model_dir, torch_fp32, graph_cache):
 
 
 @pytest.mark.slow
+def test_openvino_bf16_agrees_with_fp32_where_native(model_dir, torch_fp32, graph_cache):
+    from trafficking_ads.machine import cpu_features
+
+    bf16 = _runtime(model_dir, "bf16", graph_cache)
+    native = bool({"amx_bf16", "avx512_bf16"} & set(cpu_features()))
+    assert bf16.precision == ("bf16" if native else "fp32")  # what actually runs
+    ids = torch_fp32.encode(_ads())
+    assert np.abs(bf16.logits(ids) - torch_fp32.runtime.logits(ids)).max() < 0.3
+
+
+@pytest.mark.slow
 def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, torch_fp32, graph_cache, tmp_path):
     from trafficking_ads.model.base import base_model_dir
     from trafficking_ads.model.calibration import (
@@ -219,8 +230,8 @@ def test_unknown_runtime_or_precision_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match="unknown runtime 'onnx'"):
         resolve("onnx", None)
-    with pytest.raises(ValueError, match="precision 'bf16' does not run on openvino"):
-        OpenVinoRuntime.load(tmp_path, {}, tmp_path, 1, precision="bf16", cache=tmp_path)
+    with pytest.raises(ValueError, match="precision 'fp16' does not run on openvino"):
+        OpenVinoRuntime.load(tmp_path, {}, tmp_path, 1, precision="fp16", cache=tmp_path)
     with pytest.raises(ValueError, match="precision 'int8' does not run on torch"):
         TorchRuntime.load(tmp_path, {}, tmp_path, 1, precision="int8")
 

@@ -1,7 +1,7 @@
 """Runtimes: what computes the transformer's logits, behind one small interface, chosen by name.
 
-- "openvino" (`runtime_openvino`): the serving runtime, precision "fp32" or static "int8";
-  built from numpy weights, no torch.
+- "openvino" (`runtime_openvino`): the serving runtime, precision "fp32", static "int8" or
+  "bf16" (native on AMX/AVX512-BF16 CPUs); built from numpy weights, no torch.
 - "torch" (`runtime_torch`): the trained network in fp32; the reference, and what training uses.
 
 Precision "auto" (the default) resolves per machine: int8 on OpenVINO where the CPU has
