@@ -403,3 +403,18 @@ def test_calibration_inputs_round_trip_and_clear_errors(tmp_path):
     (tmp_path / INPUTS_FILE).write_bytes(b"not safetensors")
     with pytest.raises(ValueError, match="unreadable"):
         read_inputs(tmp_path)
+
+
+def test_light_tokenizer_gives_the_same_ids_as_autotokenizer():
+    transformers = pytest.importorskip("transformers")
+    from trafficking_ads.model.base import base_model_dir
+    from trafficking_ads.model.encoding import ad_input_text, encode_texts
+    from trafficking_ads.model.tokenizer import load_tokenizer
+
+    base = base_model_dir()
+    auto, light = transformers.AutoTokenizer.from_pretrained(str(base)), load_tokenizer(base)
+    texts = [ad_input_text(t) for t in TEXTS] + [LONG, "", "  \u200b\u00a0Привет\tмир\n\nҚазақ  ", "💃🔥 +7 7О7 <s> a<mask>b"]
+    assert encode_texts(light, texts, MAX_LEN) == encode_texts(auto, texts, MAX_LEN)
+    for name in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id"):
+        assert getattr(light, name) == getattr(auto, name)
+    assert len(light) == len(auto)
