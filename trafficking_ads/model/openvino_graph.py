@@ -47,7 +47,9 @@ def merge_lora(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray], c
         target = f"{module}.weight"
         if target not in weights or set(ab) != {"A", "B"}:
             raise ValueError(f"adapter: {module} has no base weight or lacks lora_A/lora_B")
-        delta = (ab["B"].astype(np.float32) @ ab["A"].astype(np.float32)) * np.float32(scaling)
+        # einsum without BLAS: a rank-r product is tiny, and OpenBLAS's thread pool was seen to
+        # hang in a freshly started child process (the int8 build) on this product
+        delta = np.einsum("ir,rj->ij", ab["B"].astype(np.float32), ab["A"].astype(np.float32)) * np.float32(scaling)
         weights[target] = weights[target] + delta.astype(np.float32)
     return len(pairs)
 

@@ -161,6 +161,7 @@ def build_isolated(model_dir: Path, base_dir: Path, precision: str, out: Path) -
 
     package_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # NNCF's numpy work is small; OpenBLAS's pool once hung here
     cmd = [sys.executable, "-m", __name__, str(model_dir), str(base_dir), precision, str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # Ctrl-C: run() kills the child
     if proc.returncode != 0 or not (out / "build.json").is_file():
