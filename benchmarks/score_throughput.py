@@ -16,11 +16,8 @@ taken round-robin) are scored by:
                       on ads that fit whole.
 * `probs-<runtime>-<precision>` our transformer part alone: `TransformerScorer.transformer_probs`
                       (length-sorted, dynamically padded batches, threads = physical cores):
-                      openvino-int8 / openvino-fp32 / openvino-bf16 (OpenVINO; int8 is static,
-                      see trafficking_ads/model/ovrt.py), onnx-fp32 / onnx-int8 (ONNX Runtime,
-                      fused kernels; dynamic int8 with outlier channels in fp32, see
-                      trafficking_ads/model/onnxrt.py), torch-fp32 / torch-int8 / torch-bf16
-                      (PyTorch, inference mode).
+                      openvino-int8 / openvino-fp32 (OpenVINO; int8 is static, see
+                      trafficking_ads/model/runtime_openvino.py), torch-fp32 (PyTorch, inference mode).
 * `score_many-<runtime>-<precision>` the whole `score_many`: transformer + indicators + fusion.
 * `indicators`        the indicator extraction alone (what score_many adds per ad).
 
@@ -52,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 WARMUP = 8
 DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-openvino-fp32", "probs-openvino-int8",
-                      "probs-openvino-bf16", "probs-onnx-int8", "score_many-torch-fp32", "score_many-openvino-int8", "indicators")
+                      "score_many-torch-fp32", "score_many-openvino-int8", "indicators")
 
 
 # --- the ads ---------------------------------------------------------------------------------
@@ -146,13 +143,14 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     from trafficking_ads.model.scorer import TransformerScorer
 
     Config, Model, _ = hf_classes()
-    scorer = TransformerScorer.load(model_dir, precision="fp32", vocab="full", runtime="torch")
-    enc = scorer.classifier.encoder
+    scorer = TransformerScorer.load(model_dir, precision="fp32", runtime="torch")
+    classifier = scorer.runtime.model
+    enc = classifier.encoder
     cfg = Config(**enc.config.to_dict())
     cfg.num_labels = 1
     model = Model(cfg)
     state = {f"bert.{k}": v for k, v in enc.state_dict().items()}
-    state.update({f"classifier.{k}": v for k, v in scorer.classifier.head.state_dict().items()})
+    state.update({f"classifier.{k}": v for k, v in classifier.head.state_dict().items()})
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or [k for k in missing if "position_ids" not in k]:
         raise RuntimeError(f"export: missing {missing}, unexpected {unexpected}")
@@ -218,15 +216,12 @@ def make_scorer(approach: str, ads: list, model_dir: Path, hf_dir: Path | None, 
     else:
         kind, precision = approach.split("-", 1)
         runtime = "torch"
-        if precision.split("-", 1)[0] in ("openvino", "onnx", "torch"):
+        if precision.split("-", 1)[0] in ("openvino", "torch"):
             runtime, precision = precision.split("-", 1)
-        vocab = "full"
-        if precision.endswith("+pruned"):
-            precision, vocab = precision[: -len("+pruned")], "pruned"
-        from trafficking_ads.model.fast import thread_count
+        from trafficking_ads.machine import thread_count
         from trafficking_ads.model.scorer import CHUNK, TransformerScorer
 
-        scorer = TransformerScorer.load(model_dir, precision=precision, vocab=vocab, runtime=runtime)
+        scorer = TransformerScorer.load(model_dir, precision=precision, runtime=runtime)
         info.update(threads=thread_count())
         if kind == "probs":
             def score(batch):
@@ -366,7 +361,7 @@ def fp32_matmul_rate(config: dict, tokens: int = 1024, rounds: int = 5, seconds:
     lowers no ceiling."""
     import torch
 
-    from trafficking_ads.model.fast import thread_count
+    from trafficking_ads.machine import thread_count
 
     torch.set_num_threads(thread_count())
     h, ff = config["hidden_size"], config["intermediate_size"]
@@ -395,8 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="ads to score (default 2000)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
-                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino, onnx or torch; p = fp32, int8, "
-                         "bf16 on openvino and torch, int8-mixed and +pruned (a pruned vocabulary) on torch), indicators")
+                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino or torch; p = fp32, "
+                         "int8 on openvino), indicators")
     ap.add_argument("--slice", type=int, default=CHUNK, help=f"ads per interleaving round (default {CHUNK}, score_many's chunk)")
     ap.add_argument("--json", type=Path, help="also write all figures (without per-ad values) to this JSON file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)

@@ -100,14 +100,14 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     cfg, result = trained
     d = result.model_dir
     names = sorted(p.name for p in d.iterdir())
-    assert names == ["adapter.safetensors", "adapter_config.json", "calibration.json", "fusion.json", "head.safetensors",
-                     "lexical.json", "model.json", "openvino_int8.json", "openvino_int8.safetensors", "training.json"]
+    assert names == ["adapter.safetensors", "adapter_config.json", "calibration.json", "calibration_inputs.safetensors",
+                     "fusion.json", "head.safetensors", "lexical.json", "model.json", "training.json"]
     cal = json.loads((d / "calibration.json").read_text())  # for int8 inference: 12 layers x 1,536 channel maxima
     assert len(cal["ffn_out_absmax"]) == 12 and {len(c) for c in cal["ffn_out_absmax"]} == {1536} and cal["n_ads"] > 0
-    from trafficking_ads.model.onnxrt import outlier_channels
+    from trafficking_ads.model.calibration import CALIBRATION_ADS, read_inputs
 
-    stats = json.loads((d / "openvino_int8.json").read_text())  # OpenVINO int8: NNCF statistics, replayed at build
-    assert stats["outliers"] == outlier_channels(cal) and 0 < stats["n_ads"] <= cal["n_ads"] and stats["steps"]
+    calibration_ads = read_inputs(d)  # OpenVINO int8 is calibrated on these training ads' token ids
+    assert 0 < len(calibration_ads) <= min(CALIBRATION_ADS, cal["n_ads"]) and all(len(r) <= 64 for r in calibration_ads)
     assert sum(p.stat().st_size for p in d.iterdir()) < 8_000_000
     card = json.loads((d / "model.json").read_text())
     assert card["kind"] == "transformer" and card["max_len"] == 64
@@ -115,7 +115,7 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     assert card["features"] == FusionModel.load(d / "fusion.json").features
     assert len(card["base_sha256"]) == 64
 
-    scorer = load_scorer(d)
+    scorer = load_scorer(d, runtime="torch")  # the reference runtime: no graph build into the user's cache
     ads = ["Работа в Дубае для девушек 18-25, билеты за наш счёт, пишите в WhatsApp", "x " * 400, "Бухгалтер в ТОО"]
     many = list(scorer.score_many(ads, batch_size=2))
     assert [a.ad_id for a in many] == [scorer.score(t).ad_id for t in ads]
@@ -154,16 +154,16 @@ def test_training_can_continue_from_a_saved_model(trained, tiny_corpus, tmp_path
     import shutil
 
     cfg, parent = trained
-    parent_dir = tmp_path / "parent"  # a parent that asks for onnx int8: the child scores the same way
+    parent_dir = tmp_path / "parent"  # a parent that asks for openvino int8: the child scores the same way
     shutil.copytree(parent.model_dir, parent_dir)
     card = json.loads((parent_dir / "model.json").read_text())
-    (parent_dir / "model.json").write_text(json.dumps({**card, "runtime": "onnx", "precision": "int8"}))
+    (parent_dir / "model.json").write_text(json.dumps({**card, "runtime": "openvino", "precision": "int8"}))
     child_cfg = TrainConfig.from_dict({**cfg.to_dict(), "epochs": 1.0, "learning_rate": 1e-9, "lexical_word_features": 0})
     child = train(tiny_corpus, tmp_path / "child", child_cfg, log=lambda m: None, init_from=parent_dir)
     # with a vanishing learning rate the child predicts what the parent predicted
     np.testing.assert_allclose(child.dev_logits, parent.dev_logits, atol=1e-3)
     child_card = json.loads((tmp_path / "child" / "model.json").read_text())
-    assert (child_card["runtime"], child_card["precision"]) == ("onnx", "int8")
+    assert (child_card["runtime"], child_card["precision"]) == ("openvino", "int8")
     with pytest.raises(ValueError, match="use the parent's config"):
         train(tiny_corpus, tmp_path / "bad", TrainConfig.from_dict({**child_cfg.to_dict(), "lora_r": 4}),
               log=lambda m: None, init_from=parent.model_dir)

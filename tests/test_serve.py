@@ -121,7 +121,9 @@ def test_model_health_ready(client):
     m = client.get("/v1/model").json()
     card = json.loads((ta.scoring.resolve_model_dir(None) / "model.json").read_text(encoding="utf-8"))
     assert (m["name"], m["version"]) == (card["name"], card["version"])
-    assert m["runtime"] == card["runtime"] and m["precision"] == card["precision"]
+    from trafficking_ads.model.runtime import resolve
+
+    assert (m["runtime"], m["precision"]) == resolve(card["runtime"], card["precision"])  # "auto" resolved for this CPU
     assert m["thresholds"]["medium"] == card["thresholds"]["medium"] and m["thresholds"]["operating"] == card["operating_threshold"]
     assert m["held_out"]["data"]["split"] == "test"
     assert 0 < m["held_out"]["pr_auc"] <= 1 and m["held_out"]["precision"] > 0

@@ -27,4 +27,4 @@ fi
     --components $R/components_test.json --protocols $R/protocols.json
 # int8 inference (OpenVINO static int8, else ONNX Runtime dynamic int8) becomes the model's default
 # only if it keeps dev PR-AUC within 0.005 of fp32
-"$PY" benchmarks/precision_dev.py --model "$OUT" --data out/corpus --variants openvino:int8,onnx:int8 --write
+"$PY" benchmarks/precision_dev.py --model "$OUT" --data out/corpus --variants openvino:int8 --write

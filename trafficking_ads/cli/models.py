@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         kept = f"; previous default kept as {res.archived_as}" if res.archived_as else ""
         typer.echo(f"promoted {res.promoted} to default{kept}", err=True)
 
-    @models_app.command("calibrate", help="Write a transformer model's int8 calibration (calibration.json: per-channel activation maxima; openvino_int8.*: OpenVINO's quantization statistics) from training ads; training writes both too.")
+    @models_app.command("calibrate", help="Write a transformer model's int8 calibration (calibration.json: per-channel activation maxima; calibration_inputs.safetensors: the token ids int8 is calibrated on) from training ads; training writes both too.")
     def calibrate_cmd(
         name: str = typer.Argument(..., help="Model directory (or a name in your models directory)."),
         data: Path = typer.Option(..., "--data", help="Built corpus (trafficking-ads data build) whose train split calibrates."),
@@ -101,12 +101,11 @@ def register(app: typer.Typer) -> None:
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
     ) -> None:
         """Calibrate int8 inference: run the first N train-split ads through the model, store each
-        feed-forward input channel's maximum (so that outlier channels stay fp32 under int8), then
-        the statistics of OpenVINO's static int8 graph."""
+        feed-forward input channel's maximum (so that outlier channels stay fp32 under int8), and
+        store the first 300 ads' token ids, on which OpenVINO's static int8 graph is calibrated."""
         from ..corpus.build import load_corpus
         from ..model.encoding import ad_input_text
-        from ..model.onnxrt import calibrate_model, outlier_channels
-        from ..model.ovrt import calibrate_statistics
+        from ..model.calibration import calibrate_model, outlier_channels
         from ..model_dirs import shipped_models_dir
         from ..scoring import resolve_model_dir
 
@@ -116,10 +115,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         rows = list(load_corpus(data)["train"])[:n]
         texts = [ad_input_text(r["text"], r.get("title")) for r in rows]
-        out = calibrate_model(path, texts, max_ads=n)
+        out, inputs = calibrate_model(path, texts, max_ads=n)
         kept = [len(h) for h in outlier_channels(json.loads(out.read_text(encoding="utf-8")))]
         typer.echo(f"wrote {out} ({len(rows)} ads); fp32 outlier channels per layer: {kept}", err=True)
-        typer.echo(f"wrote {calibrate_statistics(path, texts, max_ads=n)} (OpenVINO int8 statistics)", err=True)
+        typer.echo(f"wrote {inputs} (int8 calibration ads)", err=True)
 
     _ = (list_cmd, promote_cmd, calibrate_cmd)
     app.add_typer(models_app, name="models")

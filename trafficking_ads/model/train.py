@@ -294,7 +294,8 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
     from . import base as base_mod
-    from .network import batched_logits, build_classifier, lora_config, restore_trainable, trainable_state
+    from .network import build_classifier, lora_config, restore_trainable, trainable_state
+    from .runtime_torch import batched_logits
 
     cfg = config or TrainConfig()
     t0 = time.time()
@@ -387,9 +388,9 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     # dev logits in row order, computed the way the scorer computes them
     best["dev_logits"] = batched_logits(model, dev_ids, tok.pad_token_id, cfg.eval_batch_size)
     log(f"best dev PR-AUC {best['pr_auc']:.4f} at step {best['step']}; {time.time() - t0:.0f}s")
-    from .onnxrt import calibrate
+    from .calibration import channel_maxima
 
-    calibration = calibrate(model, train_ids, tok.pad_token_id)  # for int8 inference (see onnxrt, ovrt)
+    calibration = channel_maxima(model, train_ids, tok.pad_token_id)  # for int8 inference (see calibration)
 
     out = Path(out_dir)
     run = {"data": str(data) if isinstance(data, (str, os.PathLike)) else "(in memory)", "n_train": len(train_y),
@@ -406,7 +407,7 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
         parent = json.loads((Path(init_from) / "model.json").read_text(encoding="utf-8"))
         inference = {k: parent[k] for k in ("runtime", "precision") if k in parent}
     fit = finish_model(model, out, cfg, dev_rows, base_dir, history, log=log, run=run, lexical=lexical,
-                       calibration=calibration, calibration_ids=train_ids[:calibration["n_ads"]], inference=inference, hard=hard)
+                       calibration=calibration, calibration_ids=train_ids, inference=inference, hard=hard)
     return TrainResult(out, fit.dev, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"], fit.risk)
 
 
@@ -421,15 +422,16 @@ def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
 
 
 def served_logits(model_dir: Path, base_dir: Path, rows: list[dict[str, Any]], cfg: "TrainConfig") -> np.ndarray:
-    """The transformer's logits for corpus rows exactly as the torch scorer computes them:
-    the saved adapters merged into the base, batch-invariant fixed-shape batches."""
+    """The transformer's logits for corpus rows as the reference runtime computes them (torch
+    fp32 through the `Runtime` interface scoring uses: the saved adapters merged into the
+    base, batch-invariant fixed-shape batches); the fusion is fitted on these."""
     from .encoding import encode_texts
-    from .fast import load_tokenizer
-    from .network import batched_logits, load_trained
+    from .runtime import load_runtime
+    from .tokenizer import load_tokenizer
 
     tok = load_tokenizer(base_dir)
     ids = encode_texts(tok, [ad_input_text(r["text"], r.get("title")) for r in rows], cfg.max_len, cfg.head_tokens)
-    return batched_logits(load_trained(model_dir, base_dir, merge=True), ids, tok.pad_token_id, cfg.eval_batch_size)
+    return load_runtime("torch", "fp32", model_dir, {}, base_dir, tok.pad_token_id).logits(ids)
 
 
 @dataclass
@@ -521,7 +523,7 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
                  lexical=None, calibration: dict[str, Any] | None = None, calibration_ids: list[list[int]] | None = None,
                  inference: dict[str, str] | None = None, hard: Any = None) -> FusionFit:
     """Write the model directory atomically: adapters and head, the lexical model, the int8
-    calibration and OpenVINO statistics (with `calibration` / `calibration_ids`), and the
+    calibration and calibration ads' token ids (with `calibration` / `calibration_ids`), and the
     fusion fitted on the dev logits of the *saved* model as the scorer computes them
     (`served_logits`), with bands from dev and the hard set's `fit` half (`hard`)."""
     import shutil
@@ -537,14 +539,11 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
         if lexical is not None:
             lexical.save(tmp / "lexical.json")
         if calibration is not None:
-            from .onnxrt import write_calibration
+            from .calibration import write_calibration, write_inputs
 
             write_calibration(tmp, calibration)
             if calibration_ids is not None:
-                from .network import load_trained
-                from .ovrt import collect_statistics, write_statistics
-
-                write_statistics(tmp, collect_statistics(load_trained(tmp, base_dir), calibration, calibration_ids))
+                write_inputs(tmp, calibration_ids)
         manifest = base_mod.read_manifest(base_dir)
         card = {
             "kind": MODEL_KIND,

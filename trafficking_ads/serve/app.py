@@ -87,15 +87,15 @@ def model_summary(state: ServiceState) -> dict[str, Any]:
     if card is None:
         raise ApiError(503, "model_unavailable", f"{state.model_dir / 'model.json'} cannot be read")
     scorer = state.scorer
-    classifier = getattr(scorer, "classifier", None)
+    info = getattr(scorer, "info", None)
     out: dict[str, Any] = {
         "name": card.name,
         "version": card.version,
         "model_version": state.model_version,
         "kind": card.kind,
         "base_model": card.base_model,
-        "runtime": getattr(classifier, "runtime", None) or state.settings.runtime or card.runtime,
-        "precision": getattr(classifier, "precision", None) or state.settings.precision or card.precision,
+        "runtime": getattr(info, "runtime", None) or state.settings.runtime or card.runtime,
+        "precision": getattr(info, "precision", None) or state.settings.precision or card.precision,
         "max_tokens": card.max_len,
         "thresholds": {**card.thresholds, "operating": state.threshold},
         "threshold_source": state.threshold_source,
