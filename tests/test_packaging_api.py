@@ -21,7 +21,7 @@ from trafficking_ads.errors import (
     ModelNotFoundError,
     TraffickingAdsError,
 )
-from trafficking_ads.model.card import ModelCard, load_card
+from trafficking_ads.model_card import ModelCard, load_card
 from trafficking_ads.model_dirs import MODELS_ENV, shipped_models_dir, user_models_dir
 from trafficking_ads.registry import PromotionError, list_models, promote
 from trafficking_ads.scoring import load_scorer, resolve_model_dir

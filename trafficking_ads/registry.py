@@ -31,7 +31,7 @@ from typing import Any
 
 from . import atomic
 from .errors import ModelCardError, ModelNotFoundError, TraffickingAdsError
-from .model.card import ModelCard, load_card
+from .model_card import ModelCard, load_card
 from .model_dirs import shipped_models_dir, user_models_dir
 
 DEFAULT = "default"

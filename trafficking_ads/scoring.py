@@ -36,7 +36,7 @@ def load_scorer(model: str | os.PathLike | None = None, *, runtime: str | None =
     `runtime` and `precision` choose how a transformer model runs (None: what its model.json
     says); the indicator model has no such options and ignores them. A model.json with a
     missing or wrong field raises ModelCardError naming the file and the field."""
-    from .model.card import load_card
+    from .model_card import load_card
 
     path = resolve_model_dir(model, models_dir)
     card = load_card(path)

@@ -124,7 +124,7 @@ def _cpu_seconds() -> float:
 
 
 def _model_id(model: str | None) -> dict[str, str]:
-    from ..model.card import load_card
+    from ..model_card import load_card
 
     card = load_card(resolve_model_dir(model))
     return {"name": card.name, "version": card.version}

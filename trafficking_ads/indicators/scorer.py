@@ -32,7 +32,7 @@ class IndicatorScorer:
     @classmethod
     def load(cls, model_dir: str | Path) -> "IndicatorScorer":
         """Build the scorer from `<model_dir>/model.json`."""
-        from ..model.card import load_card
+        from ..model_card import load_card
 
         card = load_card(model_dir)
         if card.kind != "indicators":

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import InvalidValueError
-from ..model.card import ModelCard, load_card
+from ..model_card import ModelCard, load_card
 from ..problems import DataError, Problems
 from ..records import Ad
 from ..atomic import replace_dir, write_json as atomic_write_json, write_text as atomic_write_text

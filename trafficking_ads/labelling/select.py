@@ -138,7 +138,7 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
     """(threshold, where it came from): `explicit`, else the model.json of the model that scored, else 0.5."""
     if explicit is not None:
         return float(explicit), "--threshold"
-    from ..model.card import load_card
+    from ..model_card import load_card
     from ..scoring import resolve_model_dir
 
     names = [model] if model else []

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ..errors import TraffickingAdsError
 from ..errors import ModelCardError
-from ..model.card import ModelCard, load_card
+from ..model_card import ModelCard, load_card
 from ..records import Ad, Assessment
 from ..scoring import Scorer
 from .batching import Batcher, Closed, QueueFull, ScoringFailed
