@@ -53,7 +53,7 @@ BUILD_FORMAT = 2
 #: Rows per inference request and padded-length multiple (fixed shapes: batch-invariant logits).
 GEOMETRY = (8, 16)
 #: Rough first-run build times on a 2-core machine (seconds), for the "preparing" message.
-BUILD_SECONDS = {"fp32": 10, "int8": 150}
+BUILD_SECONDS = {"fp32": 10, "int8": 60}
 
 
 @contextlib.contextmanager
