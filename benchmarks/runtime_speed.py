@@ -46,11 +46,12 @@ def child(args: argparse.Namespace) -> None:
     from trafficking_ads.machine import describe
     from trafficking_ads.model.base import base_model_dir
     from trafficking_ads.model.runtime import load_runtime
+    from trafficking_ads.model_card import load_card
     from trafficking_ads.model.scorer import TransformerScorer
     from trafficking_ads.model.tokenizer import load_tokenizer
 
     model_dir = Path(args.model)
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     base = base_model_dir()
     tok = load_tokenizer(base)
     rt = load_runtime("openvino", args.precision, model_dir, card, base, tok.pad_token_id)

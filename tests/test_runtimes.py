@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trafficking_ads.model_card import load_card
 from trafficking_ads.records import Ad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def _runtime(model_dir, precision, cache):
     from trafficking_ads.model.runtime_openvino import OpenVinoRuntime
     from trafficking_ads.model.tokenizer import load_tokenizer
 
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     base = base_model_dir()
     return OpenVinoRuntime.load(model_dir, card, base, load_tokenizer(base).pad_token_id, precision=precision, cache=cache)
 
@@ -113,7 +114,7 @@ def test_lora_merge_in_numpy_equals_peft(model_dir):
     from trafficking_ads.model.network import load_trained
     from trafficking_ads.model.openvino_graph import classifier_weights
 
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     weights, _ = classifier_weights(model_dir, card, base_model_dir())
     merged = load_trained(model_dir, base_model_dir(), merge=True)
     state = {k: v.detach().numpy() for k, v in merged.encoder.state_dict().items()}
@@ -142,7 +143,7 @@ def test_openvino_fp32_matches_torch_fp32(model_dir, torch_fp32, graph_cache):
         hot_matmuls,
     )
 
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     weights, config = classifier_weights(model_dir, card, base_model_dir())
     split = build_graph(weights, config, [[0, 7, 300]] * 11 + [[]])
     assert len(hot_matmuls(split)) == 22
@@ -177,7 +178,7 @@ def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(mode
     from trafficking_ads.model.network import load_trained
     from trafficking_ads.model.runtime_openvino import cache_key
 
-    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     with pytest.raises(ValueError, match="calibration.json: missing.*models calibrate"):
         _runtime(model_dir, "int8", tmp_path / "c0")
     ids = torch_fp32.encode([Ad(text=f"{t} {i}") for i in range(8) for t in TEXTS])
@@ -233,7 +234,7 @@ def test_unknown_runtime_or_precision_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="precision 'fp16' does not run on openvino"):
         OpenVinoRuntime.load(tmp_path, {}, tmp_path, 1, precision="fp16", cache=tmp_path)
     with pytest.raises(ValueError, match="precision 'int8' does not run on torch"):
-        TorchRuntime.load(tmp_path, {}, tmp_path, 1, precision="int8")
+        TorchRuntime.load(tmp_path, None, tmp_path, 1, precision="int8")
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from .readers import FORMATS, KINDS, BadRecord, InputError, check_inputs, iter_r
 from .records import SCORED_AD_FIELDS, Ad, ModelInfo, scored_record
 from .scoring import Scorer, load_scorer
 from .writers import RecordWriter, ResumeError, check_output_path, partial_path
+from .errors import InvalidValueError, OperationError
 
 ERRORS_SUFFIX = ".errors.jsonl"
 #: How often (in records written) output is flushed to the OS, for `tail -f` and resume.
@@ -186,7 +187,7 @@ def score_records(
     def write(assessment: Any) -> None:
         ad = pending.popleft()
         if assessment.ad_id != ad.id:
-            raise RuntimeError(f"scorer returned an assessment for {assessment.ad_id!r} where {ad.id!r} was expected")
+            raise OperationError(f"scorer returned an assessment for {assessment.ad_id!r} where {ad.id!r} was expected")
         writer.write(scored_record(ad, assessment, ad_fields))
         summary.scored += 1
         summary.bands[assessment.band] += 1
@@ -327,10 +328,10 @@ def score_file(
     check_inputs(inputs)
     mapping = parse_map(mapping)
     if input_format not in FORMATS:
-        raise ValueError(f"unknown input format {input_format!r} (one of: {', '.join(FORMATS)})")
+        raise InvalidValueError(f"unknown input format {input_format!r} (one of: {', '.join(FORMATS)})")
     unknown = [f for f in ad_fields if f not in Ad.__dataclass_fields__]  # type: ignore[attr-defined]
     if unknown:
-        raise ValueError(f"unknown ad field(s) {', '.join(unknown)} (one of: {', '.join(Ad.__dataclass_fields__)})")  # type: ignore[attr-defined]
+        raise InvalidValueError(f"unknown ad field(s) {', '.join(unknown)} (one of: {', '.join(Ad.__dataclass_fields__)})")  # type: ignore[attr-defined]
     if out is not None and str(out) == "-":
         out = None
     if out is not None:

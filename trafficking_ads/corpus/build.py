@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkout import checkout_path
-from ..errors import NotFoundError
+from ..errors import NotFoundError, OperationError
 from .. import atomic
 from ..problems import Problems
 from ..records import Ad
@@ -117,7 +117,7 @@ def build_corpus(
         splits = cross_source_split(kept, groups, test_source, fractions=fractions, seed=seed)
     straddling = check_group_disjoint(groups, splits)
     if straddling:  # cannot happen by construction; a guard, not a branch users reach
-        raise RuntimeError(f"template groups in two splits: {straddling[:5]}")
+        raise OperationError(f"template groups in two splits: {straddling[:5]}")
 
     rows: dict[str, list[dict[str, Any]]] = {sp: [] for sp in SPLITS}
     for ad, g, sp in zip(kept, groups, splits):

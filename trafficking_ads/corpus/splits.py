@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ..records import Ad
+from ..errors import InvalidValueError
 
 SPLITS = ("train", "dev", "test")
 
@@ -48,10 +49,10 @@ def split_groups(
     Deterministic for a seed; dev or test may have fraction 0.
     """
     if len(ads) != len(groups):
-        raise ValueError("ads and groups differ in length")
+        raise InvalidValueError("ads and groups differ in length")
     frac = np.asarray(fractions, dtype=float)
     if frac.shape != (3,) or abs(frac.sum() - 1.0) > 1e-6 or (frac < 0).any() or frac[0] <= 0:
-        raise ValueError(f"fractions must be 3 shares >= 0 summing to 1, train > 0; got {fractions}")
+        raise InvalidValueError(f"fractions must be 3 shares >= 0 summing to 1, train > 0; got {fractions}")
     if not ads:
         return []
     strata = sorted({stratum(a) for a in ads})
@@ -121,7 +122,7 @@ def cross_source_split(
     a boilerplate paragraph or a contact with the held-out family."""
     held = {g for a, g in zip(ads, groups) if protocol_family(a) == test_source}
     if not held:
-        raise ValueError(f"no ads of source family {test_source!r} (families: difraud, emscad, platform, seed)")
+        raise InvalidValueError(f"no ads of source family {test_source!r} (families: difraud, emscad, platform, seed)")
     rest = [i for i, g in enumerate(groups) if g not in held]
     share = fractions[0] / (fractions[0] + fractions[1]) if fractions[0] + fractions[1] > 0 else 1.0
     inner = split_groups([ads[i] for i in rest], [groups[i] for i in rest], fractions=(share, 1 - share, 0.0), seed=seed)

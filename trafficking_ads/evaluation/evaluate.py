@@ -22,6 +22,7 @@ from .. import atomic
 from ..problems import DataError, Problems, json_object_lines
 from ..records import Ad
 from .metrics import band_metrics, best_f1_threshold, grouped_metrics
+from ..errors import OperationError
 
 #: Ad fields a JSONL evaluation row may carry besides text and label.
 _AD_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary", "contacts", "url", "source", "posted_at", "meta")
@@ -174,7 +175,7 @@ def evaluate(
     scores = [float(a.risk) for a in scorer.score_many(ads, batch_size=batch_size)]
     seconds = time.perf_counter() - t0
     if len(scores) != len(ads):
-        raise RuntimeError(f"scorer returned {len(scores)} assessments for {len(ads)} ads")
+        raise OperationError(f"scorer returned {len(scores)} assessments for {len(ads)} ads")
 
     result: dict[str, Any] = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from ..errors import InvalidValueError
 
 #: False-positive-rate caps at which recall is reported.
 FPR_CAPS = (0.01, 0.05)
@@ -21,11 +22,11 @@ def _arrays(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray,
     y = np.asarray(y_true, dtype=int)
     s = np.asarray(scores, dtype=float)
     if y.shape != s.shape:
-        raise ValueError(f"labels and scores differ in length: {y.shape} vs {s.shape}")
+        raise InvalidValueError(f"labels and scores differ in length: {y.shape} vs {s.shape}")
     if y.size and not np.isin(y, (0, 1)).all():
-        raise ValueError("labels must be 0 or 1")
+        raise InvalidValueError("labels must be 0 or 1")
     if not np.isfinite(s).all():
-        raise ValueError("scores must be finite")
+        raise InvalidValueError("scores must be finite")
     return y, s
 
 
@@ -63,7 +64,7 @@ def expected_calibration_error(y_true: Sequence[int], probs: Sequence[float], n_
     if y.size == 0:
         return None
     if (p < 0).any() or (p > 1).any():
-        raise ValueError("probabilities must lie in [0, 1]")
+        raise InvalidValueError("probabilities must lie in [0, 1]")
     idx = np.minimum((p * n_bins).astype(int), n_bins - 1)
     ece = 0.0
     for b in range(n_bins):

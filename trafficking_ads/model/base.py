@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from ..errors import OperationError
 
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
 CACHE_ENV = "TRAFFICKING_ADS_CACHE"
@@ -151,6 +152,6 @@ def base_model_dir(root: Path | None = None) -> Path:
     materialize(target)
     problems = verify(target, full=True)
     if problems:
-        raise RuntimeError("converted base model failed verification: " + "; ".join(problems))
+        raise OperationError("converted base model failed verification: " + "; ".join(problems))
     _VERIFIED.add(target)
     return target

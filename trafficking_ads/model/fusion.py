@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..records import Ad
+from ..errors import InvalidValueError
 
 FUSION_FILE = "fusion.json"
 TRANSFORMER_FEATURE = "transformer_logit"
@@ -51,7 +52,7 @@ def feature_matrix(rows: Sequence[dict[str, float]], features: Sequence[str]) ->
     for i, row in enumerate(rows):
         missing = [f for f in features if f not in row]
         if missing:
-            raise ValueError(f"fusion input row {i} lacks feature(s) {missing} that the fusion was fitted on")
+            raise InvalidValueError(f"fusion input row {i} lacks feature(s) {missing} that the fusion was fitted on")
         out[i] = [float(row[f]) for f in features]
     return out
 
@@ -86,7 +87,7 @@ class Calibration:
             return np.interp(z, self.x, self.y)
         if self.method == "none":
             return sigmoid(z)
-        raise ValueError(f"unknown calibration method {self.method!r}")
+        raise InvalidValueError(f"unknown calibration method {self.method!r}")
 
 
 @dataclass
@@ -132,7 +133,7 @@ class FusionModel:
         n = len(d["features"])
         for key in ("mean", "scale", "coef"):
             if len(d[key]) != n:
-                raise ValueError(f"fusion: {key} has {len(d[key])} values for {n} features")
+                raise InvalidValueError(f"fusion: {key} has {len(d[key])} values for {n} features")
         return cls(list(d["features"]), list(d["mean"]), list(d["scale"]), list(d["coef"]), float(d["intercept"]), cal)
 
     def save(self, path: Path) -> None:
@@ -167,7 +168,7 @@ def _fit_calibration(z: np.ndarray, y: np.ndarray, method: str) -> Calibration:
         return Calibration("isotonic", x=[float(v) for v in iso.X_thresholds_], y=[float(v) for v in iso.y_thresholds_])
     if method == "none":
         return Calibration("none")
-    raise ValueError(f"unknown calibration method {method!r} (platt, isotonic or none)")
+    raise InvalidValueError(f"unknown calibration method {method!r} (platt, isotonic or none)")
 
 
 def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Sequence[str], *, C: float = 0.5,
@@ -184,7 +185,7 @@ def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Seq
     X = feature_matrix(rows, features)
     n_pos, n_neg = int(y.sum()), int((1 - y).sum())
     if n_pos < 2 or n_neg < 2:
-        raise ValueError(f"fusion needs at least 2 positive and 2 negative dev examples (got {n_pos} and {n_neg})")
+        raise InvalidValueError(f"fusion needs at least 2 positive and 2 negative dev examples (got {n_pos} and {n_neg})")
     k = max(2, min(folds, n_pos, n_neg))
     oof = np.zeros(len(y))
     for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y):

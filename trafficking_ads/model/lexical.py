@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import atomic
 from ..records import Ad
+from ..errors import InvalidValueError, OperationError
 
 FORMAT = "trafficking-ads/tfidf-logreg@1"
 
@@ -39,7 +40,7 @@ def ad_text(ad: Ad | dict[str, Any] | str, view: str = "canonical") -> str:
     if view == "raw":
         return text
     if view != "canonical":
-        raise ValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
+        raise InvalidValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
     from ..text.canonical import normalize_tokens
 
     return " ".join(normalize_tokens(text))
@@ -53,7 +54,7 @@ class TfidfLogReg:
     def __init__(self, *, C: float = 4.0, max_word_features: int = 50_000, max_char_features: int = 0, seed: int = 13,
                  view: str = "canonical") -> None:
         if view not in VIEWS:
-            raise ValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
+            raise InvalidValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
         self.C = C
         self.view = view
         self.max_word_features = max_word_features
@@ -86,7 +87,7 @@ class TfidfLogReg:
         texts = [ad_text(a, self.view) for a in ads]
         y = np.asarray(labels, dtype=int)
         if len(set(y.tolist())) < 2:
-            raise ValueError("the lexical model needs both classes in its training data")
+            raise InvalidValueError("the lexical model needs both classes in its training data")
         self.word, self.char = self._vectorizers()
         X = hstack([v.fit_transform(texts) for v in self._parts()]).tocsr()
         lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="lbfgs", random_state=self.seed)
@@ -99,7 +100,7 @@ class TfidfLogReg:
     def predict_proba(self, ads: Sequence[Ad | dict | str]) -> np.ndarray:
         """P(deceptive) per ad."""
         if self.coef is None:
-            raise RuntimeError("the lexical model is not fitted")
+            raise OperationError("the lexical model is not fitted")
         texts = [ad_text(a, self.view) for a in ads]
         if self._linear is None:  # built on first use: fit and load only set the vectorizers
             from .tfidf_linear import LinearTfidf
@@ -115,7 +116,7 @@ class TfidfLogReg:
     def to_json(self) -> dict[str, Any]:
         """The fitted model as plain JSON data."""
         if self.coef is None:
-            raise RuntimeError("the lexical model is not fitted")
+            raise OperationError("the lexical model is not fitted")
 
         def vec(v) -> dict[str, Any]:
             return {
@@ -147,7 +148,7 @@ class TfidfLogReg:
 
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         if d.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a {FORMAT} file")
+            raise InvalidValueError(f"{path}: not a {FORMAT} file")
         m = cls(C=d["C"], view=d.get("view", "raw"))  # files without a view predate the canonical one
 
         def vec(spec: dict[str, Any]):

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from ..errors import InvalidValueError
 
 ADAPTER_FILE = "adapter.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -116,7 +117,7 @@ def load_trained(model_dir: Path, base_dir: Path, merge: bool = True) -> E5Class
     result = set_peft_model_state_dict(encoder, load_file(str(model_dir / ADAPTER_FILE)))
     unexpected = getattr(result, "unexpected_keys", None)
     if unexpected:
-        raise ValueError(f"{model_dir / ADAPTER_FILE}: unexpected tensors {unexpected[:5]}")
+        raise InvalidValueError(f"{model_dir / ADAPTER_FILE}: unexpected tensors {unexpected[:5]}")
     if merge:
         encoder = encoder.merge_and_unload()
     hidden = encoder.config.hidden_size

@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..model_card import ModelCard
+from ..errors import InvalidValueError
+
 #: Name prefix of the fp32 halves of split feed-forward blocks (int8 quantization skips them).
 HOT = "hot"
 _LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(.+)\.lora_([AB])\.weight$")
@@ -35,18 +38,18 @@ def merge_lora(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray], c
     W += (B @ A) * lora_alpha / r. Returns the number of matrices changed."""
     for key, plain in _LORA_PLAIN.items():
         if config.get(key) not in (plain, None):
-            raise ValueError(f"adapter_config.json: {key}={config.get(key)!r} is not supported (only plain LoRA)")
+            raise InvalidValueError(f"adapter_config.json: {key}={config.get(key)!r} is not supported (only plain LoRA)")
     scaling = float(config["lora_alpha"]) / float(config["r"])
     pairs: dict[str, dict[str, np.ndarray]] = {}
     for name, value in adapter.items():
         m = _LORA_KEY.match(name)
         if not m:
-            raise ValueError(f"adapter: unexpected tensor {name}")
+            raise InvalidValueError(f"adapter: unexpected tensor {name}")
         pairs.setdefault(m.group(1), {})[m.group(2)] = value
     for module, ab in sorted(pairs.items()):
         target = f"{module}.weight"
         if target not in weights or set(ab) != {"A", "B"}:
-            raise ValueError(f"adapter: {module} has no base weight or lacks lora_A/lora_B")
+            raise InvalidValueError(f"adapter: {module} has no base weight or lacks lora_A/lora_B")
         # einsum without BLAS: a rank-r product is tiny, and OpenBLAS's thread pool was seen to
         # hang in a freshly started child process (the int8 build) on this product
         delta = np.einsum("ir,rj->ij", ab["B"].astype(np.float32), ab["A"].astype(np.float32)) * np.float32(scaling)
@@ -54,16 +57,15 @@ def merge_lora(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray], c
     return len(pairs)
 
 
-def classifier_weights(model_dir: Path, card: dict, base_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def classifier_weights(model_dir: Path, card: ModelCard, base_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(merged encoder weights + `head.weight`/`head.bias`, base config) of a model directory."""
     from safetensors.numpy import load_file
 
-    files = card.get("files", {})
     config = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
     weights = load_file(str(base_dir / "model.safetensors"))
-    adapter_cfg = json.loads((model_dir / files.get("adapter_config", "adapter_config.json")).read_text(encoding="utf-8"))
-    merge_lora(weights, load_file(str(model_dir / files.get("adapter", "adapter.safetensors"))), adapter_cfg)
-    head = load_file(str(model_dir / files.get("head", "head.safetensors")))
+    adapter_cfg = json.loads((model_dir / card.file("adapter_config", "adapter_config.json")).read_text(encoding="utf-8"))
+    merge_lora(weights, load_file(str(model_dir / card.file("adapter", "adapter.safetensors"))), adapter_cfg)
+    head = load_file(str(model_dir / card.file("head", "head.safetensors")))
     weights["head.weight"], weights["head.bias"] = head["weight"], head["bias"]
     return weights, config
 

@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..machine import auto_precision
+from ..model_card import ModelCard
+from ..errors import InvalidValueError
 
 RUNTIMES = ("openvino", "torch")
 DEFAULT_RUNTIME = "openvino"
@@ -40,16 +42,17 @@ def resolve(runtime: str | None, precision: str | None) -> tuple[str, str]:
     if runtime == "auto":
         runtime = DEFAULT_RUNTIME
     if runtime not in RUNTIMES:
-        raise ValueError(f"unknown runtime {runtime!r} (one of: {', '.join(RUNTIMES)}, auto)")
+        raise InvalidValueError(f"unknown runtime {runtime!r} (one of: {', '.join(RUNTIMES)}, auto)")
     precision = precision or "auto"
     if precision == "auto":
         precision = auto_precision() if runtime == "openvino" else "fp32"
     return runtime, precision
 
 
-def load_runtime(runtime: str | None, precision: str | None, model_dir: Path, card: dict, base_dir: Path,
+def load_runtime(runtime: str | None, precision: str | None, model_dir: Path, card: ModelCard | None, base_dir: Path,
                  pad_id: int, threads: int | None = None) -> Runtime:
-    """The named runtime for a model directory at `precision` ("auto" resolved per machine)."""
+    """The named runtime for a model directory at `precision` ("auto" resolved per machine);
+    torch reads only the directory's adapters, so its `card` may be None."""
     runtime, precision = resolve(runtime, precision)
     if runtime == "openvino":
         from .runtime_openvino import OpenVinoRuntime

@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import atomic
 from ..machine import thread_count
+from ..model_card import ModelCard, load_card
 from .calibration import (
     CALIBRATION_ADS,
     CALIBRATION_FILE,
@@ -42,6 +43,7 @@ from .calibration import (
     OUTLIER_THRESHOLD,
     outlier_channels,
 )
+from ..errors import InvalidValueError, OperationError
 
 log = logging.getLogger("trafficking_ads")
 
@@ -78,19 +80,18 @@ def _installed(name: str) -> str | None:
         return None
 
 
-def cache_key(model_dir: Path, card: dict, precision: str) -> str:
+def cache_key(model_dir: Path, card: ModelCard, precision: str) -> str:
     """sha256 over what the graph is built from: the adapter, its config and the head, the
     base's checksum, for int8 the calibration files and NNCF's version, and the versions
     of this build recipe and of OpenVINO."""
     int8 = precision == "int8"
-    files = card.get("files", {})
-    names = [files.get("adapter", "adapter.safetensors"), files.get("adapter_config", "adapter_config.json"),
-             files.get("head", "head.safetensors"), *([CALIBRATION_FILE, INPUTS_FILE] if int8 else [])]
+    names = [card.file("adapter", "adapter.safetensors"), card.file("adapter_config", "adapter_config.json"),
+             card.file("head", "head.safetensors"), *([CALIBRATION_FILE, INPUTS_FILE] if int8 else [])]
     h = hashlib.sha256()
     for name in names:
         p = model_dir / name
         h.update(name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"(missing)"))
-    facts = [card.get("base_sha256"), precision, BUILD_FORMAT, _installed("openvino"),
+    facts = [card.base_sha256, precision, BUILD_FORMAT, _installed("openvino"),
              _installed("nncf") if int8 else None, OUTLIER_THRESHOLD if int8 else None]
     h.update(json.dumps(facts).encode())
     return h.hexdigest()
@@ -119,7 +120,7 @@ def quantize(model, ids: Sequence[Sequence[int]]):
                              ignored_scope=nncf.IgnoredScope(names=hot_matmuls(model), validate=False))
 
 
-def build_model(model_dir: Path, card: dict, base_dir: Path, precision: str):
+def build_model(model_dir: Path, card: ModelCard, base_dir: Path, precision: str):
     """The classifier's OpenVINO model at `precision` (not compiled, not saved)."""
     from .calibration import read_calibration, read_inputs
     from .openvino_graph import build_graph, classifier_weights
@@ -132,7 +133,7 @@ def build_model(model_dir: Path, card: dict, base_dir: Path, precision: str):
     return quantize(build_graph(weights, config, split), ids)
 
 
-def build(model_dir: Path, card: dict, base_dir: Path, precision: str, out: Path) -> dict[str, Any]:
+def build(model_dir: Path, card: ModelCard, base_dir: Path, precision: str, out: Path) -> dict[str, Any]:
     """Build the graph and write `out`/model.xml (+ .bin, build.json) atomically."""
     import openvino as ov
 
@@ -166,16 +167,16 @@ def build_isolated(model_dir: Path, base_dir: Path, precision: str, out: Path) -
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # Ctrl-C: run() kills the child
     if proc.returncode != 0 or not (out / "build.json").is_file():
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise RuntimeError(f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}")
+        raise OperationError(f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}")
     return json.loads((out / "build.json").read_text(encoding="utf-8"))
 
 
-def cached_graph(model_dir: Path, card: dict, base_dir: Path, precision: str, cache: Path | None = None) -> Path:
+def cached_graph(model_dir: Path, card: ModelCard, base_dir: Path, precision: str, cache: Path | None = None) -> Path:
     """The cached graph's model.xml, built first if missing (logging what it prepares)."""
     from .base import cache_root
 
     key = cache_key(model_dir, card, precision)
-    out = (cache or cache_root() / "openvino") / f"{card.get('name', 'model')}-{precision}-{key[:16]}"
+    out = (cache or cache_root() / "openvino") / f"{card.name}-{precision}-{key[:16]}"
     if not (out / "model.xml").is_file():
         if precision == "int8":  # what int8 is built from: a clear error here, before any work
             from .calibration import read_calibration, read_inputs
@@ -183,7 +184,7 @@ def cached_graph(model_dir: Path, card: dict, base_dir: Path, precision: str, ca
             read_calibration(model_dir)
             read_inputs(model_dir)
         log.info("preparing the %s model's OpenVINO %s graph (first run, about %d s; cached in %s)",
-                 card.get("name", "transformer"), precision, BUILD_SECONDS[precision], out.parent)
+                 card.name, precision, BUILD_SECONDS[precision], out.parent)
         if precision == "int8":
             facts = build_isolated(model_dir, base_dir, precision, out)
         else:
@@ -227,11 +228,11 @@ class OpenVinoRuntime:
         return queue
 
     @classmethod
-    def load(cls, model_dir: Path, card: dict, base_dir: Path, pad_id: int, precision: str = "int8",
+    def load(cls, model_dir: Path, card: ModelCard, base_dir: Path, pad_id: int, precision: str = "int8",
              threads: int | None = None, cache: Path | None = None) -> OpenVinoRuntime:
         """The cached graph of this model at `precision`, built first if missing."""
         if precision not in PRECISIONS:
-            raise ValueError(f"precision {precision!r} does not run on openvino (one of: {', '.join(PRECISIONS)})")
+            raise InvalidValueError(f"precision {precision!r} does not run on openvino (one of: {', '.join(PRECISIONS)})")
         path = cached_graph(Path(model_dir), card, base_dir, "int8" if precision == "int8" else "fp32", cache)
         return cls(path, precision, pad_id, threads)
 
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     model_dir, base_dir, precision, out = (argv if argv is not None else sys.argv[1:])
-    card = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
+    card = load_card(model_dir)
     build(Path(model_dir), card, Path(base_dir), precision, Path(out))
     return 0
 

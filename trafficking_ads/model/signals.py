@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..records import Ad, IndicatorHit
+from ..errors import InvalidValueError
 from .fusion import (CYRILLIC_FEATURE, CYRILLIC_SUFFIX, INDICATOR_FEATURE, LEXICAL_FEATURE, META_FEATURES, TRANSFORMER_FEATURE,
                      FusionModel, logit, meta_features)
 
@@ -60,7 +61,7 @@ class Signals:
             return signals + list(META_FEATURES) + [CYRILLIC_FEATURE] + [f + CYRILLIC_SUFFIX for f in signals]
         if kind == "full":
             return models + list(self.engine.feature_names) + list(META_FEATURES)
-        raise ValueError(f"unknown fusion feature set {kind!r} (one of: {', '.join(FEATURE_SETS)})")
+        raise InvalidValueError(f"unknown fusion feature set {kind!r} (one of: {', '.join(FEATURE_SETS)})")
 
     def indicator_terms(self, hits: list[IndicatorHit]) -> dict[str, float]:
         """Each present indicator's additive term in the engine's logit (a pair bonus is

@@ -20,6 +20,7 @@ from array import array
 from typing import Sequence
 
 import numpy as np
+from ..errors import InvalidValueError
 
 #: Distinct words whose feature ids are kept (about 100 bytes each).
 WORD_CACHE = 100_000
@@ -57,13 +58,13 @@ class LinearTfidf:
                 and not vectorizer.binary
                 and vectorizer.analyzer in ("word", "char_wb") and vectorizer.preprocessor is None
                 and vectorizer.strip_accents is None and vectorizer.stop_words is None):
-            raise ValueError("LinearTfidf reproduces only lowercase, sublinear-tf, idf, l2 word/char_wb vectorizers")
+            raise InvalidValueError("LinearTfidf reproduces only lowercase, sublinear-tf, idf, l2 word/char_wb vectorizers")
         self.vectorizer = vectorizer
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)
         if self.coef.shape != self.idf.shape:
-            raise ValueError(f"{self.coef.shape[0]} coefficients for {self.idf.shape[0]} features")
+            raise InvalidValueError(f"{self.coef.shape[0]} coefficients for {self.idf.shape[0]} features")
         self._analyze = vectorizer.build_analyzer() if vectorizer.analyzer == "word" else None
         self._ngram_range: tuple[int, int] = tuple(vectorizer.ngram_range)  # type: ignore[assignment]
         self._words: dict[str, bytes] = {}

@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from ..errors import InvalidValueError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -137,7 +138,7 @@ class LightTokenizer:
         for name, piece in self.SPECIALS.items():
             tid = self.tk.token_to_id(piece)
             if tid is None:
-                raise ValueError(f"{path}: no {piece} token")
+                raise InvalidValueError(f"{path}: no {piece} token")
             setattr(self, f"{name}_token_id", tid)
         self.all_special_ids = sorted({getattr(self, f"{n}_token_id") for n in self.SPECIALS})
 

@@ -22,6 +22,7 @@ import numpy as np
 from .. import atomic
 
 from .encoding import ad_input_text, encode_texts
+from ..errors import InvalidValueError, OperationError
 
 MODEL_KIND = "transformer"
 
@@ -114,7 +115,7 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+            raise InvalidValueError(f"unknown training option(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
         return cls(**d)
 
     @classmethod
@@ -124,11 +125,11 @@ class TrainConfig:
 
         d = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a mapping of training options")
+            raise InvalidValueError(f"{path}: expected a mapping of training options")
         try:
             return cls.from_dict(d)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            raise InvalidValueError(f"{path}: {exc}") from None
 
 
 @dataclass
@@ -165,13 +166,13 @@ def load_corpus(data: Any):
 
         data = load_built(data)
     if not isinstance(data, DatasetDict):
-        raise TypeError("training data must be a datasets.DatasetDict with train and dev splits")
+        raise InvalidValueError("training data must be a datasets.DatasetDict with train and dev splits")
     for split in ("train", "dev"):
         if split not in data:
-            raise ValueError(f"corpus has no {split!r} split (splits: {list(data)})")
+            raise InvalidValueError(f"corpus has no {split!r} split (splits: {list(data)})")
         missing = {"text", "label"} - set(data[split].column_names)
         if missing:
-            raise ValueError(f"corpus split {split!r} lacks column(s) {sorted(missing)}")
+            raise InvalidValueError(f"corpus split {split!r} lacks column(s) {sorted(missing)}")
     return data
 
 
@@ -179,7 +180,7 @@ def _select_train(rows: list[dict[str, Any]], cfg: TrainConfig, rng: random.Rand
     pos = [r for r in rows if int(r["label"]) == 1]
     neg = [r for r in rows if int(r["label"]) == 0]
     if not pos or not neg:
-        raise ValueError(f"train split needs both labels (got {len(pos)} positive, {len(neg)} negative)")
+        raise InvalidValueError(f"train split needs both labels (got {len(pos)} positive, {len(neg)} negative)")
     if cfg.max_negative_ratio is not None and len(neg) > cfg.max_negative_ratio * len(pos):
         neg = rng.sample(neg, int(cfg.max_negative_ratio * len(pos)))
     for lang, ratio in sorted(cfg.negative_ratio_by_lang.items()):
@@ -275,10 +276,10 @@ def init_from_model(model, model_dir: Path) -> None:
         a, b = saved.get(key), getattr(ours, key)
         norm = lambda v: sorted(v) if isinstance(v, (list, set, tuple)) else v
         if norm(a) != norm(b):
-            raise ValueError(f"{model_dir}: its adapters have {key}={a!r}, this run has {b!r}; use the parent's config")
+            raise InvalidValueError(f"{model_dir}: its adapters have {key}={a!r}, this run has {b!r}; use the parent's config")
     result = set_peft_model_state_dict(model.encoder, load_file(str(model_dir / ADAPTER_FILE)))
     if getattr(result, "unexpected_keys", None):
-        raise ValueError(f"{model_dir / ADAPTER_FILE}: unexpected tensors {result.unexpected_keys[:5]}")
+        raise InvalidValueError(f"{model_dir / ADAPTER_FILE}: unexpected tensors {result.unexpected_keys[:5]}")
     with torch.no_grad():
         model.head.load_state_dict(load_file(str(model_dir / HEAD_FILE)))
 
@@ -311,7 +312,7 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     dev_rows = list(corpus["dev"])
     dev_y = np.array([int(r["label"]) for r in dev_rows])
     if not 0 < dev_y.sum() < len(dev_y):
-        raise ValueError("dev split needs both labels for early stopping and the fusion fit")
+        raise InvalidValueError("dev split needs both labels for early stopping and the fusion fit")
 
     def enc(rows):
         return encode_texts(tok, [ad_input_text(r["text"], r.get("title")) for r in rows], cfg.max_len, cfg.head_tokens)
@@ -382,7 +383,7 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
                           callbacks=[Snapshot(), EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)])
         trainer.train()
     if best["state"] is None:
-        raise RuntimeError("training produced no dev evaluation")
+        raise OperationError("training produced no dev evaluation")
     restore_trainable(model, best["state"])
     model.eval()
     # dev logits in row order, computed the way the scorer computes them
@@ -431,7 +432,7 @@ def served_logits(model_dir: Path, base_dir: Path, rows: list[dict[str, Any]], c
 
     tok = load_tokenizer(base_dir)
     ids = encode_texts(tok, [ad_input_text(r["text"], r.get("title")) for r in rows], cfg.max_len, cfg.head_tokens)
-    return load_runtime("torch", "fp32", model_dir, {}, base_dir, tok.pad_token_id).logits(ids)
+    return load_runtime("torch", "fp32", model_dir, None, base_dir, tok.pad_token_id).logits(ids)
 
 
 @dataclass

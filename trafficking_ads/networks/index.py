@@ -23,6 +23,7 @@ from ..unionfind import UnionFind
 from ..indicators.contacts import contact_keys
 from .features import Cluster, Member, member_network, summarize, thresholds
 from .templates import find_cities, from_bytes, shingles, signatures, template_text, template_tokens, to_bytes
+from ..errors import InvalidValueError
 
 INDEX_FILE = "network-index.sqlite"
 FORMAT_VERSION = 2  # 2: numpy MinHash signatures (format 1 held datasketch's; rebuild it)
@@ -172,7 +173,7 @@ class NetworkIndex:
         try:
             meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
             if meta.get("format") != FORMAT_VERSION:
-                raise ValueError(f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION} (delete it to rebuild the index)")
+                raise InvalidValueError(f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION} (delete it to rebuild the index)")
             index = cls(meta["threshold"], meta["num_perm"], meta["shingle_words"])
             edges_by_b: dict[str, list[str]] = {}
             for a, b in con.execute("SELECT a, b FROM edges"):
