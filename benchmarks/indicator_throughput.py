@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     walls2, cpus2 = [], []
     for _ in range(args.repeat):
         w2, c2 = time.perf_counter(), time.process_time()
-        n_scored = sum(1 for _ in scorer.score_many(ads, batch_size=64))
+        n_scored = sum(1 for _ in scorer.score_many(ads))
         walls2.append(time.perf_counter() - w2)
         cpus2.append(time.process_time() - c2)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -73,7 +73,7 @@ def score(ads, model, allow_unscored):
     try:
         scorer = load_scorer(model)
         t = time.perf_counter()
-        out = list(scorer.score_many(ads, batch_size=32))
+        out = list(scorer.score_many(ads))
         print(f"  scored {len(ads)} ads with {scorer.info.name} {scorer.info.version} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         return out, f"{scorer.info.name} {scorer.info.version}"
     except Exception as exc:  # report why and stop unless placeholders are allowed

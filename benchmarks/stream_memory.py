@@ -6,7 +6,7 @@ with its own id), scored by `score_many`, and each assessment is serialized as J
 every 0.25 s. The run stops at --n ads or after --seconds, whichever comes first, and says
 which: the count printed is the number of ads actually scored, never an extrapolation.
 
-    .venv/bin/python benchmarks/stream_memory.py --model models/default [--n 200000] [--seconds 300] [--runtime onnx] [--precision int8]
+    .venv/bin/python benchmarks/stream_memory.py --model models/default [--n 200000] [--seconds 300] [--runtime openvino] [--precision int8]
 """
 
 from __future__ import annotations
@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200_000, help="ads to score (default 200,000)")
     ap.add_argument("--seconds", type=float, default=300.0, help="stop after this long even if --n is not reached")
     ap.add_argument("--precision", default=None, help="fp32, int8, bf16 (default: model.json's)")
-    ap.add_argument("--runtime", default=None, help="openvino, onnx or torch (default: model.json's)")
-    ap.add_argument("--vocab", default=None, help="full or pruned (default: model.json's)")
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--runtime", default=None, help="openvino or torch (default: model.json's)")
     ap.add_argument("--every", type=float, default=20.0, help="seconds between checkpoint lines")
     args = ap.parse_args(argv)
 
@@ -84,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     base = benchmark_ads(2000)
     t0 = time.perf_counter()
-    opts = {k: v for k, v in (("precision", args.precision), ("vocab", args.vocab), ("runtime", args.runtime)) if v}
+    opts = {k: v for k, v in (("precision", args.precision), ("runtime", args.runtime)) if v}
     scorer = load_scorer(args.model, **opts)
     load_s = time.perf_counter() - t0
-    precision = getattr(getattr(scorer, "classifier", None), "precision", "n/a")
+    precision = scorer.info.precision or "n/a"
     print(f"CPU: {cpu_info()}", flush=True)
     print(f"model {args.model} ({scorer.info.name} {scorer.info.version}), precision {precision}; loaded in {load_s:.1f} s; "
           f"RSS {status_mb('VmRSS'):.0f} MB; {len(base)} base texts cycled; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = last = time.perf_counter()
     reason = f"reached --n {args.n}"
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        it = scorer.score_many(ad_stream(base, args.n), args.batch_size)
+        it = scorer.score_many(ad_stream(base, args.n))
         for n, assessment in enumerate(it, 1):
             sink.write(json.dumps(assessment.to_dict(), ensure_ascii=False) + "\n")
             now = time.perf_counter()

@@ -358,7 +358,7 @@ def test_scorer_licensed_agency_abroad_scores_low_classic_lure_high():
     assert lure.lang == "en" and agency.lang == "ru"
     assert lure.components["indicator_score"] == lure.risk
     assert lure.model.name == "indicators"
-    many = list(scorer.score_many(["Работа в Дубае", Ad(text="Girls 18-25 to Dubai")], batch_size=2))
+    many = list(scorer.score_many(["Работа в Дубае", Ad(text="Girls 18-25 to Dubai")]))
     assert len(many) == 2 and many[0].ad_id and many[1].band in ("low", "medium", "high")
 
 

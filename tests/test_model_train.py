@@ -117,7 +117,7 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
 
     scorer = load_scorer(d, runtime="torch")  # the reference runtime: no graph build into the user's cache
     ads = ["Работа в Дубае для девушек 18-25, билеты за наш счёт, пишите в WhatsApp", "x " * 400, "Бухгалтер в ТОО"]
-    many = list(scorer.score_many(ads, batch_size=2))
+    many = list(scorer.score_many(ads))
     assert [a.ad_id for a in many] == [scorer.score(t).ad_id for t in ads]
     for a, b in zip(many, (scorer.score(t) for t in ads)):
         assert a.risk == b.risk  # batch-invariant: an ad scores the same alone or in company

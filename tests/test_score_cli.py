@@ -59,7 +59,7 @@ class KeywordScorer:
         risk = round(min(1.0, len(hits) / 4), 4)
         return Assessment(ad.id, risk, band_for(risk, {"medium": 0.25, "high": 0.75}), hits, "ru", self.info, {"cues": float(len(hits))})
 
-    def score_many(self, ads: Iterable[Ad | str], batch_size: int = 32) -> Iterator[Assessment]:
+    def score_many(self, ads: Iterable[Ad | str]) -> Iterator[Assessment]:
         buf: list[Ad] = []
         for ad in ads:
             buf.append(as_ad(ad))

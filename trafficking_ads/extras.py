@@ -14,8 +14,7 @@ from .errors import MissingExtraError
 
 #: Which extra brings each optional top-level module (the import name, not the PyPI name).
 EXTRA_OF: dict[str, str] = {
-    "torch": "train", "transformers": "train", "peft": "train", "datasets": "train", "onnx": "train",
-    "onnxruntime": "train", "accelerate": "train",
+    "torch": "train", "transformers": "train", "peft": "train", "datasets": "train", "accelerate": "train",
     "httpx": "scrape", "extruct": "scrape", "trafilatura": "scrape", "cssselect": "scrape", "lxml": "scrape",
     "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "prometheus_client": "serve", "fastapi_offline": "serve",
     "ray": "ray",

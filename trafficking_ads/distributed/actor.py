@@ -33,19 +33,18 @@ class ModelActor:
     """Holds one loaded scorer for the actor's lifetime."""
 
     def __init__(self, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS, batch_size: int = 32) -> None:
+                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS) -> None:
         os.environ[THREADS_ENV] = str(actor_cpus())
         from ..scoring import load_scorer
 
         self.scorer = load_scorer(model, **(opts or {}))
         self.ad_fields = tuple(ad_fields)
-        self.batch_size = batch_size
 
     def records(self, ads: Iterable[Ad]) -> list[dict[str, Any]]:
         """Scored records (`scored_record`) for `ads`, in order."""
         ads = list(ads)
         out = []
-        for ad, assessment in zip(ads, self.scorer.score_many(ads, batch_size=self.batch_size)):
+        for ad, assessment in zip(ads, self.scorer.score_many(ads)):
             if assessment.ad_id != ad.id:
                 raise ScorerError(f"scorer returned {assessment.ad_id!r} where {ad.id!r} was expected")
             out.append(scored_record(ad, assessment, self.ad_fields))

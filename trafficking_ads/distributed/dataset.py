@@ -39,9 +39,9 @@ class AdBatchScorer(ModelActor):
     """`map_batches` class: a batch of ad rows -> a table of scored rows (one per input row)."""
 
     def __init__(self, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS, batch_size: int = 32,
+                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
                  mapping: Mapping[str, tuple[str, ...]] | None = None) -> None:
-        super().__init__(model, opts, ad_fields, batch_size)
+        super().__init__(model, opts, ad_fields)
         self.mapping = mapping
         self.schema = output_schema(self.ad_fields)
 
@@ -71,7 +71,6 @@ def score_dataset(
     actors: int | None = None,
     cpus_per_actor: int = 1,
     ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
-    batch_size: int = 32,
     mapping: Mapping[str, tuple[str, ...]] | None = None,
     **opts: Any,
 ) -> "ray.data.Dataset":
@@ -86,7 +85,7 @@ def score_dataset(
     return ds.map_batches(
         AdBatchScorer,
         fn_constructor_kwargs={"model": model, "opts": opts, "ad_fields": tuple(ad_fields),
-                               "batch_size": batch_size, "mapping": mapping},
+                               "mapping": mapping},
         batch_size=CHUNK,
         batch_format="pyarrow",
         num_cpus=cpus_per_actor,

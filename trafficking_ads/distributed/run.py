@@ -75,8 +75,8 @@ class ShardScorer(ModelActor):
     """`map_batches` class: score whole shards and write each (data, errors, marker)."""
 
     def __init__(self, outdir: str, fmt: str, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS, batch_size: int = 32) -> None:
-        super().__init__(model, opts, ad_fields, batch_size)
+                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS) -> None:
+        super().__init__(model, opts, ad_fields)
         self.outdir = Path(outdir)
         self.fmt = fmt
 
@@ -152,7 +152,6 @@ def score_inputs(
     cpus_per_actor: int = 1,
     shard_size: int = SHARD_SIZE,
     ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
-    batch_size: int = 32,
     encoding: str | None = None,
     mapping: Mapping[str, tuple[str, ...]] | str | None = None,
     input_format: str = "auto",
@@ -215,7 +214,7 @@ def score_inputs(
         ds = ds.map_batches(
             ShardScorer,
             fn_constructor_kwargs={"outdir": str(outdir.resolve()), "fmt": fmt, "model": model, "opts": opts,
-                                   "ad_fields": tuple(ad_fields), "batch_size": batch_size},
+                                   "ad_fields": tuple(ad_fields)},
             batch_size=1, batch_format="pyarrow", num_cpus=cpus_per_actor,
             compute=ray.data.ActorPoolStrategy(size=actors),  # Ray restarts a lost actor and retries its shard
         )

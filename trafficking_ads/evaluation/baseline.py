@@ -27,7 +27,7 @@ class BaselineScorer:
     def score(self, ad: Ad | str):
         return next(self.score_many([ad]))
 
-    def score_many(self, ads, batch_size: int = 32):
+    def score_many(self, ads):
         from ..records import Assessment
         from ..scorer_protocol import as_ad, band_for
 
@@ -43,7 +43,7 @@ class BaselineScorer:
 
         for ad in ads:
             batch.append(as_ad(ad))
-            if len(batch) >= batch_size:
+            if len(batch) >= 256:  # the lexical model vectorises a batch at once
                 yield from flush()
                 batch = []
         if batch:

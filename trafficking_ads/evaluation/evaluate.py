@@ -134,7 +134,6 @@ def evaluate(
     baseline: bool = True,
     shared_data: str | os.PathLike | None = None,
     seed_dir: str | os.PathLike | None = None,
-    batch_size: int = 32,
     strict: bool = False,
     scorer: Any = None,
     threshold: float | None = None,
@@ -172,7 +171,7 @@ def evaluate(
     threshold = th
     bands = getattr(scorer, "thresholds", None) or {}
     t0 = time.perf_counter()
-    scores = [float(a.risk) for a in scorer.score_many(ads, batch_size=batch_size)]
+    scores = [float(a.risk) for a in scorer.score_many(ads)]
     seconds = time.perf_counter() - t0
     if len(scores) != len(ads):
         raise OperationError(f"scorer returned {len(scores)} assessments for {len(ads)} ads")

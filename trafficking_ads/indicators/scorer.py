@@ -57,7 +57,7 @@ class IndicatorScorer:
             components={"indicator_score": risk},
         )
 
-    def score_many(self, ads: Iterable[Ad | str], batch_size: int = 32) -> Iterator[Assessment]:
-        """Assess ads lazily (rule matching is per ad; batch_size is accepted for the protocol)."""
+    def score_many(self, ads: Iterable[Ad | str]) -> Iterator[Assessment]:
+        """Assess ads lazily (rule matching is per ad)."""
         for ad in ads:
             yield self.score(ad)

@@ -87,17 +87,17 @@ class TransformerScorer:
         """Token ids of ads as the model reads them (title + text, head + tail within max_len)."""
         return encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
 
-    def transformer_probs(self, ads: list[Ad], batch_size: int = 32) -> np.ndarray:
+    def transformer_probs(self, ads: list[Ad]) -> np.ndarray:
         """The fine-tuned transformer's probability per ad (input order)."""
         if not ads:
             return np.zeros(0)
         return sigmoid(self.runtime.logits(self.encode(ads)))
 
-    def _assess(self, ads: list[Ad], batch_size: int) -> list[Assessment]:
+    def _assess(self, ads: list[Ad]) -> list[Assessment]:
         # The transformer runs in a worker thread (its kernels release the GIL) while this one
         # extracts the indicators and lexical scores, so the cores idle less between batches.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            running = pool.submit(self.transformer_probs, ads, batch_size)
+            running = pool.submit(self.transformer_probs, ads)
             sigs = [self.signals(ad) for ad in ads]
             lex = self.lexical.predict_proba(ads) if self.lexical is not None else None
             probs = running.result()
@@ -120,10 +120,10 @@ class TransformerScorer:
 
     def score(self, ad: Ad | str) -> Assessment:
         """Assess one ad (a bare string is read as the ad's text)."""
-        return self._assess([as_ad(ad)], 1)[0]
+        return self._assess([as_ad(ad)])[0]
 
-    def score_many(self, ads: Iterable[Ad | str], batch_size: int = 32) -> Iterator[Assessment]:
+    def score_many(self, ads: Iterable[Ad | str]) -> Iterator[Assessment]:
         """Assess a stream of ads lazily, chunk by chunk, yielding in input order."""
         it = iter(ads)
         while chunk := [as_ad(a) for a in islice(it, CHUNK)]:
-            yield from self._assess(chunk, batch_size)
+            yield from self._assess(chunk)
