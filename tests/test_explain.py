@@ -55,7 +55,7 @@ def test_explanation_checks_evidence_and_splits_components():
     assert e.indicator_weight_total == pytest.approx(1.1 + 0.9 + 0.7 + 0.8 - 0.4)
     assert "title" in e.fields and e.highlights("title") == [(0, 6, "high_risk_role")]
     d = json.loads(json.dumps(e.to_dict(), ensure_ascii=False))
-    assert d["network"]["template_cluster"] == 7 and d["model"] == {"name": "fusion-test", "version": "1.0"}
+    assert d["network"]["template_cluster"] == 7 and d["model"] == {"name": "fusion-test", "version": "1.0", "runtime": "", "precision": ""}
 
 
 def test_drifted_offsets_are_relocated_and_missing_text_is_flagged():

@@ -91,7 +91,7 @@ def test_list_models_reports_an_invalid_card_and_lists_the_rest(user_dir):
 
 def test_the_shipped_cards_load_typed_with_one_default_per_field():
     d = load_card(shipped_models_dir() / "default")
-    assert (d.kind, d.runtime, d.precision, d.max_len) == ("transformer", "openvino", "int8", 128)
+    assert (d.kind, d.runtime, d.precision, d.max_len) == ("transformer", "openvino", "auto", 128)
     assert d.file("fusion", "fusion.json") == "fusion.json" and d.threshold[1] == "model.json operating_threshold"
     i = load_card(shipped_models_dir() / "indicators")
     assert (i.kind, i.max_len, i.files, i.data_dir) == ("indicators", 256, {}, None)
