@@ -43,7 +43,9 @@ def main() -> None:
         with scored.open("w", encoding="utf-8") as fh:
             for ad, a in zip(ads, scorer.score_many(ads)):
                 fh.write(json.dumps(scored_record(ad, a), ensure_ascii=False) + "\n")
-        print(f"scored {len(ads)} ads with {scorer.info.name}@{scorer.info.version} in {time.perf_counter() - t0:.1f}s (not part of the loop timings)")
+        print(
+            f"scored {len(ads)} ads with {scorer.info.name}@{scorer.info.version} in {time.perf_counter() - t0:.1f}s (not part of the loop timings)"
+        )
         cands = read_scored_file(scored)
         for strategy in STRATEGIES:
             t0 = time.perf_counter()
@@ -52,14 +54,34 @@ def main() -> None:
             out, _ = export_tasks(sel.chosen, tmp / f"{strategy}.json", sel.threshold)
             t2 = time.perf_counter()
             pos = sum(truth[c.ad_id] for c in sel.chosen)
-            print(f"select {strategy:9s}: {len(sel.chosen)} of {len(cands)} in {t1 - t0:.2f}s, export {t2 - t1:.2f}s; "
-                  f"{pos} deceptive among them; skipped near-copies {len(sel.skipped_near_chosen)}")
+            print(
+                f"select {strategy:9s}: {len(sel.chosen)} of {len(cands)} in {t1 - t0:.2f}s, export {t2 - t1:.2f}s; "
+                f"{pos} deceptive among them; skipped near-copies {len(sel.skipped_near_chosen)}"
+            )
         tasks = json.loads((tmp / "diverse.json").read_text(encoding="utf-8"))
-        exported = [{**t, "annotations": [{"id": k, "completed_by": 1, "created_at": "2026-11-28T20:00:00Z", "updated_at": "2026-11-28T20:00:00Z",
-                                           "result": [x for x in t["predictions"][0]["result"] if x["from_name"] != "verdict"]
-                                           + [{"from_name": "verdict", "to_name": "text", "type": "choices",
-                                               "value": {"choices": ["deceptive" if truth[t["data"]["ad_id"]] else "legitimate"]}}]}]}
-                    for k, t in enumerate(tasks)]
+        exported = [
+            {
+                **t,
+                "annotations": [
+                    {
+                        "id": k,
+                        "completed_by": 1,
+                        "created_at": "2026-11-28T20:00:00Z",
+                        "updated_at": "2026-11-28T20:00:00Z",
+                        "result": [x for x in t["predictions"][0]["result"] if x["from_name"] != "verdict"]
+                        + [
+                            {
+                                "from_name": "verdict",
+                                "to_name": "text",
+                                "type": "choices",
+                                "value": {"choices": ["deceptive" if truth[t["data"]["ad_id"]] else "legitimate"]},
+                            }
+                        ],
+                    }
+                ],
+            }
+            for k, t in enumerate(tasks)
+        ]
         (tmp / "export.json").write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
         t0 = time.perf_counter()
         res = merge([], read_export(tmp / "export.json"))

@@ -31,8 +31,11 @@ ADS = [
 def generate(directory: Path, mb: int) -> dict[str, Path]:
     target = mb * 1024 * 1024
     paths = {"jsonl": directory / "ads.jsonl", "json": directory / "ads.json", "csv": directory / "ads.csv"}
-    with open(paths["jsonl"], "w", encoding="utf-8") as jl, open(paths["json"], "w", encoding="utf-8") as ja, \
-            open(paths["csv"], "w", encoding="utf-8", newline="") as cf:
+    with (
+        open(paths["jsonl"], "w", encoding="utf-8") as jl,
+        open(paths["json"], "w", encoding="utf-8") as ja,
+        open(paths["csv"], "w", encoding="utf-8", newline="") as cf,
+    ):
         w = csv.writer(cf)
         w.writerow(["id", "title", "text"])
         ja.write("[")
@@ -69,7 +72,15 @@ def measure(path: Path) -> dict[str, float]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     mb = path.stat().st_size / 2**20
-    return {"mb": mb, "ads": n, "bad": bad, "seconds": dt, "ads_per_s": n / dt, "mb_per_s": mb / dt, "peak_heap_mb": peak / 2**20}
+    return {
+        "mb": mb,
+        "ads": n,
+        "bad": bad,
+        "seconds": dt,
+        "ads_per_s": n / dt,
+        "mb_per_s": mb / dt,
+        "peak_heap_mb": peak / 2**20,
+    }
 
 
 def main() -> None:
@@ -81,7 +92,9 @@ def main() -> None:
         print(f"{'format':<6} {'MB':>7} {'ads':>9} {'s':>7} {'ads/s':>9} {'MB/s':>6} {'peak heap MB':>13}")
         for fmt, path in paths.items():
             r = measure(path)
-            print(f"{fmt:<6} {r['mb']:7.1f} {r['ads']:9d} {r['seconds']:7.2f} {r['ads_per_s']:9.0f} {r['mb_per_s']:6.1f} {r['peak_heap_mb']:13.2f}")
+            print(
+                f"{fmt:<6} {r['mb']:7.1f} {r['ads']:9d} {r['seconds']:7.2f} {r['ads_per_s']:9.0f} {r['mb_per_s']:6.1f} {r['peak_heap_mb']:13.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def timed(argv: list[str], runs: int, env: dict[str, str]) -> float:
 
 
 def heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
-    code = ("import sys\nfrom trafficking_ads.cli import app\ntry:\n    app(%r)\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in %r if m in sys.modules), file=sys.stderr)" % (args, HEAVY))
+    code = (
+        "import sys\nfrom trafficking_ads.cli import app\ntry:\n    app(%r)\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in %r if m in sys.modules), file=sys.stderr)" % (args, HEAVY)
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     return json.loads(p.stderr.strip().splitlines()[-1].replace("'", '"')) if p.stderr.strip() else ["?"]
 
@@ -66,8 +68,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         scored = tmp / "s.jsonl"
-        subprocess.run([sys.executable, "-m", "trafficking_ads", "score", str(ROOT / "data/samples/ads.jsonl"), "--model",
-                        "indicators", "-q", "-o", str(scored)], check=True, env=env)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trafficking_ads",
+                "score",
+                str(ROOT / "data/samples/ads.jsonl"),
+                "--model",
+                "indicators",
+                "-q",
+                "-o",
+                str(scored),
+            ],
+            check=True,
+            env=env,
+        )
         commands = {
             "--help": ["--help"],
             "schema": ["schema"],
@@ -82,7 +98,9 @@ def main() -> int:
         for name, args in commands.items():
             s = timed([sys.executable, "-m", "trafficking_ads", *args], a.runs, env)
             worst = max(worst, s)
-            print(f"{name:8s} {s:5.2f} s median of {a.runs}  ({s / typer_s:4.1f}x import typer)  heavy imports: {heavy_imports(args, env)}")
+            print(
+                f"{name:8s} {s:5.2f} s median of {a.runs}  ({s / typer_s:4.1f}x import typer)  heavy imports: {heavy_imports(args, env)}"
+            )
     print(f"target: under {TARGET_S:.0f} s each -> {'ok' if worst < TARGET_S else 'MISSED'}")
     return 0 if worst < TARGET_S else 1
 

@@ -39,7 +39,9 @@ def main() -> None:
     print(f"full:      {full_n} ads clustered in {full_s:.1f} s ({full_n / full_s:.0f} ads/s), {n_clusters} clusters")
     print(f"peak memory (RSS, whole process incl. generated corpus): {peak_mb:.0f} MB")
     print(f"per-ad time full/reference: {(full_s / full_n) / (ref_s / ref_n):.1f}x")
-    print(f"targets: time {'OK' if full_s <= 300 else 'MISSED'} (<= 300 s), memory {'OK' if peak_mb <= 2048 else 'MISSED'} (<= 2048 MB)")
+    print(
+        f"targets: time {'OK' if full_s <= 300 else 'MISSED'} (<= 300 s), memory {'OK' if peak_mb <= 2048 else 'MISSED'} (<= 2048 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def load_sets(real_per_source: int) -> dict[str, list]:
     dev = ROOT / "data" / "indicators" / "dev.jsonl"
     if dev.is_file():
         rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-        sets["dev"] = [Ad(text=r["text"], title=r.get("title"), id=r.get("id", ""), language=r.get("lang")) for r in rows]
+        sets["dev"] = [
+            Ad(text=r["text"], title=r.get("title"), id=r.get("id", ""), language=r.get("lang")) for r in rows
+        ]
     # score_throughput reads its module-level SHARED; point it at the same shared data.
     shared = default_shared_data()
     score_throughput.SHARED = shared
@@ -77,14 +79,16 @@ def snapshot(engine, ads: list) -> list[dict]:
     out = []
     for i, ad in enumerate(ads):
         a = engine.analyze(ad)
-        out.append({
-            "n": i,
-            "id": ad.id,
-            "lang": a.lang,
-            "hits": [[h.id, [[e.field, e.start, e.end, e.text] for e in h.evidence]] for h in a.hits],
-            "score": engine.weights.score(a.hits),
-            "features": engine.features(a.hits),
-        })
+        out.append(
+            {
+                "n": i,
+                "id": ad.id,
+                "lang": a.lang,
+                "hits": [[h.id, [[e.field, e.start, e.end, e.text] for e in h.evidence]] for h in a.hits],
+                "score": engine.weights.score(a.hits),
+                "features": engine.features(a.hits),
+            }
+        )
     return out
 
 
@@ -135,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu = time.process_time() - t0
     write_json(args.out, snap, indent=None)
     n = sum(len(v) for v in snap.values())
-    print(f"{n} ads in {len(snap)} sets ({', '.join(f'{k} {len(v)}' for k, v in snap.items())}); "
-          f"{cpu:.1f} s CPU; written to {args.out}")
+    print(
+        f"{n} ads in {len(snap)} sets ({', '.join(f'{k} {len(v)}' for k, v in snap.items())}); "
+        f"{cpu:.1f} s CPU; written to {args.out}"
+    )
     if args.compare:
         old = json.loads(args.compare.read_text(encoding="utf-8"))
         differ = compare(snap, old, args.show)

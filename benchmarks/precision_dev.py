@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.split}: {len(ads)} ads, {int(y.sum())} deceptive; model {args.model}; CPU: {describe()}")
     out: dict[str, dict] = {}
     reference = args.reference
-    for precision in [reference] + [p.strip() for p in args.variants.split(",") if p.strip() and p.strip() != reference]:
+    for precision in [reference] + [
+        p.strip() for p in args.variants.split(",") if p.strip() and p.strip() != reference
+    ]:
         runtime, prec = precision.split(":")
         scorer = TransformerScorer.load(args.model, runtime=runtime, precision=prec)
         t = time.perf_counter()
@@ -62,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         bands = [a.band for a in assessed]
         out[precision] = {"p": p, "risk": risk, "bands": bands, "t_pr_auc": pr_auc(y, p), "f_pr_auc": pr_auc(y, risk)}
         ref = out[reference]
-        line = (f"{precision:16s} transformer PR-AUC {out[precision]['t_pr_auc']:.4f} ({out[precision]['t_pr_auc'] - ref['t_pr_auc']:+.4f})  "
-                f"fused PR-AUC {out[precision]['f_pr_auc']:.4f} ({out[precision]['f_pr_auc'] - ref['f_pr_auc']:+.4f})  "
-                f"{len(ads) / secs:.1f} ads/s")
+        line = (
+            f"{precision:16s} transformer PR-AUC {out[precision]['t_pr_auc']:.4f} ({out[precision]['t_pr_auc'] - ref['t_pr_auc']:+.4f})  "
+            f"fused PR-AUC {out[precision]['f_pr_auc']:.4f} ({out[precision]['f_pr_auc'] - ref['f_pr_auc']:+.4f})  "
+            f"{len(ads) / secs:.1f} ads/s"
+        )
         if precision != reference:
             d = np.abs(p - ref["p"])
             same = np.mean([a == b for a, b in zip(bands, ref["bands"])])
@@ -72,9 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         del scorer
     ref = out[reference]
-    ok = [p for p in out if p != reference
-          and abs(out[p]["t_pr_auc"] - ref["t_pr_auc"]) <= args.tolerance
-          and abs(out[p]["f_pr_auc"] - ref["f_pr_auc"]) <= args.tolerance]
+    ok = [
+        p
+        for p in out
+        if p != reference
+        and abs(out[p]["t_pr_auc"] - ref["t_pr_auc"]) <= args.tolerance
+        and abs(out[p]["f_pr_auc"] - ref["f_pr_auc"]) <= args.tolerance
+    ]
     print(f"within {args.tolerance} of fp32 (transformer and fused PR-AUC): {', '.join(ok) or 'none'}")
     if args.write:
         path = Path(args.model) / "model.json"

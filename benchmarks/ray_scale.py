@@ -62,7 +62,9 @@ def main() -> None:
     ap.add_argument("--shard-size", type=int, default=500, help="ads per shard (each actor takes whole shards)")
     ap.add_argument("--target", type=int, default=10_000_000, help="ads in the extrapolated job")
     ap.add_argument("--cores-per-node", type=int, default=16)
-    ap.add_argument("--usd-per-core-hour", type=float, default=0.02, help="price of one vCPU-hour (on-demand x86 is ~0.02-0.05)")
+    ap.add_argument(
+        "--usd-per-core-hour", type=float, default=0.02, help="price of one vCPU-hour (on-demand x86 is ~0.02-0.05)"
+    )
     args = ap.parse_args()
 
     os.environ["TRAFFICKING_ADS_THREADS"] = "1"  # local: one thread, as one actor
@@ -75,8 +77,10 @@ def main() -> None:
     from trafficking_ads.scoring import load_scorer
 
     print("CPU:", cpu_info())
-    print(f"note: the machine is shared with other jobs; {os.cpu_count()} CPUs visible, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
+    print(
+        f"note: the machine is shared with other jobs; {os.cpu_count()} CPUs visible, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start"
+    )
     work = Path(tempfile.mkdtemp(prefix="ray_scale_"))
     try:
         shared = os.environ.get("TRAFFICKING_ADS_SHARED_DATA")
@@ -95,8 +99,10 @@ def main() -> None:
         local_wall, local_cpu = time.perf_counter() - t, cpu_seconds() - c
         local_rate, local_per_cpu = local.scored / local_wall, local.scored / local_cpu
         del scorer
-        print(f"local       {local_rate:7.1f} ads/s  (1 thread, load and a first warm pass excluded), "
-              f"{local_cpu / local_wall:.2f} cores busy, {local_per_cpu:.1f} ads per CPU-second")
+        print(
+            f"local       {local_rate:7.1f} ads/s  (1 thread, load and a first warm pass excluded), "
+            f"{local_cpu / local_wall:.2f} cores busy, {local_per_cpu:.1f} ads per CPU-second"
+        )
 
         t0 = time.perf_counter()
         connect(num_cpus=2)
@@ -111,23 +117,35 @@ def main() -> None:
             assert n == local.scored == s.scored
             rates[actors] = steady
             per_cpu[actors] = steady / (actors * busy)
-            print(f"ray-{actors}       {steady:7.1f} ads/s steady ({steady / local_rate:.2f}x local), "
-                  f"{s.scored / wall:6.1f} ads/s end to end ({wall:.1f} s with actor start and model load), "
-                  f"actor peak RSS {rss} MB, {busy:.2f} cores busy per actor, {per_cpu[actors]:.1f} ads per CPU-second")
+            print(
+                f"ray-{actors}       {steady:7.1f} ads/s steady ({steady / local_rate:.2f}x local), "
+                f"{s.scored / wall:6.1f} ads/s end to end ({wall:.1f} s with actor start and model load), "
+                f"actor peak RSS {rss} MB, {busy:.2f} cores busy per actor, {per_cpu[actors]:.1f} ads per CPU-second"
+            )
         per_core = min(per_cpu.values())  # ads per CPU-second an actor consumed: holds whatever else ran
-        print(f"ray-1 overhead vs local: {100 * (1 - rates[1] / local_rate):+.1f}% in ads/s, "
-              f"{100 * (1 - per_cpu[1] / local_per_cpu):+.1f}% in ads per CPU-second")
-        print(f"ray-2 / ray-1: {rates[2] / rates[1]:.2f}x in ads/s; per CPU-second {per_cpu[2] / per_cpu[1]:.2f}x "
-              "(on a shared machine the first says how many cores the other jobs left us)")
-        print(f"\nextrapolation to {args.target:,} ads, {args.cores_per_node} cores/node, one 1-CPU actor per core,"
-              f" {per_core:.1f} ads/s per core (the lower of the actors' ads per CPU-second):")
+        print(
+            f"ray-1 overhead vs local: {100 * (1 - rates[1] / local_rate):+.1f}% in ads/s, "
+            f"{100 * (1 - per_cpu[1] / local_per_cpu):+.1f}% in ads per CPU-second"
+        )
+        print(
+            f"ray-2 / ray-1: {rates[2] / rates[1]:.2f}x in ads/s; per CPU-second {per_cpu[2] / per_cpu[1]:.2f}x "
+            "(on a shared machine the first says how many cores the other jobs left us)"
+        )
+        print(
+            f"\nextrapolation to {args.target:,} ads, {args.cores_per_node} cores/node, one 1-CPU actor per core,"
+            f" {per_core:.1f} ads/s per core (the lower of the actors' ads per CPU-second):"
+        )
         for nodes in (1, 4, 16, 64):
             rate = nodes * args.cores_per_node * per_core
             hours = args.target / rate / 3600
             cost = hours * nodes * args.cores_per_node * args.usd_per_core_hour
-            print(f"  {nodes:3d} node(s): {rate:8.0f} ads/s  {hours:6.2f} h  ~${cost:,.0f} at ${args.usd_per_core_hour}/core-hour")
-        print("assumes: each actor gets a whole core (no other load), actors and nodes add linearly (they share"
-              " nothing), input/output I/O keeps up, the model loads once per actor (not counted)")
+            print(
+                f"  {nodes:3d} node(s): {rate:8.0f} ads/s  {hours:6.2f} h  ~${cost:,.0f} at ${args.usd_per_core_hour}/core-hour"
+            )
+        print(
+            "assumes: each actor gets a whole core (no other load), actors and nodes add linearly (they share"
+            " nothing), input/output I/O keeps up, the model loads once per actor (not counted)"
+        )
         import ray
 
         ray.shutdown()

@@ -40,8 +40,15 @@ def csv_ads(path: Path, name: str):
 
     cols = ("name", "duties", "requirements", "conditions", "snippet", "salary", "schedule")
     with path.open(encoding="utf-8", newline="") as fh:
-        return [Ad(text="\n".join(row[c] for c in cols if row.get(c)), title=row.get("name"), url=row.get("url") or row.get("alternate_url"),
-                   source=name) for row in csv.DictReader(fh)]
+        return [
+            Ad(
+                text="\n".join(row[c] for c in cols if row.get(c)),
+                title=row.get("name"),
+                url=row.get("url") or row.get("alternate_url"),
+                source=name,
+            )
+            for row in csv.DictReader(fh)
+        ]
 
 
 def real_ads(limit: int):
@@ -74,19 +81,35 @@ def score(ads, model, allow_unscored):
         scorer = load_scorer(model)
         t = time.perf_counter()
         out = list(scorer.score_many(ads))
-        print(f"  scored {len(ads)} ads with {scorer.info.name} {scorer.info.version} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        print(
+            f"  scored {len(ads)} ads with {scorer.info.name} {scorer.info.version} in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
         return out, f"{scorer.info.name} {scorer.info.version}"
     except Exception as exc:  # report why and stop unless placeholders are allowed
         if not allow_unscored:
-            sys.exit(f"no scorer: {type(exc).__name__}: {exc}\n(re-run with --allow-unscored for placeholder assessments)")
+            sys.exit(
+                f"no scorer: {type(exc).__name__}: {exc}\n(re-run with --allow-unscored for placeholder assessments)"
+            )
         print(f"  WARNING: no scorer ({exc}); PLACEHOLDER assessments", file=sys.stderr)
     out = []
     for ad in ads:  # placeholder: a risk from the id's hash, one evidence span per ~300 chars
         risk = int(ad.id[-6:], 16) / 0xFFFFFF
-        hits = [IndicatorHit("placeholder", "placeholder", 0.5, [Evidence(s, s + 10, ad.text[s:s + 10])])
-                for s in range(0, max(0, len(ad.text) - 10), 300)]
-        out.append(Assessment(ad.id, risk, "high" if risk > 0.7 else "medium" if risk > 0.35 else "low", hits, None,
-                              ModelInfo("placeholder", "0"), {"placeholder": risk}))
+        hits = [
+            IndicatorHit("placeholder", "placeholder", 0.5, [Evidence(s, s + 10, ad.text[s : s + 10])])
+            for s in range(0, max(0, len(ad.text) - 10), 300)
+        ]
+        out.append(
+            Assessment(
+                ad.id,
+                risk,
+                "high" if risk > 0.7 else "medium" if risk > 0.35 else "low",
+                hits,
+                None,
+                ModelInfo("placeholder", "0"),
+                {"placeholder": risk},
+            )
+        )
     return out, "PLACEHOLDER (no scorer)"
 
 
@@ -99,9 +122,18 @@ def write_scored(ads, assessments, n, path):
             rec = scored_record(ad, a)
             rec["ad_id"] = f"{a.ad_id}-{k}"
             # the shape `score --cluster` writes (trafficking_ads.networks.features.member_network)
-            rec["network"] = {"template_cluster": f"T:{k % 997}", "template_size": n // 997, "template_cities": 1,
-                              "contact_cluster": None, "contact_size": 1, "contact_employers": 0, "shared_contacts": [],
-                              "cluster_max_risk": None, "flags": [], "reasons": []}
+            rec["network"] = {
+                "template_cluster": f"T:{k % 997}",
+                "template_size": n // 997,
+                "template_cities": 1,
+                "contact_cluster": None,
+                "contact_size": 1,
+                "contact_employers": 0,
+                "shared_contacts": [],
+                "cluster_max_risk": None,
+                "flags": [],
+                "reasons": [],
+            }
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
@@ -115,8 +147,15 @@ def measure_browser(html: Path, runs: int) -> dict:
 
     opts = Options()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--enable-precise-memory-info", "--js-flags=--expose-gc"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--enable-precise-memory-info",
+        "--js-flags=--expose-gc",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
@@ -133,27 +172,43 @@ def measure_browser(html: Path, runs: int) -> dict:
                 if time.monotonic() > end:
                     raise RuntimeError("report did not become ready in 300 s")
                 time.sleep(0.1)
-            nav = drv.execute_script("var n = performance.getEntriesByType('navigation')[0]; return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd, response: n.responseEnd};")
+            nav = drv.execute_script(
+                "var n = performance.getEntriesByType('navigation')[0]; return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd, response: n.responseEnd};"
+            )
             tm = drv.execute_script("return window.__reportTimings")
-            r = {"html_parsed_ms": tm["script_start"], "json_parse_ms": tm["json_parsed"] - tm["script_start"],
-                 "dom_content_loaded_ms": nav["dcl"], "load_event_ms": nav["load"], "table_ready_ms": drv.execute_script("return window.__reportReady"),
-                 "js_heap_mb": drv.execute_script("if (window.gc) gc(); return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : null")}
+            r = {
+                "html_parsed_ms": tm["script_start"],
+                "json_parse_ms": tm["json_parsed"] - tm["script_start"],
+                "dom_content_loaded_ms": nav["dcl"],
+                "load_event_ms": nav["load"],
+                "table_ready_ms": drv.execute_script("return window.__reportReady"),
+                "js_heap_mb": drv.execute_script(
+                    "if (window.gc) gc(); return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : null"
+                ),
+            }
             # the most common band (the filter that leaves the most rows)
             r["band_filter_ms"] = drv.execute_script(
-                "var s = document.getElementById('f-band'), t = performance.now(); s.value = s.options[1].value; s.dispatchEvent(new Event('change')); return performance.now() - t;")
+                "var s = document.getElementById('f-band'), t = performance.now(); s.value = s.options[1].value; s.dispatchEvent(new Event('change')); return performance.now() - t;"
+            )
             r["sort_by_text_ms"] = drv.execute_script(
-                "var t = performance.now(); document.querySelector('th button[data-sort=title]').click(); return performance.now() - t;")
+                "var t = performance.now(); document.querySelector('th button[data-sort=title]').click(); return performance.now() - t;"
+            )
             r["next_page_ms"] = drv.execute_script(
-                "var t = performance.now(); document.getElementById('next').click(); return performance.now() - t;")
+                "var t = performance.now(); document.getElementById('next').click(); return performance.now() - t;"
+            )
             r["open_ad_ms"] = drv.execute_script(
-                "var t = performance.now(); document.querySelector('#rows tbody tr').click(); return performance.now() - t;")
+                "var t = performance.now(); document.querySelector('#rows tbody tr').click(); return performance.now() - t;"
+            )
             # search: the page times its own filter run (the first search also builds the lowercase index)
             for key, words in (("first_search_ms", "sales"), ("search_ms", "manager")):
-                r[key] = drv.execute_async_script("""
+                r[key] = drv.execute_async_script(
+                    """
                     var done = arguments[arguments.length - 1], q = document.getElementById('q'), c = document.getElementById('count');
                     new MutationObserver(function (m, o) { o.disconnect(); done(window.__lastApplyMs); })
                       .observe(c, {childList: true, characterData: true, subtree: true});
-                    q.value = arguments[0]; q.dispatchEvent(new Event('input'));""", words)
+                    q.value = arguments[0]; q.dispatchEvent(new Event('input'));""",
+                    words,
+                )
             r["count_after_search"] = drv.execute_script("return document.getElementById('count').textContent")
             errors = [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
             r["console_errors"] = len(errors)
@@ -188,10 +243,14 @@ def main() -> None:
     build_s = time.perf_counter() - t
     size = out.stat().st_size
     figures = {
-        "ads": res.ads, "distinct_texts": len(ads), "scorer": scorer,
+        "ads": res.ads,
+        "distinct_texts": len(ads),
+        "scorer": scorer,
         "mean_text_chars": round(statistics.mean(len(a.text) for a in ads)),
-        "scored_jsonl_mb": round(scored.stat().st_size / 1e6, 1), "report_mb": round(size / 1e6, 1),
-        "report_bytes_per_ad": round(size / res.ads), "build_s": round(build_s, 1),
+        "scored_jsonl_mb": round(scored.stat().st_size / 1e6, 1),
+        "report_mb": round(size / 1e6, 1),
+        "report_bytes_per_ad": round(size / res.ads),
+        "build_s": round(build_s, 1),
     }
     print(json.dumps(figures), flush=True)
     runs = measure_browser(out, args.runs)

@@ -65,8 +65,19 @@ def child(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         rt.logits(ids)
         best = max(best, len(ids) / (time.perf_counter() - t))
-    print(json.dumps({"precision": args.precision, "runs": rt.precision, "isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
-                      "ads": len(ids), "ads_per_s": round(best, 1), "kernels": kernels(rt.compiled), "cpu": describe()}))
+    print(
+        json.dumps(
+            {
+                "precision": args.precision,
+                "runs": rt.precision,
+                "isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
+                "ads": len(ids),
+                "ads_per_s": round(best, 1),
+                "kernels": kernels(rt.compiled),
+                "cpu": describe(),
+            }
+        )
+    )
 
 
 def _ads(args: argparse.Namespace):
@@ -102,8 +113,20 @@ def main(argv: list[str] | None = None) -> int:
             env = dict(os.environ)
             if isa != "native":
                 env["ONEDNN_MAX_CPU_ISA"] = isa
-            cmd = [sys.executable, __file__, "--model", args.model, "--split", args.split, "--n", str(args.n),
-                   "--repeats", str(args.repeats), "--precision", precision] + (["--data", args.data] if args.data else [])
+            cmd = [
+                sys.executable,
+                __file__,
+                "--model",
+                args.model,
+                "--split",
+                args.split,
+                "--n",
+                str(args.n),
+                "--repeats",
+                str(args.repeats),
+                "--precision",
+                precision,
+            ] + (["--data", args.data] if args.data else [])
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             if proc.returncode:
                 print(proc.stderr[-2000:], file=sys.stderr)
@@ -111,12 +134,16 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
             label = "native" if isa == "native" else "ISA capped to AVX2 on Intel"
-            print(f"{precision:5s} (runs {row['runs']}) {label:28s} {row['ads_per_s']:6.1f} ads/s ({row['ads']} ads)  kernels {row['kernels']}  CPU: {row['cpu']}",
-                  flush=True)
+            print(
+                f"{precision:5s} (runs {row['runs']}) {label:28s} {row['ads_per_s']:6.1f} ads/s ({row['ads']} ads)  kernels {row['kernels']}  CPU: {row['cpu']}",
+                flush=True,
+            )
     for isa in isas:
         r = {x["precision"]: x["ads_per_s"] for x in rows if x["isa"] == isa}
         bf16 = f", bf16/fp32 {r['bf16'] / r['fp32']:.2f}x" if "bf16" in r else ""
-        print(f"{'native' if isa == 'native' else 'ISA capped to AVX2 on Intel'}: int8/fp32 {r['int8'] / r['fp32']:.2f}x{bf16}")
+        print(
+            f"{'native' if isa == 'native' else 'ISA capped to AVX2 on Intel'}: int8/fp32 {r['int8'] / r['fp32']:.2f}x{bf16}"
+        )
     return 0
 
 

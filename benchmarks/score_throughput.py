@@ -48,11 +48,20 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 WARMUP = 8
-DEFAULT_APPROACHES = ("pipeline", "pipeline-maxlen", "probs-torch-fp32", "probs-openvino-fp32", "probs-openvino-int8",
-                      "score_many-torch-fp32", "score_many-openvino-int8", "indicators")
+DEFAULT_APPROACHES = (
+    "pipeline",
+    "pipeline-maxlen",
+    "probs-torch-fp32",
+    "probs-openvino-fp32",
+    "probs-openvino-int8",
+    "score_many-torch-fp32",
+    "score_many-openvino-int8",
+    "indicators",
+)
 
 
 # --- the ads ---------------------------------------------------------------------------------
+
 
 def load_sources(shared: Path = SHARED) -> dict[str, list]:
     """Real ads per source (missing shared files are skipped)."""
@@ -68,9 +77,11 @@ def load_sources(shared: Path = SHARED) -> dict[str, list]:
         fields = {f.name for f in dataclasses.fields(Ad)}
         rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
         out["samples"] = [Ad(**{k: v for k, v in r.items() if k in fields}) for r in rows]
-    for name, path, loader in (("difraud", SHARED / "difraud" / "job_scams" / "validation.jsonl", load_difraud),
-                               ("hh", SHARED / "ru_vacancies" / "hh_astana_vacancies.csv", load_hh),
-                               ("superjob", SHARED / "ru_vacancies" / "superjob_ru_vacancies.csv", load_superjob)):
+    for name, path, loader in (
+        ("difraud", SHARED / "difraud" / "job_scams" / "validation.jsonl", load_difraud),
+        ("hh", SHARED / "ru_vacancies" / "hh_astana_vacancies.csv", load_hh),
+        ("superjob", SHARED / "ru_vacancies" / "superjob_ru_vacancies.csv", load_superjob),
+    ):
         if path.is_file():
             out[name] = loader(path, problems=problems)
     return out
@@ -102,6 +113,7 @@ def read_ads(path: Path) -> list:
 
 # --- the Hugging Face model the pipeline runs ------------------------------------------------
 
+
 def hf_classes():
     """A BertModel + mean pooling + linear head as a registered HF sequence classifier."""
     import torch
@@ -122,7 +134,9 @@ def hf_classes():
             self.post_init()
 
         def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **_):
-            h = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            h = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
             return SequenceClassifierOutput(logits=self.classifier(pooled))
@@ -166,11 +180,14 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     for f in out.iterdir():
         if f.name != "tokenizer_config.json":
             os.symlink(f, twin / f.name)
-    (twin / "tokenizer_config.json").write_text(json.dumps({**tcfg, "model_max_length": scorer.max_len}, indent=2), encoding="utf-8")
+    (twin / "tokenizer_config.json").write_text(
+        json.dumps({**tcfg, "model_max_length": scorer.max_len}, indent=2), encoding="utf-8"
+    )
     return out
 
 
 # --- one approach, in its own process --------------------------------------------------------
+
 
 def peak_rss_mb() -> float:
     """This process's peak RSS. VmHWM starts afresh at exec (ru_maxrss would carry the
@@ -224,12 +241,14 @@ def make_scorer(approach: str, ads: list, model_dir: Path, hf_dir: Path | None, 
         scorer = TransformerScorer.load(model_dir, precision=precision, runtime=runtime)
         info.update(threads=thread_count())
         if kind == "probs":
+
             def score(batch):
                 out = []
                 for s in range(0, len(batch), CHUNK):
-                    out.extend(scorer.transformer_probs(batch[s:s + CHUNK], batch_size).tolist())
+                    out.extend(scorer.transformer_probs(batch[s : s + CHUNK], batch_size).tolist())
                 return out, []
         elif kind == "score_many":
+
             def score(batch):
                 got = list(scorer.score_many(batch, batch_size))
                 return [a.components["transformer_prob"] for a in got], [a.risk for a in got]
@@ -264,8 +283,17 @@ def worker(approach: str, ads_path: Path, model_dir: Path, hf_dir: Path | None, 
         risks.extend(r)
         proto.write("ok\n")
         proto.flush()
-    res = {"approach": approach, "n": len(ads), "seconds": secs, "ads_per_s": len(ads) / secs, "load_s": load_s,
-           "peak_rss_mb": peak_rss_mb(), "probs": [float(p) for p in probs], "risk": risks, **info}
+    res = {
+        "approach": approach,
+        "n": len(ads),
+        "seconds": secs,
+        "ads_per_s": len(ads) / secs,
+        "load_s": load_s,
+        "peak_rss_mb": peak_rss_mb(),
+        "probs": [float(p) for p in probs],
+        "risk": risks,
+        **info,
+    }
     out.write_text(json.dumps(res), encoding="utf-8")
     proto.write("written\n")
     proto.flush()
@@ -273,15 +301,36 @@ def worker(approach: str, ads_path: Path, model_dir: Path, hf_dir: Path | None, 
 
 # --- the comparison --------------------------------------------------------------------------
 
-def run_interleaved(approaches: list[str], ads_path: Path, n: int, model_dir: Path, hf_dir: Path | None,
-                    batch_size: int, tmp: Path, slice_size: int) -> dict[str, dict]:
+
+def run_interleaved(
+    approaches: list[str],
+    ads_path: Path,
+    n: int,
+    model_dir: Path,
+    hf_dir: Path | None,
+    batch_size: int,
+    tmp: Path,
+    slice_size: int,
+) -> dict[str, dict]:
     """Every approach in its own process (so each peak RSS is its own), loaded one after the
     other; then the ads are scored slice by slice, each slice by every approach in turn, one
     process computing at a time: a change in the machine's load hits all approaches alike."""
     procs = {}
     for a in approaches:
-        cmd = [sys.executable, __file__, "--worker", a, "--ads", str(ads_path), "--model", str(model_dir),
-               "--batch-size", str(batch_size), "--result", str(tmp / f"{a}.json")]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            a,
+            "--ads",
+            str(ads_path),
+            "--model",
+            str(model_dir),
+            "--batch-size",
+            str(batch_size),
+            "--result",
+            str(tmp / f"{a}.json"),
+        ]
         if hf_dir is not None:
             cmd += ["--hf-dir", str(hf_dir)]
         p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -312,7 +361,12 @@ def token_lengths(model_dir: Path, ads: list) -> list[int]:
     from trafficking_ads.model.encoding import ad_input_text
 
     tok = AutoTokenizer.from_pretrained(str(base_model_dir()))
-    return [len(x) for x in tok([ad_input_text(a.text, a.title) for a in ads], add_special_tokens=False, verbose=False)["input_ids"]]
+    return [
+        len(x)
+        for x in tok([ad_input_text(a.text, a.title) for a in ads], add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
+    ]
 
 
 def multiply_adds(widths, config: dict) -> float:
@@ -338,15 +392,24 @@ def compute_report(results: dict[str, dict], lens, max_len: int) -> dict:
 
     config = json.loads((base_model_dir() / "config.json").read_text(encoding="utf-8"))
     ours_rows = [[0] * (min(int(n), max_len - 2) + 2) for n in lens]
-    ours = [w for s in range(0, len(ours_rows), CHUNK)
-            for _, batch, w in fixed_shape_batches(ours_rows[s:s + CHUNK], INFER_ROWS, LENGTH_BUCKET) for _ in batch]
-    flops = {"pipeline": 2 * multiply_adds([min(int(n) + 2, 512) for n in lens], config),
-             "pipeline-maxlen": 2 * multiply_adds([min(int(n) + 2, max_len) for n in lens], config),
-             "ours": 2 * multiply_adds(ours, config)}
+    ours = [
+        w
+        for s in range(0, len(ours_rows), CHUNK)
+        for _, batch, w in fixed_shape_batches(ours_rows[s : s + CHUNK], INFER_ROWS, LENGTH_BUCKET)
+        for _ in batch
+    ]
+    flops = {
+        "pipeline": 2 * multiply_adds([min(int(n) + 2, 512) for n in lens], config),
+        "pipeline-maxlen": 2 * multiply_adds([min(int(n) + 2, max_len) for n in lens], config),
+        "ours": 2 * multiply_adds(ours, config),
+    }
     rate = fp32_matmul_rate(config)
     n = len(lens)
-    achieved = {a: flops.get(a, flops["ours"]) * r["ads_per_s"] / n / 1e9 for a, r in results.items()
-                if a.startswith("pipeline") or (a.startswith("probs") and a.endswith("fp32"))}
+    achieved = {
+        a: flops.get(a, flops["ours"]) * r["ads_per_s"] / n / 1e9
+        for a, r in results.items()
+        if a.startswith("pipeline") or (a.startswith("probs") and a.endswith("fp32"))
+    }
     out = {"tflop": {k: v / 1e12 for k, v in flops.items()}, "matmul_gflops": rate, "achieved_gflops": achieved}
     if "pipeline" in results:
         out["gflops_for_3x"] = 3 * results["pipeline"]["ads_per_s"] * flops["ours"] / n / 1e9
@@ -389,10 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=str(ROOT / "models" / "default"), help="transformer model directory")
     ap.add_argument("--n", type=int, default=2000, help="ads to score (default 2000)")
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--approaches", default=",".join(DEFAULT_APPROACHES),
-                    help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino or torch; p = fp32, "
-                         "int8 on openvino), indicators")
-    ap.add_argument("--slice", type=int, default=CHUNK, help=f"ads per interleaving round (default {CHUNK}, score_many's chunk)")
+    ap.add_argument(
+        "--approaches",
+        default=",".join(DEFAULT_APPROACHES),
+        help="comma-separated: pipeline, pipeline-maxlen, probs-<r>-<p>, score_many-<r>-<p> (r = openvino or torch; p = fp32, "
+        "int8 on openvino), indicators",
+    )
+    ap.add_argument(
+        "--slice", type=int, default=CHUNK, help=f"ads per interleaving round (default {CHUNK}, score_many's chunk)"
+    )
     ap.add_argument("--json", type=Path, help="also write all figures (without per-ad values) to this JSON file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--ads", type=Path, help=argparse.SUPPRESS)
@@ -420,22 +488,31 @@ def main(argv: list[str] | None = None) -> int:
         lang = a.language or "?"
         langs[lang] = langs.get(lang, 0) + 1
     load = os.getloadavg()
-    print(f"{len(ads)} ads ({', '.join(f'{k} {v}' for k, v in sorted(langs.items()))}); tokens median {int(np.median(lens))}, "
-          f"p90 {int(np.percentile(lens, 90))}, max {int(lens.max())}; {int(fits.sum())} fit whole in max_len {max_len}")
-    print(f"model {model_dir} ({card.get('name')} {card.get('version')}); batch size {args.batch_size}; "
-          f"CPUs {os.cpu_count()}; load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"{len(ads)} ads ({', '.join(f'{k} {v}' for k, v in sorted(langs.items()))}); tokens median {int(np.median(lens))}, "
+        f"p90 {int(np.percentile(lens, 90))}, max {int(lens.max())}; {int(fits.sum())} fit whole in max_len {max_len}"
+    )
+    print(
+        f"model {model_dir} ({card.get('name')} {card.get('version')}); batch size {args.batch_size}; "
+        f"CPUs {os.cpu_count()}; load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="score-throughput-") as tmpd:
         tmp = Path(tmpd)
         ads_path = tmp / "ads.jsonl"
-        ads_path.write_text("".join(json.dumps(ad_to_json(a), ensure_ascii=False) + "\n" for a in ads), encoding="utf-8")
+        ads_path.write_text(
+            "".join(json.dumps(ad_to_json(a), ensure_ascii=False) + "\n" for a in ads), encoding="utf-8"
+        )
         hf_dir = None
         if any(a.startswith("pipeline") for a in approaches):
             hf_dir = export_hf(model_dir, tmp / "hf")
         results = run_interleaved(approaches, ads_path, len(ads), model_dir, hf_dir, args.batch_size, tmp, args.slice)
         for a, r in results.items():
-            print(f"{a:24s} {r['ads_per_s']:8.2f} ads/s  ({r['seconds']:.1f} s)  load {r['load_s']:.1f} s  "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f"  threads {r['threads']}" if "threads" in r else ""), flush=True)
+            print(
+                f"{a:24s} {r['ads_per_s']:8.2f} ads/s  ({r['seconds']:.1f} s)  load {r['load_s']:.1f} s  "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f"  threads {r['threads']}" if "threads" in r else ""),
+                flush=True,
+            )
 
     print()
     ref = results.get("probs-torch-fp32") or results.get("probs-fp32") or results.get("score_many-torch-fp32")
@@ -444,20 +521,34 @@ def main(argv: list[str] | None = None) -> int:
             continue
         pipe = results[name]
         pp = np.array(pipe["probs"])
-        how = f"truncation at {pipe.get('truncation')} tokens" + (", its default" if name == "pipeline" else " = the model's max_len")
+        how = f"truncation at {pipe.get('truncation')} tokens" + (
+            ", its default" if name == "pipeline" else " = the model's max_len"
+        )
         for a, r in results.items():
             if a.startswith("pipeline") or a == "indicators":
                 continue
-            part = "transformer part only" if a.startswith("probs") else "whole score_many: transformer + indicators + fusion"
-            print(f"{a.replace('-', ' ', 1)} vs transformers.pipeline ({how}): {r['ads_per_s'] / pipe['ads_per_s']:.1f}x ({part})")
+            part = (
+                "transformer part only"
+                if a.startswith("probs")
+                else "whole score_many: transformer + indicators + fusion"
+            )
+            print(
+                f"{a.replace('-', ' ', 1)} vs transformers.pipeline ({how}): {r['ads_per_s'] / pipe['ads_per_s']:.1f}x ({part})"
+            )
         for a, r in results.items():
             if not r.get("probs") or a.startswith("pipeline"):
                 continue
             q = np.array(r["probs"])
             d = np.abs(q - pp)
-            print(f"  {a} vs {name}, {int(fits.sum())} ads that fit whole: max |dp| {d[fits].max():.2e}, "
-                  f"same label at 0.5 {np.mean((q[fits] >= 0.5) == (pp[fits] >= 0.5)):.4f}"
-                  + (f"; {int((~fits).sum())} longer ads (head+tail vs head only): mean |dp| {d[~fits].mean():.3f}" if (~fits).any() else ""))
+            print(
+                f"  {a} vs {name}, {int(fits.sum())} ads that fit whole: max |dp| {d[fits].max():.2e}, "
+                f"same label at 0.5 {np.mean((q[fits] >= 0.5) == (pp[fits] >= 0.5)):.4f}"
+                + (
+                    f"; {int((~fits).sum())} longer ads (head+tail vs head only): mean |dp| {d[~fits].mean():.3f}"
+                    if (~fits).any()
+                    else ""
+                )
+            )
         print()
     if ref is not None:
         rp = np.array(ref["probs"])
@@ -465,27 +556,43 @@ def main(argv: list[str] | None = None) -> int:
             if r is ref or not r.get("probs") or a.startswith("pipeline"):
                 continue
             d = np.abs(np.array(r["probs"]) - rp)
-            print(f"{a} vs fp32: max |dp| {d.max():.3f}, mean |dp| {d.mean():.4f}, "
-                  f"same label at 0.5 {np.mean((np.array(r['probs']) >= 0.5) == (rp >= 0.5)):.4f}")
+            print(
+                f"{a} vs fp32: max |dp| {d.max():.3f}, mean |dp| {d.mean():.4f}, "
+                f"same label at 0.5 {np.mean((np.array(r['probs']) >= 0.5) == (rp >= 0.5)):.4f}"
+            )
     comp = None
     if any(a.endswith("fp32") for a in results) and "pipeline" in results:
         comp = compute_report(results, lens, max_len)
         t = comp["tflop"]
-        print(f"\nfp32 work for these {len(ads)} ads (2 x multiply-adds): pipeline {t['pipeline']:.1f} TFLOP (up to 512 tokens, "
-              f"one ad per call), pipeline-maxlen {t['pipeline-maxlen']:.1f}, ours {t['ours']:.1f} (max_len {max_len}, fixed "
-              f"batches with padding and filler rows): the pipeline does {t['pipeline'] / t['ours']:.2f}x our work")
-        print("fp32 matmul rate of this machine now (torch, best of 5 rounds): "
-              + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in comp["matmul_gflops"].items()))
+        print(
+            f"\nfp32 work for these {len(ads)} ads (2 x multiply-adds): pipeline {t['pipeline']:.1f} TFLOP (up to 512 tokens, "
+            f"one ad per call), pipeline-maxlen {t['pipeline-maxlen']:.1f}, ours {t['ours']:.1f} (max_len {max_len}, fixed "
+            f"batches with padding and filler rows): the pipeline does {t['pipeline'] / t['ours']:.2f}x our work"
+        )
+        print(
+            "fp32 matmul rate of this machine now (torch, best of 5 rounds): "
+            + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in comp["matmul_gflops"].items())
+        )
         print("achieved fp32 rate: " + ", ".join(f"{a} {v:.0f} GFLOP/s" for a, v in comp["achieved_gflops"].items()))
         enc = comp["matmul_gflops"]["encoder shapes"]
-        print(f"3.0x the pipeline in fp32 needs our work done at {comp['gflops_for_3x']:.0f} GFLOP/s: "
-              f"{comp['gflops_for_3x'] / enc:.2f}x this machine's fp32 matmul rate on the encoder's shapes")
+        print(
+            f"3.0x the pipeline in fp32 needs our work done at {comp['gflops_for_3x']:.0f} GFLOP/s: "
+            f"{comp['gflops_for_3x'] / enc:.2f}x this machine's fp32 matmul rate on the encoder's shapes"
+        )
     load = os.getloadavg()
     print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.json:
         slim = {a: {k: v for k, v in r.items() if k not in ("probs", "risk")} for a, r in results.items()}
-        doc = {"n": len(ads), "langs": langs, "max_len": max_len, "fit_whole": int(fits.sum()), "model": str(model_dir),
-               "batch_size": args.batch_size, "results": slim, "compute": comp}
+        doc = {
+            "n": len(ads),
+            "langs": langs,
+            "max_len": max_len,
+            "fit_whole": int(fits.sum()),
+            "model": str(model_dir),
+            "batch_size": args.batch_size,
+            "results": slim,
+            "compute": comp,
+        }
         tmpf = args.json.with_name(f".{args.json.name}.tmp")
         tmpf.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         os.replace(tmpf, args.json)

@@ -42,7 +42,6 @@ if os.environ.get("TRAFFICKING_ADS_SHARED_DATA"):  # the shared data beside anot
     score_throughput.SHARED = Path(os.environ["TRAFFICKING_ADS_SHARED_DATA"])
 
 
-
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MB."""
     d = {}
@@ -64,8 +63,23 @@ def metric(text: str, name: str) -> float:
 
 
 def start_server(args, log_path: Path) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "trafficking_ads", "serve", "--host", "127.0.0.1", "--port", "0",
-           "--max-batch", str(args.max_batch), "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue), *getattr(args, "extra", [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trafficking_ads",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--max-batch",
+        str(args.max_batch),
+        "--max-wait-ms",
+        str(args.max_wait_ms),
+        "--max-queue",
+        str(args.max_queue),
+        *getattr(args, "extra", []),
+    ]
     if args.model:
         cmd += ["--model", args.model]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -92,8 +106,10 @@ def start_server(args, log_path: Path) -> tuple[subprocess.Popen, str]:
 
 async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, body: bytes) -> int:
     """One HTTP/1.1 POST /v1/score on a kept-alive connection; returns the status."""
-    writer.write(b"POST /v1/score HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    writer.write(
+        b"POST /v1/score HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     await writer.drain()
     status = int((await reader.readline()).split()[1])
     length = 0
@@ -149,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="Model directory or name (default: models/default).")
     ap.add_argument("--n", type=int, default=1000, help="Ads per run with 8 and 64 clients.")
     ap.add_argument("--n-single", type=int, default=300, help="Ads in the 1-client run.")
-    ap.add_argument("--slices", type=int, default=4, help="Each run alternates this many slices of service load and score_many.")
+    ap.add_argument(
+        "--slices", type=int, default=4, help="Each run alternates this many slices of service load and score_many."
+    )
     ap.add_argument("--clients", default="1,8,64", help="Concurrent clients per run, comma-separated.")
     ap.add_argument("--rounds", type=int, default=2, help="Rounds of the multi-client runs (memory across runs).")
     ap.add_argument("--max-batch", type=int, default=64)
@@ -162,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     import trafficking_ads as ta
 
     print(f"CPU: {cpu_info()}")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine may be shared: figures move with other work)")
+    print(
+        f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine may be shared: figures move with other work)"
+    )
     ads = benchmark_ads(max(args.n, args.n_single))
     bodies = [json.dumps(ad_to_json(a), ensure_ascii=False).encode("utf-8") for a in ads]
     print(f"ads: {len(ads)} real ads, median {statistics.median(len(a.text) for a in ads):.0f} characters")
@@ -171,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         proc, url = start_server(args, Path(tmp) / "serve.log")
-        print(f"serve ready in {time.perf_counter() - t0:.1f} s at {url} (max-batch {args.max_batch}, max-wait-ms {args.max_wait_ms}); "
-              f"RSS {rss_mb(proc.pid)[0]:.0f} MB")
+        print(
+            f"serve ready in {time.perf_counter() - t0:.1f} s at {url} (max-batch {args.max_batch}, max-wait-ms {args.max_wait_ms}); "
+            f"RSS {rss_mb(proc.pid)[0]:.0f} MB"
+        )
         runs = []
         try:
             asyncio.run(load(url, bodies[:16], 4))  # warm the connection path
@@ -197,32 +219,58 @@ def main(argv: list[str] | None = None) -> int:
                     errors += e
                     wall += w
                 after = httpx.get(url + "/metrics").text
-                batches = metric(after, "trafficking_ads_batch_size_ads_count") - metric(before, "trafficking_ads_batch_size_ads_count")
-                batched = metric(after, "trafficking_ads_batch_size_ads_sum") - metric(before, "trafficking_ads_batch_size_ads_sum")
+                batches = metric(after, "trafficking_ads_batch_size_ads_count") - metric(
+                    before, "trafficking_ads_batch_size_ads_count"
+                )
+                batched = metric(after, "trafficking_ads_batch_size_ads_sum") - metric(
+                    before, "trafficking_ads_batch_size_ads_sum"
+                )
                 rss, hwm = rss_mb(proc.pid)
-                r = {"clients": c, "ads": n, "errors": errors, "seconds": round(wall, 2), "ads_per_s": round(len(lat) / wall, 1),
-                     "score_many_ads_per_s": round(n / ref_s, 1), "ratio": round((len(lat) / wall) / (n / ref_s), 2),
-                     "p50_ms": round(pct(lat, 50) * 1000, 1), "p95_ms": round(pct(lat, 95) * 1000, 1), "p99_ms": round(pct(lat, 99) * 1000, 1),
-                     "mean_batch": round(batched / batches, 1) if batches else None, "rss_mb": round(rss), "peak_rss_mb": round(hwm),
-                     "service_cpu_ms_per_ad": round(1000 * cpu / n, 1), "score_many_cpu_ms_per_ad": round(1000 * ref_cpu / n, 1),
-                     "client_cpu_ms_per_ad": round(1000 * mine / n, 1), "load_average": round(os.getloadavg()[0], 2)}
+                r = {
+                    "clients": c,
+                    "ads": n,
+                    "errors": errors,
+                    "seconds": round(wall, 2),
+                    "ads_per_s": round(len(lat) / wall, 1),
+                    "score_many_ads_per_s": round(n / ref_s, 1),
+                    "ratio": round((len(lat) / wall) / (n / ref_s), 2),
+                    "p50_ms": round(pct(lat, 50) * 1000, 1),
+                    "p95_ms": round(pct(lat, 95) * 1000, 1),
+                    "p99_ms": round(pct(lat, 99) * 1000, 1),
+                    "mean_batch": round(batched / batches, 1) if batches else None,
+                    "rss_mb": round(rss),
+                    "peak_rss_mb": round(hwm),
+                    "service_cpu_ms_per_ad": round(1000 * cpu / n, 1),
+                    "score_many_cpu_ms_per_ad": round(1000 * ref_cpu / n, 1),
+                    "client_cpu_ms_per_ad": round(1000 * mine / n, 1),
+                    "load_average": round(os.getloadavg()[0], 2),
+                }
                 runs.append(r)
-                print(f"  {c:>3} clients: {n} ads, {r['ads_per_s']} ads/s vs score_many {r['score_many_ads_per_s']} ads/s ({r['ratio']}x); "
-                      f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms; mean batch {r['mean_batch']}; errors {errors}; "
-                      f"CPU ms/ad: service {r['service_cpu_ms_per_ad']}, score_many {r['score_many_cpu_ms_per_ad']}, "
-                      f"load client {r['client_cpu_ms_per_ad']}; service RSS {r['rss_mb']} MB; load average {r['load_average']}", flush=True)
+                print(
+                    f"  {c:>3} clients: {n} ads, {r['ads_per_s']} ads/s vs score_many {r['score_many_ads_per_s']} ads/s ({r['ratio']}x); "
+                    f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms; mean batch {r['mean_batch']}; errors {errors}; "
+                    f"CPU ms/ad: service {r['service_cpu_ms_per_ad']}, score_many {r['score_many_cpu_ms_per_ad']}, "
+                    f"load client {r['client_cpu_ms_per_ad']}; service RSS {r['rss_mb']} MB; load average {r['load_average']}",
+                    flush=True,
+                )
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(120)
     print(f"serve exited {code}; load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("\n| clients | ads | ads/s | score_many ads/s | ratio | p50 ms | p95 ms | p99 ms | mean batch | CPU ms/ad (service / score_many) | service RSS MB |")
+    print(
+        "\n| clients | ads | ads/s | score_many ads/s | ratio | p50 ms | p95 ms | p99 ms | mean batch | CPU ms/ad (service / score_many) | service RSS MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
-        print(f"| {r['clients']} | {r['ads']} | {r['ads_per_s']} | {r['score_many_ads_per_s']} | {r['ratio']}x | {r['p50_ms']} | "
-              f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_batch']} | {r['service_cpu_ms_per_ad']} / {r['score_many_cpu_ms_per_ad']} | {r['rss_mb']} |")
+        print(
+            f"| {r['clients']} | {r['ads']} | {r['ads_per_s']} | {r['score_many_ads_per_s']} | {r['ratio']}x | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_batch']} | {r['service_cpu_ms_per_ad']} / {r['score_many_cpu_ms_per_ad']} | {r['rss_mb']} |"
+        )
     multi = [r["rss_mb"] for r in runs if r["clients"] != 1]
     if len(multi) > 1:
-        print(f"service RSS across the multi-client runs: {' -> '.join(map(str, multi))} MB (first to last {multi[-1] - multi[0]:+d} MB)")
+        print(
+            f"service RSS across the multi-client runs: {' -> '.join(map(str, multi))} MB (first to last {multi[-1] - multi[0]:+d} MB)"
+        )
     if args.json:
         args.json.write_text(json.dumps({"cpu": cpu_info(), "runs": runs}, indent=2))
     return 0 if code == 0 and not any(r["errors"] for r in runs) else 1

@@ -265,14 +265,18 @@ def main(argv: list[str] | None = None) -> int:
         build_sp = time.perf_counter() - t0
         spacy_sets(vocab, matcher, docs[: max(1, n // 10)])  # warm-up
         cpu_spm, sp_res = timed(lambda: spacy_sets(vocab, matcher, docs), args.spacy_repeat)  # noqa: B023 (called at once)
-        print(f"  spaCy Matcher, {label + ':':30s}{n / cpu_spm:9.1f}   "
-              f"(TokenMatcher is {cpu_spm / cpu_eng:.0f}x faster; {n_spacy} spaCy patterns, built in {build_sp:.1f} s)")
+        print(
+            f"  spaCy Matcher, {label + ':':30s}{n / cpu_spm:9.1f}   "
+            f"(TokenMatcher is {cpu_spm / cpu_eng:.0f}x faster; {n_spacy} spaCy patterns, built in {build_sp:.1f} s)"
+        )
         b, oe, os_ = agreement(starts(eng_res), starts(sp_res))
         b3, oe3, os3 = agreement(eng_res, sp_res)
         faithful = faithful and oe == os_ == oe3 == 0
-        print(f"    agreement on (entry, start token): both {b}, engine only {oe}, spaCy only {os_}; "
-              f"(entry, start, end): {b3} of the engine's {b3 + oe3} found by spaCy, "
-              f"spaCy has {os3} more (longer ends through gaps / optional tokens)")
+        print(
+            f"    agreement on (entry, start token): both {b}, engine only {oe}, spaCy only {os_}; "
+            f"(entry, start, end): {b3} of the engine's {b3 + oe3} found by spaCy, "
+            f"spaCy has {os3} more (longer ends through gaps / optional tokens)"
+        )
 
     # -- PhraseMatcher on the fixed phrases -------------------------------------------------
     t0 = time.perf_counter()
@@ -288,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     engine_sets(sub_matcher, toks)
     cpu_pm, pm_res = timed(run_pms, args.repeat)
     cpu_sub, sub_res = timed(lambda: engine_sets(sub_matcher, toks), args.repeat)
-    print(f"\nPhraseMatcher ({', '.join(sorted(pms))}): the {n_pat} of {engine.matcher.size} token patterns that are "
-          f"fixed phrases, as {n_phr} phrases (built in {build_pm:.1f} s)")
+    print(
+        f"\nPhraseMatcher ({', '.join(sorted(pms))}): the {n_pat} of {engine.matcher.size} token patterns that are "
+        f"fixed phrases, as {n_phr} phrases (built in {build_pm:.1f} s)"
+    )
     print(f"  spaCy PhraseMatcher                      {n / cpu_pm:9.1f}")
     print(f"  engine TokenMatcher, same patterns       {n / cpu_sub:9.1f}   ({cpu_pm / cpu_sub:.1f}x PhraseMatcher)")
     b, oe, os_ = agreement(sub_res, pm_res)
@@ -309,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     cpu_p, _ = timed(run_nlp, args.repeat)
     print("\nwhole extraction (CPU ads/s):")
     print(f"  engine.extract(Ad(text=...))             {n / cpu_x:9.1f}")
-    print(f"  make_pipeline(lang)(text)                {n / cpu_p:9.1f}   (spaCy tokenizer + engine + spans, score, lemmas)")
+    print(
+        f"  make_pipeline(lang)(text)                {n / cpu_p:9.1f}   (spaCy tokenizer + engine + spans, score, lemmas)"
+    )
     if not faithful:
         print("\nMISMATCH: spaCy and the engine found different matches; the compilation is not faithful")
         return 1

@@ -59,9 +59,18 @@ def ad_stream(base: list, n: int):
 
     for i in range(n):
         a = base[i % len(base)]
-        yield Ad(text=a.text, id=f"stream-{i}", title=a.title, company_name=a.company_name,
-                 company_profile=a.company_profile, location=a.location, salary=a.salary, source=a.source,
-                 language=a.language, meta=dict(a.meta) if a.meta else a.meta)
+        yield Ad(
+            text=a.text,
+            id=f"stream-{i}",
+            title=a.title,
+            company_name=a.company_name,
+            company_profile=a.company_profile,
+            location=a.location,
+            salary=a.salary,
+            source=a.source,
+            language=a.language,
+            meta=dict(a.meta) if a.meta else a.meta,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.perf_counter() - t0
     precision = scorer.info.precision or "n/a"
     print(f"CPU: {cpu_info()}", flush=True)
-    print(f"model {args.model} ({scorer.info.name} {scorer.info.version}), precision {precision}; loaded in {load_s:.1f} s; "
-          f"RSS {status_mb('VmRSS'):.0f} MB; {len(base)} base texts cycled; load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"model {args.model} ({scorer.info.name} {scorer.info.version}), precision {precision}; loaded in {load_s:.1f} s; "
+        f"RSS {status_mb('VmRSS'):.0f} MB; {len(base)} base texts cycled; load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     print(f"{'ads':>8} {'seconds':>8} {'ads/s':>7} {'RSS MB':>7} {'peak MB':>8}", flush=True)
     checkpoints: list[tuple[int, float]] = []
     n = 0
@@ -103,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
                 last = now
                 rss = status_mb("VmRSS")
                 checkpoints.append((n, rss))
-                print(f"{n:8d} {now - t1:8.1f} {n / (now - t1):7.2f} {rss:7.0f} {max(sampler.max_mb, rss):8.0f}", flush=True)
+                print(
+                    f"{n:8d} {now - t1:8.1f} {n / (now - t1):7.2f} {rss:7.0f} {max(sampler.max_mb, rss):8.0f}",
+                    flush=True,
+                )
             if now - t1 >= args.seconds:
                 reason = f"stopped at the --seconds {args.seconds:.0f} limit"
                 it.close()
@@ -115,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"scored {n} ads of {args.n} requested ({reason}) in {secs:.0f} s: {n / secs:.2f} ads/s")
     if len(checkpoints) >= 2:
         (n0, r0), (n1, r1) = checkpoints[0], checkpoints[-1]
-        print(f"RSS after warm-up (at {n0} ads) {r0:.0f} MB, at {n1} ads {r1:.0f} MB: {r1 - r0:+.0f} MB over {n1 - n0} ads")
-    print(f"peak RSS {peak:.0f} MB (limit {LIMIT_MB:.0f} MB: {'under' if peak < LIMIT_MB else 'OVER'}); final RSS {rss:.0f} MB")
+        print(
+            f"RSS after warm-up (at {n0} ads) {r0:.0f} MB, at {n1} ads {r1:.0f} MB: {r1 - r0:+.0f} MB over {n1 - n0} ads"
+        )
+    print(
+        f"peak RSS {peak:.0f} MB (limit {LIMIT_MB:.0f} MB: {'under' if peak < LIMIT_MB else 'OVER'}); final RSS {rss:.0f} MB"
+    )
     return 0
 
 

@@ -51,6 +51,7 @@ _session: dict = {"config": None, "exitstatus": 0}
 # large files) for a report it shows only with --full-trace, and the interpreter's final
 # garbage collection of the loaded models.
 
+
 def pytest_configure(config: pytest.Config) -> None:
     _session["config"] = config
 
@@ -96,7 +97,9 @@ def shared_data() -> Path:
     for path in tried:
         if path.is_dir():
             return path
-    pytest.skip(f"shared data not found at {' or '.join(map(str, tried))} (set ${SHARED_DATA_ENV} to the shared data folder)")
+    pytest.skip(
+        f"shared data not found at {' or '.join(map(str, tried))} (set ${SHARED_DATA_ENV} to the shared data folder)"
+    )
 
 
 @pytest.fixture(scope="session")

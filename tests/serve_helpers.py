@@ -29,8 +29,14 @@ class ServeProcess:
         self.args = ["--host", "127.0.0.1", "--port", "0", *args]
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "trafficking_ads", "serve", *self.args], cwd=ROOT, env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "trafficking_ads", "serve", *self.args],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         self.port = self._wait_port()
         self.url = f"http://127.0.0.1:{self.port}"
 

@@ -126,7 +126,12 @@ def test_cli_start_up_imports_no_heavy_library(argv):
 
 def test_report_starts_without_the_model_libraries(tmp_path, samples_path):
     scored = tmp_path / "s.jsonl"
-    assert CliRunner().invoke(app, ["score", str(samples_path), "--model", "indicators", "-q", "-o", str(scored)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(app, ["score", str(samples_path), "--model", "indicators", "-q", "-o", str(scored)])
+        .exit_code
+        == 0
+    )
     code = (
         "import sys\n"
         "from trafficking_ads.cli import app\n"
@@ -142,6 +147,7 @@ def test_report_starts_without_the_model_libraries(tmp_path, samples_path):
 
 
 # -- nothing scored: a documented non-zero exit --------------------------------------------
+
 
 def _score(*args: str, input: str | None = None):
     return CliRunner().invoke(app, ["score", *args], input=input, catch_exceptions=False)
@@ -177,6 +183,7 @@ def test_a_resumed_run_with_nothing_left_is_not_an_error(monkeypatch, tmp_path, 
 
 # -- model identity: runtime and precision ------------------------------------------------
 
+
 def test_outputs_carry_runtime_and_precision_and_resume_refuses_another(monkeypatch, tmp_path, samples_path):
     for fmt in ("jsonl", "csv"):
         out = tmp_path / f"o.{fmt}"
@@ -185,15 +192,21 @@ def test_outputs_carry_runtime_and_precision_and_resume_refuses_another(monkeypa
             _score(str(samples_path), "-o", str(out), "--format", fmt)
         partial = out.with_name(out.name + ".partial").read_text(encoding="utf-8-sig")
         if fmt == "jsonl":
-            assert json.loads(partial.splitlines()[0])["model"] == {"name": "keyword-test", "version": "1",
-                                                                    "runtime": "openvino", "precision": "int8"}
+            assert json.loads(partial.splitlines()[0])["model"] == {
+                "name": "keyword-test",
+                "version": "1",
+                "runtime": "openvino",
+                "precision": "int8",
+            }
         else:
             assert "model_runtime,model_precision" in partial.splitlines()[0] and ",openvino,int8," in partial
         use_scorer(monkeypatch, KeywordScorer(runtime="openvino", precision="fp32"))
         res = _score(str(samples_path), "-o", str(out), "--format", fmt, "--resume")
         assert res.exit_code == 1
         (line,) = [x for x in res.stderr.splitlines() if x.startswith("error:")]
-        assert "keyword-test 1 (openvino int8), not keyword-test 1 (openvino fp32)" in line and "without --resume" in line
+        assert (
+            "keyword-test 1 (openvino int8), not keyword-test 1 (openvino fp32)" in line and "without --resume" in line
+        )
         use_scorer(monkeypatch, KeywordScorer(runtime="torch", precision="int8"))
         assert _score(str(samples_path), "-o", str(out), "--format", fmt, "--resume").exit_code == 1
         use_scorer(monkeypatch, KeywordScorer(runtime="openvino", precision="int8"))
@@ -202,6 +215,7 @@ def test_outputs_carry_runtime_and_precision_and_resume_refuses_another(monkeypa
 
 
 # -- first-run notes and wall time -----------------------------------------------------------
+
 
 def test_library_info_lines_reach_stderr_and_the_summary_counts_the_load(monkeypatch):
     """What a first run prepares is logged on `trafficking_ads` at INFO; the CLI shows it,
@@ -225,6 +239,7 @@ def test_library_info_lines_reach_stderr_and_the_summary_counts_the_load(monkeyp
 
 
 # -- report and data build -------------------------------------------------------------------
+
 
 def test_report_on_a_file_without_assessments_fails_in_one_line(tmp_path, samples_path):
     out = tmp_path / "r.html"

@@ -40,8 +40,16 @@ def write_seed(d: Path, per_template: int = 4, bad_line: bool = False) -> Path:
         for t, (text, label) in enumerate(rows):
             for k in range(per_template):
                 lines.append(
-                    {"id": f"seed-{lang}-{len(lines) + 1:04d}", "lang": lang, "label": label, "text": text.format(n=1000 + 37 * k),
-                     "indicators": [], "template": f"{lang}-t{t}", "hard_negative": label == 0, "style": "telegram"}
+                    {
+                        "id": f"seed-{lang}-{len(lines) + 1:04d}",
+                        "lang": lang,
+                        "label": label,
+                        "text": text.format(n=1000 + 37 * k),
+                        "indicators": [],
+                        "template": f"{lang}-t{t}",
+                        "hard_negative": label == 0,
+                        "style": "telegram",
+                    }
                 )
         text = "\n".join(json.dumps(r, ensure_ascii=False) for r in lines) + "\n"
         if bad_line:
@@ -139,13 +147,30 @@ def test_cli_build_and_strict(shared_data, tmp_path):
     small = write_small_shared(shared_data, tmp_path / "shared")
     runner = CliRunner()
     out = tmp_path / "c"
-    r = runner.invoke(app, ["data", "build", "-o", str(out), "--shared-data", str(small), "--seed-dir", str(write_seed(tmp_path / "seed"))])
+    r = runner.invoke(
+        app,
+        [
+            "data",
+            "build",
+            "-o",
+            str(out),
+            "--shared-data",
+            str(small),
+            "--seed-dir",
+            str(write_seed(tmp_path / "seed")),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "wrote" in r.output and (out / "dataset" / "dataset_dict.json").is_file()
     bad = write_seed(tmp_path / "badseed", bad_line=True)
-    r = runner.invoke(app, ["data", "build", "-o", str(tmp_path / "c2"), "--shared-data", str(small), "--seed-dir", str(bad)])
+    r = runner.invoke(
+        app, ["data", "build", "-o", str(tmp_path / "c2"), "--shared-data", str(small), "--seed-dir", str(bad)]
+    )
     assert r.exit_code == 0 and "label must be 0 or 1" in r.output
-    r = runner.invoke(app, ["data", "build", "-o", str(tmp_path / "c3"), "--shared-data", str(small), "--seed-dir", str(bad), "--strict"])
+    r = runner.invoke(
+        app,
+        ["data", "build", "-o", str(tmp_path / "c3"), "--shared-data", str(small), "--seed-dir", str(bad), "--strict"],
+    )
     assert r.exit_code == 2 and "label must be 0 or 1" in r.output
     assert not (tmp_path / "c3").exists()
 
@@ -156,7 +181,9 @@ def test_cross_source_split_holds_out_a_family_with_every_group_it_touches():
 
     ads = [Ad(id=f"d{i}", text="x", label=i % 2, source="difraud:job_scams", language="en") for i in range(6)]
     ads += [Ad(id=f"e{i}", text="x", label=i % 2, source="emscad:a.csv", language="en") for i in range(40)]
-    groups = [f"g{i}" for i in range(6)] + ["g0", "g1"] + [f"h{i}" for i in range(38)]  # e0, e1 share groups with DIFrauD
+    groups = (
+        [f"g{i}" for i in range(6)] + ["g0", "g1"] + [f"h{i}" for i in range(38)]
+    )  # e0, e1 share groups with DIFrauD
     where = cross_source_split(ads, groups, "difraud", seed=1)
     assert all(w == "test" for a, w in zip(ads, where) if a.source.startswith("difraud"))
     assert where[6] == where[7] == "test"  # EMSCAD ads sharing a DIFrauD group are held out with it

@@ -59,8 +59,14 @@ def test_near_duplicates_label_aware_and_grouped():
         _ad("a", BASE, 1),
         _ad("b", BASE.replace("next Monday", "Monday"), 1),  # near duplicate, same label -> removed
         _ad("c", BASE.replace("today", "now"), 0),  # near duplicate, other label -> kept, same group
-        _ad("d", "Licensed nurse for a city hospital. Night shifts, union contract, pension plan and on-site parking.", 0),
-        _ad("e", BASE.lower().replace(".", ""), 1, source="emscad:pre.csv", preprocessed=True),  # exact in comparison form
+        _ad(
+            "d",
+            "Licensed nurse for a city hospital. Night shifts, union contract, pension plan and on-site parking.",
+            0,
+        ),
+        _ad(
+            "e", BASE.lower().replace(".", ""), 1, source="emscad:pre.csv", preprocessed=True
+        ),  # exact in comparison form
     ]
     r = deduplicate(ads)
     kept = {a.id for a in r.kept}
@@ -76,7 +82,13 @@ def test_seed_templates_group_and_variants_kept():
     ads = [
         _ad("s1", v1, 1, source="seed", template="t1"),
         _ad("s2", v1.replace("3000", "3500"), 1, source="seed", template="t1"),
-        _ad("s3", "Требуется бухгалтер в ТОО Алем, официальное оформление, офис на Абая 10", 0, source="seed", template="t1"),
+        _ad(
+            "s3",
+            "Требуется бухгалтер в ТОО Алем, официальное оформление, офис на Абая 10",
+            0,
+            source="seed",
+            template="t1",
+        ),
         _ad("s4", "Совсем другой текст про вакансию водителя категории C в Астане", 0, source="seed", template="t2"),
     ]
     r = deduplicate(ads)
@@ -92,25 +104,49 @@ def test_dedup_is_deterministic(seed):
     assert deduplicate(ads, seed=seed).groups == deduplicate(ads, seed=seed).groups
 
 
-PROFILE = ("Northwind Logistics is a family owned freight forwarder serving the Midwest since 1987 with "
-           "warehouses in Columbus Dayton and Toledo and a fleet of two hundred trucks driven by our own staff")
+PROFILE = (
+    "Northwind Logistics is a family owned freight forwarder serving the Midwest since 1987 with "
+    "warehouses in Columbus Dayton and Toledo and a fleet of two hundred trucks driven by our own staff"
+)
 
 
 def test_shared_boilerplate_or_contact_joins_groups():
     """Different jobs of one company (same profile paragraph) or one recruiter (same phone) must
     not straddle a split, although their whole texts are far apart."""
     ads = [
-        Ad(id="a", text=PROFILE + ". We are hiring a forklift operator for night shifts in the Columbus cross dock: loading "
-           "and unloading trailers, cycle counts, keeping aisles clear, reporting damaged pallets to the shift lead, "
-           "certified forklift licence required, steel toe boots provided, overtime paid weekly at time and a half, "
-           "health dental and vision insurance after sixty days, a retirement plan with company match.", label=0),
-        Ad(id="b", text="Accounts payable clerk wanted to process invoices and vendor statements, match purchase orders "
-           "and receiving documents, resolve discrepancies with suppliers, prepare weekly check runs and ACH batches, "
-           "reconcile the ledger at month end, assist auditors, associate degree in accounting preferred, "
-           "experience with Dynamics GP a plus, hybrid schedule after training. " + PROFILE, label=0),
-        Ad(id="c", text="Работа в Дубае для девушек, билеты за наш счёт. Пишите +7 701 555 12 34", label=1, language="ru"),
-        Ad(id="d", text="Требуются официантки в Стамбул, жильё бесплатно, звоните +7 701 555 12 34", label=1, language="ru"),
-        Ad(id="e", text="Senior Python developer for a fintech startup in London, remote friendly, equity offered.", label=0),
+        Ad(
+            id="a",
+            text=PROFILE + ". We are hiring a forklift operator for night shifts in the Columbus cross dock: loading "
+            "and unloading trailers, cycle counts, keeping aisles clear, reporting damaged pallets to the shift lead, "
+            "certified forklift licence required, steel toe boots provided, overtime paid weekly at time and a half, "
+            "health dental and vision insurance after sixty days, a retirement plan with company match.",
+            label=0,
+        ),
+        Ad(
+            id="b",
+            text="Accounts payable clerk wanted to process invoices and vendor statements, match purchase orders "
+            "and receiving documents, resolve discrepancies with suppliers, prepare weekly check runs and ACH batches, "
+            "reconcile the ledger at month end, assist auditors, associate degree in accounting preferred, "
+            "experience with Dynamics GP a plus, hybrid schedule after training. " + PROFILE,
+            label=0,
+        ),
+        Ad(
+            id="c",
+            text="Работа в Дубае для девушек, билеты за наш счёт. Пишите +7 701 555 12 34",
+            label=1,
+            language="ru",
+        ),
+        Ad(
+            id="d",
+            text="Требуются официантки в Стамбул, жильё бесплатно, звоните +7 701 555 12 34",
+            label=1,
+            language="ru",
+        ),
+        Ad(
+            id="e",
+            text="Senior Python developer for a fintech startup in London, remote friendly, equity offered.",
+            label=0,
+        ),
     ]
     groups = deduplicate(ads).groups
     assert groups["a"] == groups["b"] and groups["c"] == groups["d"]

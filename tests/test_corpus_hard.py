@@ -62,7 +62,12 @@ def test_bad_lines_are_skipped_and_reported(tmp_path):
     ads = load_hard(f, problems=problems)
     assert [a.id for a in ads] == [good["id"]]
     assert [(p.record, p.field) for p in problems] == [
-        (2, None), (3, "label"), (4, "part"), (5, "family"), (6, "id"), (7, "text")
+        (2, None),
+        (3, "label"),
+        (4, "part"),
+        (5, "family"),
+        (6, "id"),
+        (7, "text"),
     ]
     assert all(str(f) in str(p) for p in problems)
     with pytest.raises(DataError, match="record 2"):

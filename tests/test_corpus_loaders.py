@@ -141,19 +141,42 @@ def test_hh_cells_are_parsed_as_literals_never_evaluated(tmp_path):
 
 def test_seed_loader(tmp_path):
     rows = [
-        {"id": "seed-ru-0001", "lang": "ru", "label": 1, "title": "Хостес", "text": "Работа в Дубае", "indicators": ["travel_abroad_offer"], "template": "ru-t1", "hard_negative": False, "style": "telegram"},
-        {"id": "seed-ru-0002", "lang": "ru", "label": 0, "text": "Бухгалтер в ТОО", "template": "ru-t2", "hard_negative": True},
+        {
+            "id": "seed-ru-0001",
+            "lang": "ru",
+            "label": 1,
+            "title": "Хостес",
+            "text": "Работа в Дубае",
+            "indicators": ["travel_abroad_offer"],
+            "template": "ru-t1",
+            "hard_negative": False,
+            "style": "telegram",
+        },
+        {
+            "id": "seed-ru-0002",
+            "lang": "ru",
+            "label": 0,
+            "text": "Бухгалтер в ТОО",
+            "template": "ru-t2",
+            "hard_negative": True,
+        },
         {"id": "seed-ru-0002", "lang": "ru", "label": 0, "text": "повтор id"},
         {"id": "seed-ru-0003", "lang": "de", "label": 0, "text": "Sprache falsch"},
         {"id": "seed-ru-0004", "lang": "ru", "label": 1, "text": "  "},
     ]
-    (tmp_path / "ru.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n", encoding="utf-8")
+    (tmp_path / "ru.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n", encoding="utf-8"
+    )
     problems = Problems()
     ads = load_seed(tmp_path, problems=problems)
     assert [a.id for a in ads] == ["seed-ru-0001", "seed-ru-0002"]
     a = ads[0]
     assert a.source == "seed" and a.language == "ru" and a.label == 1 and a.title == "Хостес"
-    assert a.meta["indicators"] == ["travel_abroad_offer"] and a.meta["template"] == "ru-t1" and a.meta["style"] == "telegram"
+    assert (
+        a.meta["indicators"] == ["travel_abroad_offer"]
+        and a.meta["template"] == "ru-t1"
+        and a.meta["style"] == "telegram"
+    )
     assert ads[1].meta["hard_negative"] is True
     assert [(x.record, x.field) for x in problems] == [(3, "id"), (4, "lang"), (5, "text"), (6, None)]
     with pytest.raises(MissingDataError, match="seed set"):  # never a corpus silently built without seeds
@@ -182,9 +205,36 @@ def test_translated_seed_templates_share_one_family(tmp_path):
     """A kk ad and its en translation (parallel.tsv) must land in one template family."""
     from trafficking_ads.corpus.seed import load_seed
 
-    (tmp_path / "en.jsonl").write_text(json.dumps({"id": "seed-en-1", "lang": "en", "label": 1, "text": "Girls 18-25 wanted in Dubai, tickets paid", "template": "en-t1"}) + "\n", encoding="utf-8")
-    (tmp_path / "kk.jsonl").write_text(json.dumps({"id": "seed-kk-1", "lang": "kk", "label": 1, "text": "Дубайға 18-25 жастағы қыздар керек, билет тегін", "template": "kk-t9"}, ensure_ascii=False) + "\n", encoding="utf-8")
-    (tmp_path / "parallel.tsv").write_text("en_template\tkk_template\trelation\nen-t1\tkk-t9\ttranslation\n", encoding="utf-8")
+    (tmp_path / "en.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "seed-en-1",
+                "lang": "en",
+                "label": 1,
+                "text": "Girls 18-25 wanted in Dubai, tickets paid",
+                "template": "en-t1",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "kk.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "seed-kk-1",
+                "lang": "kk",
+                "label": 1,
+                "text": "Дубайға 18-25 жастағы қыздар керек, билет тегін",
+                "template": "kk-t9",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "parallel.tsv").write_text(
+        "en_template\tkk_template\trelation\nen-t1\tkk-t9\ttranslation\n", encoding="utf-8"
+    )
     ads = {a.id: a for a in load_seed(tmp_path)}
     assert ads["seed-en-1"].meta["template"] == ads["seed-kk-1"].meta["template"] == "en-t1"
     assert ads["seed-kk-1"].meta["seed_template"] == "kk-t9"

@@ -22,9 +22,10 @@ from test_report_browser import require_chromium, wait_for
 #: so a test run leaves the checkout unchanged.
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 LURE = "Работа в Дубае для девушек 18-25 лет, билеты и проживание за наш счёт, опыт не нужен. Пишите только в WhatsApp +7 701 555 12 34"
-HOSTILE = ('Работа в Дубае для девушек <script>window.__pwned=1;document.title="PWNED"</script> '
-           '"><img src=x onerror="window.__pwned=2"> <svg onload="window.__pwned=3"> билеты за наш счёт')
-
+HOSTILE = (
+    'Работа в Дубае для девушек <script>window.__pwned=1;document.title="PWNED"</script> '
+    '"><img src=x onerror="window.__pwned=2"> <svg onload="window.__pwned=3"> билеты за наш счёт'
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,14 @@ def browser():
 
     opts = Options()
     opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,900", "--lang=en-US"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,900",
+        "--lang=en-US",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(driver_bin), options=opts)
@@ -59,7 +67,9 @@ def browser():
 
 def _open(browser, server):
     browser.get(server.url + "/")
-    assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+    assert wait_for(
+        lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10
+    )
 
 
 def _check(browser, text: str, via_keyboard: bool = False) -> None:
@@ -74,8 +84,10 @@ def _check(browser, text: str, via_keyboard: bool = False) -> None:
         box.send_keys(Keys.CONTROL, Keys.ENTER)
     else:
         browser.find_element(By.ID, "go").click()
-    assert wait_for(lambda: int(browser.execute_script("return Number(document.body.getAttribute('data-checked') || 0)")) > before, 30), \
-        browser.find_element(By.ID, "status").text
+    assert wait_for(
+        lambda: int(browser.execute_script("return Number(document.body.getAttribute('data-checked') || 0)")) > before,
+        30,
+    ), browser.find_element(By.ID, "status").text
 
 
 def _shot(browser, name: str) -> None:
@@ -125,7 +137,10 @@ def test_check_one_ad_shows_band_and_evidence(server, browser):
 
     Select(browser.find_element(By.ID, "lang")).select_by_value("ru")
     assert browser.find_element(By.ID, "go").text == "Проверить"
-    assert browser.find_element(By.ID, "band").text == {"high": "высокий", "medium": "средний", "low": "низкий"}[expected["band"]]
+    assert (
+        browser.find_element(By.ID, "band").text
+        == {"high": "высокий", "medium": "средний", "low": "низкий"}[expected["band"]]
+    )
     Select(browser.find_element(By.ID, "lang")).select_by_value("en")
 
 
@@ -142,9 +157,14 @@ def test_hostile_ad_stays_text(server, browser):
 
 
 def test_desk_command_uses_running_serve(server):
-    out = subprocess.run([sys.executable, "-m", "trafficking_ads", "desk", "--port", str(server.port), "--no-browser"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "desk", "--port", str(server.port), "--no-browser"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert f"http://127.0.0.1:{server.port}/" in out.stdout
 
@@ -155,20 +175,30 @@ def test_check_a_batch_shows_table_bad_lines_and_downloads(server, browser, tmp_
     from selenium.webdriver.common.by import By
 
     path = tmp_path / "ads.jsonl"
-    lines = [json.dumps({"text": LURE.replace("Дубае", city)}, ensure_ascii=False) for city in ("Дубае", "Сеуле", "Стамбуле")]
+    lines = [
+        json.dumps({"text": LURE.replace("Дубае", city)}, ensure_ascii=False) for city in ("Дубае", "Сеуле", "Стамбуле")
+    ]
     lines.insert(2, '{"text": "broken json')
-    lines.append(json.dumps({"text": "Требуется бухгалтер в ТОО «Алма», Алматы, официальное оформление по ТК РК, оклад 350 000 тг."}, ensure_ascii=False))
+    lines.append(
+        json.dumps(
+            {"text": "Требуется бухгалтер в ТОО «Алма», Алматы, официальное оформление по ТК РК, оклад 350 000 тг."},
+            ensure_ascii=False,
+        )
+    )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     _open(browser, server)
     browser.find_element(By.ID, "file").send_keys(str(path))
-    assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60), \
+    assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60), (
         browser.find_element(By.ID, "bstatus").text
+    )
     bad = browser.find_elements(By.CSS_SELECTOR, "#bad li")
     assert len(bad) == 1 and bad[0].get_attribute("textContent").startswith("line 3")
     assert browser.find_element(By.ID, "bsummary").text.startswith("4 ads scored, 1 skipped")
     browser.switch_to.frame(browser.find_element(By.ID, "report"))
     try:
-        assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+        assert wait_for(
+            lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10
+        )
         assert len(browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")) == 4
     finally:
         browser.switch_to.default_content()
@@ -179,7 +209,11 @@ def test_check_a_batch_shows_table_bad_lines_and_downloads(server, browser, tmp_
     recs = [json.loads(x) for x in scored.text.splitlines()]
     assert len(recs) == 4 and all("risk" in r and r["ad"]["text"] for r in recs)
     report = httpx.get(browser.find_element(By.ID, "dl-report").get_attribute("href"))
-    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"] and "Content-Security-Policy" in report.text
+    assert (
+        report.status_code == 200
+        and "attachment" in report.headers["content-disposition"]
+        and "Content-Security-Policy" in report.text
+    )
 
 
 def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_path):
@@ -191,7 +225,10 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
 
     corpus = generate(n_networks=3, n_fillers=12, seed=3)
     path = tmp_path / "planted.jsonl"
-    path.write_text("".join(json.dumps({"id": ad.id, "text": ad.text}, ensure_ascii=False) + "\n" for ad in corpus.ads), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": ad.id, "text": ad.text}, ensure_ascii=False) + "\n" for ad in corpus.ads),
+        encoding="utf-8",
+    )
     _open(browser, server)
     browser.find_element(By.ID, "file").send_keys(str(path))
     assert wait_for(lambda: browser.execute_script("return document.body.getAttribute('data-batch')"), 60)
@@ -204,7 +241,11 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
     contact_net.click()
     node = browser.find_element(By.CSS_SELECTOR, "#graph g.node[data-kind=contact]")
     contact = node.get_attribute("data-id")
-    linked = {e.get_attribute("data-from") for e in browser.find_elements(By.CSS_SELECTOR, "#graph line") if e.get_attribute("data-to") == contact}
+    linked = {
+        e.get_attribute("data-from")
+        for e in browser.find_elements(By.CSS_SELECTOR, "#graph line")
+        if e.get_attribute("data-to") == contact
+    }
     planted = {corpus.truth[i] for i in linked}
     assert len(linked) >= 2 and len(planted) == 1 and None not in planted  # one planted network, no filler
     node.click()
@@ -217,7 +258,9 @@ def test_network_picture_links_planted_contact_to_its_ads(server, browser, tmp_p
     # the same picture in the HTML report (drawn from its embedded data, offline)
     browser.switch_to.frame(browser.find_element(By.ID, "report"))
     try:
-        assert wait_for(lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10)
+        assert wait_for(
+            lambda: browser.execute_script("return document.documentElement.getAttribute('data-ready')") == "1", 10
+        )
         assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#graph g.node[data-kind=contact]"), 5)
         assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#netlist button")] == [b for b in nets_text]
     finally:
@@ -252,10 +295,16 @@ def test_batch_limits_and_bad_files_get_clear_answers(server, tmp_path):
     corpus = generate(n_networks=2, n_fillers=5, seed=5)
     import json
 
-    lines = httpx.post(server.url + "/v1/score", json=[{"id": a.id, "text": a.text} for a in corpus.ads]).json()["assessments"]
+    lines = httpx.post(server.url + "/v1/score", json=[{"id": a.id, "text": a.text} for a in corpus.ads]).json()[
+        "assessments"
+    ]
     scored = tmp_path / "s.jsonl"
-    scored.write_text("".join(json.dumps({**a, "ad": {"text": ad.text}}, ensure_ascii=False) + "\n" for a, ad in zip(lines, corpus.ads)),
-                      encoding="utf-8")
+    scored.write_text(
+        "".join(
+            json.dumps({**a, "ad": {"text": ad.text}}, ensure_ascii=False) + "\n" for a, ad in zip(lines, corpus.ads)
+        ),
+        encoding="utf-8",
+    )
     write_report([scored], tmp_path / "r.html", networks=True)
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="network-data"' in page and '"kind": "contact"' in page.replace('"kind":"contact"', '"kind": "contact"')

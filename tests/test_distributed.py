@@ -55,8 +55,11 @@ def ray_local():
     deadline = time.monotonic() + 60
     left: list[psutil.Process] = []
     while time.monotonic() < deadline:
-        left = [p for p in me.children(recursive=True)
-                if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left = [
+            p
+            for p in me.children(recursive=True)
+            if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        ]
         if not left:
             break
         time.sleep(0.5)
@@ -108,12 +111,18 @@ def test_cli_ray_score_matches_local(ray_local, tmp_path, small_inputs, local_sm
     out = tmp_path / "out"
     samples, bad, parquet = small_inputs
     url = f"file://{bad}"  # a URL input goes through Ray's reader (read_binary_files), as s3:// would
-    result = CliRunner().invoke(app, ["score", samples, url, parquet, "-o", str(out), "--engine", "ray", "--actors", "2", "--format", "jsonl"])
+    result = CliRunner().invoke(
+        app, ["score", samples, url, parquet, "-o", str(out), "--engine", "ray", "--actors", "2", "--format", "jsonl"]
+    )
     assert result.exit_code == 0, result.output
     want, want_errors = local_small
     got = [json.loads(line) for f in shard_files(out, "jsonl") for line in f.read_text(encoding="utf-8").splitlines()]
     assert_same_records(got, want)
-    errors = [json.loads(line) for f in sorted((out / "errors").glob("*.jsonl")) for line in f.read_text(encoding="utf-8").splitlines()]
+    errors = [
+        json.loads(line)
+        for f in sorted((out / "errors").glob("*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+    ]
     assert errors == want_errors and len(errors) == 4
     assert f"scored {len(want)} ads" in result.output
     assert "skipped 4: " in result.output and "invalid JSON 1" in result.output
@@ -123,8 +132,12 @@ def test_cli_ray_score_matches_local(ray_local, tmp_path, small_inputs, local_sm
 def test_ray_listens_on_loopback_only(ray_local):
     ray.data.range(4).map_batches(lambda b: b).take_all()  # start some workers too
     loopback = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
-    listening = [(p.name(), c.laddr.ip) for p in psutil.Process().children(recursive=True)
-                 for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    listening = [
+        (p.name(), c.laddr.ip)
+        for p in psutil.Process().children(recursive=True)
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
     assert listening and all(ip in loopback for _, ip in listening), listening
 
 
@@ -188,7 +201,9 @@ def test_interrupted_run_resumes_and_parquet_round_trips(ray_local, generated):
     assert_same_records(got, want)
     # the Parquet shard directory clusters as the local JSON Lines file does
     cluster_inputs([out], d / "ray.clusters.jsonl")
-    assert (d / "ray.clusters.jsonl").read_text(encoding="utf-8") == (d / "local.clusters.jsonl").read_text(encoding="utf-8")
+    assert (d / "ray.clusters.jsonl").read_text(encoding="utf-8") == (d / "local.clusters.jsonl").read_text(
+        encoding="utf-8"
+    )
 
 
 @pytest.mark.slow
@@ -196,8 +211,19 @@ def test_cli_ray_cluster_matches_local(ray_local, generated, tmp_path):
     d = generated
     local = (d / "local.clusters.jsonl").read_text(encoding="utf-8")
     assert local.count("\n") > 100  # planted networks were found
-    result = CliRunner().invoke(app, ["cluster", str(d / "local.jsonl"), "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray",
-                                      "--annotate", str(tmp_path / "net")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "cluster",
+            str(d / "local.jsonl"),
+            "-o",
+            str(tmp_path / "ray.jsonl"),
+            "--engine",
+            "ray",
+            "--annotate",
+            str(tmp_path / "net"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ray.jsonl").read_text(encoding="utf-8") == local
     assert joined(tmp_path / "net") == (d / "local.net.jsonl").read_text(encoding="utf-8")

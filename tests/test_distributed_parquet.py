@@ -36,8 +36,9 @@ def test_parquet_output_holds_the_jsonl_records(tmp_path, samples_path, scorer):
     summary = score_file([samples_path], tmp_path / "a.parquet", scorer=scorer, output_format="parquet")
     assert summary.scored == 30
     assert not (tmp_path / "a.parquet.partial").exists()
-    assert pq.read_schema(tmp_path / "a.parquet").equals(scored_schema(("text", "title", "url", "source", "location",
-                                                                        "contacts", "posted_at", "company_name")))
+    assert pq.read_schema(tmp_path / "a.parquet").equals(
+        scored_schema(("text", "title", "url", "source", "location", "contacts", "posted_at", "company_name"))
+    )
     assert list(read_scored_parquet(tmp_path / "a.parquet")) == _jsonl(tmp_path / "a.jsonl")
 
 

@@ -38,7 +38,10 @@ def corpus_dir(shared_data, tmp_path_factory) -> Path:
         out = small / f.path
         out.parent.mkdir(parents=True, exist_ok=True)
         n = 240 if f.path.endswith(".jsonl") else 80
-        with (shared_data / f.path).open(encoding="utf-8", newline="") as fh, out.open("w", encoding="utf-8", newline="") as oh:
+        with (
+            (shared_data / f.path).open(encoding="utf-8", newline="") as fh,
+            out.open("w", encoding="utf-8", newline="") as oh,
+        ):
             if f.path.endswith(".jsonl"):
                 oh.write("".join(line for _, line in zip(range(n), fh)))
             else:
@@ -50,7 +53,15 @@ def corpus_dir(shared_data, tmp_path_factory) -> Path:
     rows = []
     for t, (lang, label, text) in enumerate(SEED):
         for k in range(5):
-            rows.append({"id": f"seed-{t}-{k}", "lang": lang, "label": label, "text": text.format(n=100 + 7 * k), "template": f"t{t}"})
+            rows.append(
+                {
+                    "id": f"seed-{t}-{k}",
+                    "lang": lang,
+                    "label": label,
+                    "text": text.format(n=100 + 7 * k),
+                    "template": f"t{t}",
+                }
+            )
     (seed / "all.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     build_corpus(tmp / "corpus", shared_data=small, seed_dir=seed, write_repo_card=False)
     return tmp / "corpus"
@@ -78,11 +89,27 @@ def test_evaluate_split_model_vs_baseline(corpus_dir):
 
 
 def test_cli_evaluate_jsonl(corpus_dir, tmp_path):
-    rows = [{"text": r["text"], "title": r["title"], "label": r["label"], "lang": r["lang"], "source": r["source"]} for r in load_corpus(corpus_dir)["test"]]
+    rows = [
+        {"text": r["text"], "title": r["title"], "label": r["label"], "lang": r["lang"], "source": r["source"]}
+        for r in load_corpus(corpus_dir)["test"]
+    ]
     data = tmp_path / "labelled.jsonl"
-    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in rows) + '\n{"text": "no label"}\n', encoding="utf-8")
+    data.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in rows) + '\n{"text": "no label"}\n', encoding="utf-8"
+    )
     runner = CliRunner()
-    args = ["evaluate", "--data", str(data), "--model", "indicators", "--no-baseline", "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")]
+    args = [
+        "evaluate",
+        "--data",
+        str(data),
+        "--model",
+        "indicators",
+        "--no-baseline",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--md",
+        str(tmp_path / "r.md"),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     out = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
@@ -103,7 +130,11 @@ def test_evaluate_with_a_scorer_object_and_baseline_json(corpus_dir, tmp_path):
     assert np.allclose(model.predict_proba(test), again.predict_proba(test))
     assert (tmp_path / "baseline.json").read_text(encoding="utf-8").startswith("{")
     r = evaluate(corpus_dir, scorer=BaselineScorer(again), threshold=0.5, baseline=False)
-    assert r["model"]["name"] == "tfidf-logreg" and r["model"]["threshold_source"] == "given by the caller" and "baseline" not in r
+    assert (
+        r["model"]["name"] == "tfidf-logreg"
+        and r["model"]["threshold_source"] == "given by the caller"
+        and "baseline" not in r
+    )
     write_markdown(r, tmp_path / "x.md")
     assert "| recall at 5% FPR |" in (tmp_path / "x.md").read_text(encoding="utf-8")
 
@@ -121,7 +152,14 @@ def test_fast_lexical_scoring_equals_sklearn_transform(corpus_dir, view, chars):
     train = [row_to_ad(r) for r in dd["train"]]
     model = TfidfLogReg(max_word_features=3000, max_char_features=chars, view=view).fit(train, [a.label for a in train])
     texts = [a.text for a in (row_to_ad(r) for r in dd["test"])] + [
-        "", "   ", "zzzz qqqq", "a", "Хостес  в\tДубай\n\nWhatsApp", "ВАКАНСИЯ  вакансия\u00a0Вакансия", "x y"]
+        "",
+        "   ",
+        "zzzz qqqq",
+        "a",
+        "Хостес  в\tДубай\n\nWhatsApp",
+        "ВАКАНСИЯ  вакансия\u00a0Вакансия",
+        "x y",
+    ]
     seen = [ad_text(t, view) for t in texts]
     X = hstack([v.transform(seen) for v in (model.word, model.char) if v is not None]).tocsr()
     want = 1 / (1 + np.exp(-(X @ model.coef + model.intercept)))
@@ -143,7 +181,9 @@ def test_canonical_view_reads_formats_alike():
 
 
 def test_model_threshold_sources(tmp_path):
-    (tmp_path / "model.json").write_text(json.dumps({"kind": "indicators", "thresholds": {"medium": 0.4, "high": 0.7}, "operating_threshold": 0.55}))
+    (tmp_path / "model.json").write_text(
+        json.dumps({"kind": "indicators", "thresholds": {"medium": 0.4, "high": 0.7}, "operating_threshold": 0.55})
+    )
     assert model_threshold(tmp_path) == (0.55, "model.json operating_threshold")
     (tmp_path / "model.json").write_text(json.dumps({"kind": "indicators"}))
     assert model_threshold(tmp_path)[0] == 0.5
@@ -152,7 +192,10 @@ def test_model_threshold_sources(tmp_path):
 def test_jsonl_with_parts_is_evaluated_on_the_asked_part(tmp_path):
     """The hard set's `fit` half chose the bands: only its `test` half may measure them."""
     p = tmp_path / "hard.jsonl"
-    rows = [{"id": f"h{i}", "text": f"ad {i}", "label": i % 2, "lang": "ru", "part": "fit" if i < 4 else "test"} for i in range(10)]
+    rows = [
+        {"id": f"h{i}", "text": f"ad {i}", "label": i % 2, "lang": "ru", "part": "fit" if i < 4 else "test"}
+        for i in range(10)
+    ]
     p.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert [a.id for a in load_eval_ads(p, "test")] == [f"h{i}" for i in range(4, 10)]
     assert [a.id for a in load_eval_ads(p, "fit")] == [f"h{i}" for i in range(4)]
@@ -161,10 +204,15 @@ def test_jsonl_with_parts_is_evaluated_on_the_asked_part(tmp_path):
 def test_protocol_folds_never_share_a_group():
     from trafficking_ads.evaluation.protocols import cross_source_folds, group_folds
 
-    ads = [Ad(id=f"a{i}", text="x", label=i % 2, language="en", source=("difraud:x" if i < 20 else "emscad:y.csv")) for i in range(80)]
+    ads = [
+        Ad(id=f"a{i}", text="x", label=i % 2, language="en", source=("difraud:x" if i < 20 else "emscad:y.csv"))
+        for i in range(80)
+    ]
     groups = [f"g{i // 3}" for i in range(80)]  # groups of three; g6 holds a19 (DIFrauD) and a20 (EMSCAD)
     for fold in group_folds(ads, groups, "group", (13, 14)) + cross_source_folds(ads, groups):
         train_groups = {groups[i] for i in fold.train}
         assert fold.test and not train_groups & {groups[i] for i in fold.test}, fold.name
     xs = {f.name: f for f in cross_source_folds(ads, groups)}
-    assert 20 not in xs["-> difraud"].train and 20 not in xs["-> difraud"].test  # shares a group with the held-out family
+    assert (
+        20 not in xs["-> difraud"].train and 20 not in xs["-> difraud"].test
+    )  # shares a group with the held-out family

@@ -71,7 +71,9 @@ def test_against_sklearn_random(seed):
             assert flagged[y == 1].mean() == pytest.approx(m[f"recall_at_fpr_{cap:g}"])
     # ECE by its definition, computed a second way
     bins = np.minimum((s * 10).astype(int), 9)
-    ece = sum((bins == b).mean() * abs(y[bins == b].mean() - s[bins == b].mean()) for b in range(10) if (bins == b).any())
+    ece = sum(
+        (bins == b).mean() * abs(y[bins == b].mean() - s[bins == b].mean()) for b in range(10) if (bins == b).any()
+    )
     assert m["ece"] == pytest.approx(ece)
 
 
@@ -91,13 +93,22 @@ def test_grouped_and_real_vacancies():
     y = [1, 0, 0, 0, 1, 0]
     s = [0.9, 0.6, 0.2, 0.1, 0.4, 0.7]
     g = grouped_metrics(
-        y, s, 0.5, languages=["en", "en", "ru", "ru", "kk", None], sources=["seed", "seed", "hh:x.csv", "superjob", "seed", "hh:x.csv"],
+        y,
+        s,
+        0.5,
+        languages=["en", "en", "ru", "ru", "kk", None],
+        sources=["seed", "seed", "hh:x.csv", "superjob", "seed", "hh:x.csv"],
         hard_negatives=[False, True, False, False, True, False],  # the fifth is a positive: not counted
     )
     assert (g["hard_negatives"]["n"], g["hard_negatives"]["flagged"], g["hard_negatives"]["fpr"]) == (1, 1, 1.0)
     assert set(g["by_language"]) == {"en", "ru", "kk", "unknown"}
     assert g["by_language"]["ru"]["roc_auc"] is None and g["by_language"]["ru"]["n"] == 2
-    assert g["real_vacancies"] == {"n": 3, "flagged": 1, "fpr": pytest.approx(1 / 3), "note": g["real_vacancies"]["note"]}
+    assert g["real_vacancies"] == {
+        "n": 3,
+        "flagged": 1,
+        "fpr": pytest.approx(1 / 3),
+        "note": g["real_vacancies"]["note"],
+    }
     assert g["overall"]["n"] == 6
 
 

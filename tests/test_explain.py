@@ -27,13 +27,30 @@ def make(text: str = TEXT, **ad_fields) -> tuple[Ad, Assessment]:
     ad = Ad(text=text, url="https://example.kz/vacancy/1", source="olx", title="Хостес в ОАЭ", **ad_fields)
     hits = [
         IndicatorHit("travel_abroad_offer", "overseas travel", 1.1, [span(text, "в Дубае")]),
-        IndicatorHit("appearance_age_gender", "targeting", 0.9, [span(text, "для девушек 18-25"), span(text, "девушек")]),
+        IndicatorHit(
+            "appearance_age_gender", "targeting", 0.9, [span(text, "для девушек 18-25"), span(text, "девушек")]
+        ),
         IndicatorHit("travel_costs_covered", "overseas travel", 0.7, [span(text, "билеты за наш счёт")]),
         IndicatorHit("high_risk_role", "role", 0.8, [span(ad.title, "Хостес", "title")]),
         IndicatorHit("employer_identified", "vague employer", -0.4, [Evidence(0, 5, "ТОО Ромашка")]),
     ]
-    components = {"indicator_score": 0.81, "transformer_prob": 0.74, "contrib_transformer": 0.31, "contrib_indicators": 0.42, "contrib_bias": -0.05}
-    a = Assessment(ad.id, 0.88, "high", hits, "ru", ModelInfo("fusion-test", "1.0"), components, {"template_cluster": 7, "cluster_size": 12})
+    components = {
+        "indicator_score": 0.81,
+        "transformer_prob": 0.74,
+        "contrib_transformer": 0.31,
+        "contrib_indicators": 0.42,
+        "contrib_bias": -0.05,
+    }
+    a = Assessment(
+        ad.id,
+        0.88,
+        "high",
+        hits,
+        "ru",
+        ModelInfo("fusion-test", "1.0"),
+        components,
+        {"template_cluster": 7, "cluster_size": 12},
+    )
     return ad, a
 
 
@@ -47,7 +64,7 @@ def test_explanation_checks_evidence_and_splits_components():
     for ind in e.indicators:
         for ev in ind.evidence:
             if ev.located:
-                assert getattr(ad, ev.field)[ev.start:ev.end] == ev.text
+                assert getattr(ad, ev.field)[ev.start : ev.end] == ev.text
     assert e.unlocated == [("employer_identified", e.indicators[-1].evidence[0])]
     assert [p.key for p in e.contributions] == ["contrib_indicators", "contrib_transformer", "contrib_bias"]
     assert {p.key for p in e.scores} == {"indicator_score", "transformer_prob"}
@@ -55,7 +72,12 @@ def test_explanation_checks_evidence_and_splits_components():
     assert e.indicator_weight_total == pytest.approx(1.1 + 0.9 + 0.7 + 0.8 - 0.4)
     assert "title" in e.fields and e.highlights("title") == [(0, 6, "high_risk_role")]
     d = json.loads(json.dumps(e.to_dict(), ensure_ascii=False))
-    assert d["network"]["template_cluster"] == 7 and d["model"] == {"name": "fusion-test", "version": "1.0", "runtime": "", "precision": ""}
+    assert d["network"]["template_cluster"] == 7 and d["model"] == {
+        "name": "fusion-test",
+        "version": "1.0",
+        "runtime": "",
+        "precision": "",
+    }
 
 
 def test_drifted_offsets_are_relocated_and_missing_text_is_flagged():
@@ -113,7 +135,10 @@ def scored_file(tmp_path: Path, bad_first: bool = False) -> tuple[Path, Ad]:
     other = Ad(text="Вакансия бухгалтера в Алматы, ТОО «Ромашка», оклад 400 000 тг.", source="hh")
     b = Assessment(other.id, 0.05, "low", [], "ru", ModelInfo("fusion-test", "1.0"), {"transformer_prob": 0.04})
     p = tmp_path / "scored.jsonl"
-    lines = [json.dumps(scored_record(other, b), ensure_ascii=False), json.dumps(scored_record(ad, a), ensure_ascii=False)]
+    lines = [
+        json.dumps(scored_record(other, b), ensure_ascii=False),
+        json.dumps(scored_record(ad, a), ensure_ascii=False),
+    ]
     if bad_first:
         lines.insert(0, '{"ad_id": "x", "risk": 2}')
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")

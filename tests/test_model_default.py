@@ -41,11 +41,19 @@ def test_default_is_a_small_transformer_without_pickle():
 def test_score_with_default_model_works_offline():
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     env.pop("TRAFFICKING_ADS_MODEL", None)
-    risky = ("🔥 СРОЧНО! Работа в Дубае для девушек 18–25 лет. Билеты и проживание за наш счёт, от 3000$ в месяц, "
-             "опыт не нужен. Пишите только в WhatsApp +971 55 418 27 06")
+    risky = (
+        "🔥 СРОЧНО! Работа в Дубае для девушек 18–25 лет. Билеты и проживание за наш счёт, от 3000$ в месяц, "
+        "опыт не нужен. Пишите только в WhatsApp +971 55 418 27 06"
+    )
     plain = "Требуется бухгалтер в ТОО «Астана Строй». Официальное трудоустройство по ТК РК, оклад 350 000 тг, опыт от 3 лет."
-    proc = subprocess.run([sys.executable, "-c", OFFLINE_SCORE, risky, plain], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCORE, risky, plain],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 2

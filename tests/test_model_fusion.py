@@ -7,8 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from trafficking_ads.model.fusion import (Calibration, FusionModel, choose_thresholds, fit_fusion, logit,
-                                          meta_features, sigmoid)
+from trafficking_ads.model.fusion import (
+    Calibration,
+    FusionModel,
+    choose_thresholds,
+    fit_fusion,
+    logit,
+    meta_features,
+    sigmoid,
+)
 from trafficking_ads.model.train import TrainConfig
 from trafficking_ads.records import Ad
 
@@ -18,7 +25,10 @@ def _rows(n=400, seed=0):
     y = (rng.random(n) < 0.3).astype(int)
     p = np.clip(0.25 + 0.5 * y + rng.normal(0, 0.2, n), 0.01, 0.99)
     ind = (rng.random(n) < np.where(y == 1, 0.7, 0.1)).astype(float)
-    rows = [{"transformer_logit": float(logit(pi)), "ind_travel_abroad_offer": fi, "meta_no_company_logo": 0.0} for pi, fi in zip(p, ind)]
+    rows = [
+        {"transformer_logit": float(logit(pi)), "ind_travel_abroad_offer": fi, "meta_no_company_logo": 0.0}
+        for pi, fi in zip(p, ind)
+    ]
     return rows, y
 
 
@@ -70,8 +80,16 @@ def test_calibration_and_sigmoid():
 
 def test_fusion_rejects_mismatched_json():
     with pytest.raises(ValueError):
-        FusionModel.from_dict({"features": ["a", "b"], "mean": [0], "scale": [1, 1], "coef": [1, 1], "intercept": 0,
-                               "calibration": {"method": "platt"}})
+        FusionModel.from_dict(
+            {
+                "features": ["a", "b"],
+                "mean": [0],
+                "scale": [1, 1],
+                "coef": [1, 1],
+                "intercept": 0,
+                "calibration": {"method": "platt"},
+            }
+        )
 
 
 def test_train_config_roundtrip_and_typos(tmp_path):
@@ -100,7 +118,11 @@ def test_a_row_missing_a_fitted_feature_is_refused():
     with pytest.raises(ValueError, match="lacks feature.*ind_travel_abroad_offer"):
         model.predict([{"transformer_logit": 0.3}])
     with pytest.raises(ValueError, match="lacks feature"):
-        fit_fusion([{"transformer_logit": 0.1}] * 4 + rows[:4], [0, 1, 0, 1] * 2, ["transformer_logit", "ind_travel_abroad_offer"])
+        fit_fusion(
+            [{"transformer_logit": 0.1}] * 4 + rows[:4],
+            [0, 1, 0, 1] * 2,
+            ["transformer_logit", "ind_travel_abroad_offer"],
+        )
 
 
 def test_slopes_add_up_to_the_decision():
@@ -109,4 +131,6 @@ def test_slopes_add_up_to_the_decision():
     for row in rows[:20]:
         parts = {f: model.slope(f) * (row[f] - mean) for f, mean in zip(model.features, model.mean)}
         assert abs(sum(parts.values()) + model.intercept - model.decision(model.matrix([row]))[0]) < 1e-9
-        assert parts["transformer_logit"] == pytest.approx(model.coef[0] / model.scale[0] * (row["transformer_logit"] - model.mean[0]))
+        assert parts["transformer_logit"] == pytest.approx(
+            model.coef[0] / model.scale[0] * (row["transformer_logit"] - model.mean[0])
+        )

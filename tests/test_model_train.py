@@ -21,8 +21,18 @@ def _seed_rows() -> list[dict]:
             for line in p.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     d = json.loads(line)
-                    rows.append({"id": d["id"], "text": d["text"], "title": d.get("title"), "label": d["label"],
-                                 "lang": d["lang"], "source": "seed", "group": d.get("template", ""), "meta": "{}"})
+                    rows.append(
+                        {
+                            "id": d["id"],
+                            "text": d["text"],
+                            "title": d.get("title"),
+                            "label": d["label"],
+                            "lang": d["lang"],
+                            "source": "seed",
+                            "group": d.get("template", ""),
+                            "meta": "{}",
+                        }
+                    )
     return rows
 
 
@@ -37,16 +47,31 @@ def tiny_corpus():
     neg = [r for r in rows if r["label"] == 0]
     if len(pos) < 24 or len(neg) < 24:
         pytest.fail(f"data/seed too small for the tiny run ({len(pos)} positive, {len(neg)} negative)")
-    return DatasetDict({"train": Dataset.from_list(pos[:16] + neg[:16]), "dev": Dataset.from_list(pos[16:24] + neg[16:24])})
+    return DatasetDict(
+        {"train": Dataset.from_list(pos[:16] + neg[:16]), "dev": Dataset.from_list(pos[16:24] + neg[16:24])}
+    )
 
 
 @pytest.fixture(scope="module")
 def trained(tiny_corpus, tmp_path_factory):
     from trafficking_ads.model.train import TrainConfig, train
 
-    cfg = TrainConfig(max_len=64, epochs=3, batch_size=8, eval_batch_size=16, lora_layers=2, learning_rate=3e-3,
-                      warmup_ratio=0.0, fusion_folds=2, torch_threads=1, head_dropout=0.0, lora_dropout=0.0,
-                      linear_probe_init=False, lexical_word_features=500, lexical_char_features=500)
+    cfg = TrainConfig(
+        max_len=64,
+        epochs=3,
+        batch_size=8,
+        eval_batch_size=16,
+        lora_layers=2,
+        learning_rate=3e-3,
+        warmup_ratio=0.0,
+        fusion_folds=2,
+        torch_threads=1,
+        head_dropout=0.0,
+        lora_dropout=0.0,
+        linear_probe_init=False,
+        lexical_word_features=500,
+        lexical_char_features=500,
+    )
     out = tmp_path_factory.mktemp("tiny") / "model"
     return cfg, train(tiny_corpus, out, cfg, log=lambda m: None)
 
@@ -56,7 +81,9 @@ def _loss(model, tok, rows, cfg):
 
     from trafficking_ads.model.encoding import ad_input_text, encode_texts, pad_batch
 
-    ids, mask = pad_batch(encode_texts(tok, [ad_input_text(r["text"], r["title"]) for r in rows], cfg.max_len), tok.pad_token_id)
+    ids, mask = pad_batch(
+        encode_texts(tok, [ad_input_text(r["text"], r["title"]) for r in rows], cfg.max_len), tok.pad_token_id
+    )
     y = torch.tensor([float(r["label"]) for r in rows])
     model.eval()
     with torch.inference_mode():
@@ -100,8 +127,17 @@ def test_model_dir_is_small_json_and_safetensors_only(trained):
     cfg, result = trained
     d = result.model_dir
     names = sorted(p.name for p in d.iterdir())
-    assert names == ["adapter.safetensors", "adapter_config.json", "calibration.json", "calibration_inputs.safetensors",
-                     "fusion.json", "head.safetensors", "lexical.json", "model.json", "training.json"]
+    assert names == [
+        "adapter.safetensors",
+        "adapter_config.json",
+        "calibration.json",
+        "calibration_inputs.safetensors",
+        "fusion.json",
+        "head.safetensors",
+        "lexical.json",
+        "model.json",
+        "training.json",
+    ]
     cal = json.loads((d / "calibration.json").read_text())  # for int8 inference: 12 layers x 1,536 channel maxima
     assert len(cal["ffn_out_absmax"]) == 12 and {len(c) for c in cal["ffn_out_absmax"]} == {1536} and cal["n_ads"] > 0
     from trafficking_ads.model.calibration import CALIBRATION_ADS, read_inputs
@@ -158,15 +194,22 @@ def test_training_can_continue_from_a_saved_model(trained, tiny_corpus, tmp_path
     shutil.copytree(parent.model_dir, parent_dir)
     card = json.loads((parent_dir / "model.json").read_text())
     (parent_dir / "model.json").write_text(json.dumps({**card, "runtime": "openvino", "precision": "int8"}))
-    child_cfg = TrainConfig.from_dict({**cfg.to_dict(), "epochs": 1.0, "learning_rate": 1e-9, "lexical_word_features": 0})
+    child_cfg = TrainConfig.from_dict(
+        {**cfg.to_dict(), "epochs": 1.0, "learning_rate": 1e-9, "lexical_word_features": 0}
+    )
     child = train(tiny_corpus, tmp_path / "child", child_cfg, log=lambda m: None, init_from=parent_dir)
     # with a vanishing learning rate the child predicts what the parent predicted
     np.testing.assert_allclose(child.dev_logits, parent.dev_logits, atol=1e-3)
     child_card = json.loads((tmp_path / "child" / "model.json").read_text())
     assert (child_card["runtime"], child_card["precision"]) == ("openvino", "int8")
     with pytest.raises(ValueError, match="use the parent's config"):
-        train(tiny_corpus, tmp_path / "bad", TrainConfig.from_dict({**child_cfg.to_dict(), "lora_r": 4}),
-              log=lambda m: None, init_from=parent.model_dir)
+        train(
+            tiny_corpus,
+            tmp_path / "bad",
+            TrainConfig.from_dict({**child_cfg.to_dict(), "lora_r": 4}),
+            log=lambda m: None,
+            init_from=parent.model_dir,
+        )
 
 
 @pytest.mark.slow
@@ -182,7 +225,12 @@ def test_refit_changes_only_the_fusion_and_keeps_parity(trained, tiny_corpus, tm
     cfg, result = trained
     d = tmp_path / "m"
     shutil.copytree(result.model_dir, d)
-    fit = refit_fusion(d, tiny_corpus, config=TrainConfig.from_dict({**cfg.to_dict(), "fusion_features": "compact"}), log=lambda m: None)
+    fit = refit_fusion(
+        d,
+        tiny_corpus,
+        config=TrainConfig.from_dict({**cfg.to_dict(), "fusion_features": "compact"}),
+        log=lambda m: None,
+    )
     card = json.loads((d / "model.json").read_text())
     assert card["features"] == FusionModel.load(d / "fusion.json").features and "lang_ru_kk" not in card["features"]
     assert json.loads((d / "training.json").read_text())["config"]["fusion_features"] == "compact"

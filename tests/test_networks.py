@@ -35,7 +35,11 @@ def test_template_survives_changed_numbers_cities_emoji_and_phones():
     reposts = [
         Ad(DUBAI.format(city=city, b=b, pay=pay, phone=phone), id=f"r{i}", location=city)
         for i, (city, b, pay, phone) in enumerate(
-            [("Дубае", 25, 3000, "+7 701 111 22 33"), ("Стамбуле", 23, 2500, "+7 702 444 55 66"), ("Сеуле", 27, 4000, "+90 532 123 45 67")]
+            [
+                ("Дубае", 25, 3000, "+7 701 111 22 33"),
+                ("Стамбуле", 23, 2500, "+7 702 444 55 66"),
+                ("Сеуле", 27, 4000, "+90 532 123 45 67"),
+            ]
         )
     ]
     index = NetworkIndex()
@@ -79,10 +83,19 @@ def test_obfuscated_reposts_of_one_recruiter_form_one_network(tmp_path):
 
     assert OBFUSCATED_PHONES[3].startswith("8️⃣7️⃣0️⃣1️⃣")  # keycap digits
     cities = ["Дубае", "Стамбуле", "Сеуле", "Алматы"]
-    ads = [Ad(DUBAI.format(city=c, b=25, pay=3000, phone=p), id=f"o{i}") for i, (c, p) in enumerate(zip(cities, OBFUSCATED_PHONES))]
-    ads += [Ad(OFFICE, id="office"), Ad(BAKERY, id="bakery"), Ad("Водители в Корею, звоните +7 702 999 88 77", id="other")]
+    ads = [
+        Ad(DUBAI.format(city=c, b=25, pay=3000, phone=p), id=f"o{i}")
+        for i, (c, p) in enumerate(zip(cities, OBFUSCATED_PHONES))
+    ]
+    ads += [
+        Ad(OFFICE, id="office"),
+        Ad(BAKERY, id="bakery"),
+        Ad("Водители в Корею, звоните +7 702 999 88 77", id="other"),
+    ]
     scored = tmp_path / "scored.jsonl"
-    scored.write_text("".join(json.dumps(scored_record(ad, _pair(ad)[1]), ensure_ascii=False) + "\n" for ad in ads), encoding="utf-8")
+    scored.write_text(
+        "".join(json.dumps(scored_record(ad, _pair(ad)[1]), ensure_ascii=False) + "\n" for ad in ads), encoding="utf-8"
+    )
 
     run = cluster_files([scored], tmp_path / "clusters.jsonl", annotate_out=tmp_path / "annotated.jsonl")
     assert not run.bad and run.n_records == len(ads)
@@ -92,7 +105,9 @@ def test_obfuscated_reposts_of_one_recruiter_form_one_network(tmp_path):
     # the spelled-out phone is a number slot too, so the four are also one template
     template = [c for c in run.clusters if c.kind == "template"]
     assert [sorted(c.members) for c in template] == [["o0", "o1", "o2", "o3"]]
-    rows = {r["ad_id"]: r for r in map(json.loads, (tmp_path / "annotated.jsonl").read_text(encoding="utf-8").splitlines())}
+    rows = {
+        r["ad_id"]: r for r in map(json.loads, (tmp_path / "annotated.jsonl").read_text(encoding="utf-8").splitlines())
+    }
     assert rows["o1"]["network"]["contact_size"] == 4 and rows["other"]["network"] is None
 
 
@@ -124,7 +139,6 @@ def test_planted_corpus_recovered_and_fillers_untouched():
     assert contacts["pair_precision"] >= 0.95 and contacts["pair_recall"] >= 0.95
 
 
-
 def test_planted_networks_recovered_with_obfuscated_phones():
     corpus = obfuscate_phones(generate(n_networks=20, n_fillers=200, seed=3))
     assert any("восемь" in ad.text or "\u20e3" in ad.text for ad in corpus.ads)
@@ -133,6 +147,7 @@ def test_planted_networks_recovered_with_obfuscated_phones():
     contacts = pair_scores(corpus.truth, {m: c.id for c in index.clusters() if c.kind == "contact" for m in c.members})
     assert contacts["fillers_merged"] == 0
     assert contacts["pair_precision"] >= 0.95 and contacts["pair_recall"] >= 0.95
+
 
 def test_incremental_index_equals_batch(tmp_path):
     corpus = generate(n_networks=10, n_fillers=60, seed=5)
@@ -154,7 +169,10 @@ def test_incremental_index_equals_batch(tmp_path):
 
 
 def test_annotate_sets_network_on_members():
-    ads = [Ad(DUBAI.format(city=c, b=25, pay=3000, phone="+7 701 111 22 33"), id=f"x{i}") for i, c in enumerate(["Дубае", "Алматы", "Астане", "Шымкенте", "Таразе"])]
+    ads = [
+        Ad(DUBAI.format(city=c, b=25, pay=3000, phone="+7 701 111 22 33"), id=f"x{i}")
+        for i, c in enumerate(["Дубае", "Алматы", "Астане", "Шымкенте", "Таразе"])
+    ]
     records = [_pair(ad, risk=0.2 + 0.1 * i) for i, ad in enumerate(ads)] + [_pair(Ad(OFFICE, id="office"), 0.1)]
     annotate(records)
     net = records[0][1].network
@@ -172,7 +190,9 @@ def test_cluster_cli_writes_clusters_annotations_and_index(tmp_path):
     scored.write_text("\n".join(lines[:-1] + ["{not json"] + lines[-1:]) + "\n", encoding="utf-8")
     out, annotated, index = tmp_path / "clusters.jsonl", tmp_path / "annotated.jsonl", tmp_path / "idx"
 
-    result = CliRunner().invoke(app, ["cluster", str(scored), "-o", str(out), "--annotate", str(annotated), "--index", str(index)])
+    result = CliRunner().invoke(
+        app, ["cluster", str(scored), "-o", str(out), "--annotate", str(annotated), "--index", str(index)]
+    )
     assert result.exit_code == 0, result.output
     assert f"scored.jsonl, line {len(lines)}: not JSON" in result.output and "1 bad lines skipped" in result.output
     assert f"{len(lines)} ads ({len(lines)} new to the index, {len(lines)} in it)" in result.output
@@ -189,7 +209,10 @@ def test_cluster_cli_writes_clusters_annotations_and_index(tmp_path):
 
 
 def test_score_cluster_fills_network_in_the_scored_file(tmp_path):
-    ads = [{"id": f"d{i}", "text": DUBAI.format(city=c, b=25, pay=3000, phone="+7 701 111 22 33")} for i, c in enumerate(["Дубае", "Стамбуле", "Сеуле"])]
+    ads = [
+        {"id": f"d{i}", "text": DUBAI.format(city=c, b=25, pay=3000, phone="+7 701 111 22 33")}
+        for i, c in enumerate(["Дубае", "Стамбуле", "Сеуле"])
+    ]
     ads.append({"id": "office", "text": OFFICE})
     inp, out = tmp_path / "ads.jsonl", tmp_path / "scored.jsonl"
     inp.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in ads) + "\n", encoding="utf-8")
@@ -197,5 +220,7 @@ def test_score_cluster_fills_network_in_the_scored_file(tmp_path):
     assert result.exit_code == 0, result.output
     rows = {r["ad_id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert rows["d0"]["network"]["template_size"] == 3 and rows["office"]["network"] is None
-    clusters = [json.loads(x) for x in (tmp_path / "scored.jsonl.clusters.jsonl").read_text(encoding="utf-8").splitlines()]
+    clusters = [
+        json.loads(x) for x in (tmp_path / "scored.jsonl.clusters.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert {c["kind"] for c in clusters} == {"template", "contact"}

@@ -33,10 +33,21 @@ HELD_OUT = {"path": "out/corpus", "split": "test", "n": 400, "positives": 60}
 def _indicator_model(root: Path, name: str, version: str, pr_auc: float | None = None, **extra) -> Path:
     d = root / name
     d.mkdir(parents=True)
-    (d / "model.json").write_text(json.dumps({"kind": "indicators", "name": f"rules-{name}", "version": version,
-                                              "thresholds": {"medium": 0.35, "high": 0.7}, **extra}))
+    (d / "model.json").write_text(
+        json.dumps(
+            {
+                "kind": "indicators",
+                "name": f"rules-{name}",
+                "version": version,
+                "thresholds": {"medium": 0.35, "high": 0.7},
+                **extra,
+            }
+        )
+    )
     if pr_auc is not None:
-        (d / "metrics.json").write_text(json.dumps({"data": HELD_OUT, "model": {"metrics": {"overall": {"pr_auc": pr_auc}}}}))
+        (d / "metrics.json").write_text(
+            json.dumps({"data": HELD_OUT, "model": {"metrics": {"overall": {"pr_auc": pr_auc}}}})
+        )
     return d
 
 
@@ -83,7 +94,9 @@ def test_list_models_reports_an_invalid_card_and_lists_the_rest(user_dir):
     _indicator_model(user_dir, "good", "1")
     bad = user_dir / "bad"
     bad.mkdir()
-    (bad / "model.json").write_text('{"kind": "indicators", "name": "b", "version": "1", "thresholds": {"medium": 2, "high": 3}}')
+    (bad / "model.json").write_text(
+        '{"kind": "indicators", "name": "b", "version": "1", "thresholds": {"medium": 2, "high": 3}}'
+    )
     problems: list[str] = []
     names = [e.dir_name for e in list_models(user_dir, problems=problems)]
     assert names == ["good"] and len(problems) == 1 and "field 'thresholds'" in problems[0]
@@ -98,11 +111,18 @@ def test_the_shipped_cards_load_typed_with_one_default_per_field():
     assert i.to_dict() == json.loads((shipped_models_dir() / "indicators" / "model.json").read_text())
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"kind": "bert"}, "kind"), ({"name": ""}, "name"), ({"version": None}, "version"),
-    ({"thresholds": {"medium": 0.8, "high": 0.2}}, "thresholds"), ({"max_len": "128"}, "max_len"),
-    ({"files": ["adapter.safetensors"]}, "files"), ({"operating_threshold": 1.5}, "operating_threshold"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"kind": "bert"}, "kind"),
+        ({"name": ""}, "name"),
+        ({"version": None}, "version"),
+        ({"thresholds": {"medium": 0.8, "high": 0.2}}, "thresholds"),
+        ({"max_len": "128"}, "max_len"),
+        ({"files": ["adapter.safetensors"]}, "files"),
+        ({"operating_threshold": 1.5}, "operating_threshold"),
+    ],
+)
 def test_an_invalid_card_names_model_json_and_the_field(tmp_path, change, field):
     card = {"kind": "indicators", "name": "x", "version": "1", "thresholds": {"medium": 0.3, "high": 0.6}, **change}
     (tmp_path / "model.json").write_text(json.dumps(card))
@@ -112,8 +132,21 @@ def test_an_invalid_card_names_model_json_and_the_field(tmp_path, change, field)
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(ModelCardError, match="model.json: not valid JSON"):
         load_card(tmp_path)
-    assert ModelCard.from_dict({**card, "kind": "indicators", "name": "x", "version": 2, "thresholds": {"medium": 0.3, "high": 0.6},
-                                "max_len": 64, "files": {}, "operating_threshold": 0.5}).version == "2"
+    assert (
+        ModelCard.from_dict(
+            {
+                **card,
+                "kind": "indicators",
+                "name": "x",
+                "version": 2,
+                "thresholds": {"medium": 0.3, "high": 0.6},
+                "max_len": 64,
+                "files": {},
+                "operating_threshold": 0.5,
+            }
+        ).version
+        == "2"
+    )
 
 
 def _library_modules():
@@ -152,13 +185,17 @@ def test_scorers_import_the_protocol_not_the_loader():
         tree = ast.parse((PKG / rel).read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert "scoring" not in {m.rsplit(".", 1)[-1] for m in imported if m.startswith(("..", "trafficking_ads"))} | {
-            m for m in imported if m == "scoring"}, rel
+            m for m in imported if m == "scoring"
+        }, rel
 
 
 def test_a_missing_extra_is_one_line_naming_it():
     from trafficking_ads.extras import missing_extra, require
 
-    with pytest.raises(MissingExtraError, match=r"scraping needs the optional package 'no_such_mod_x': pip install 'trafficking-ads\[scrape\]'"):
+    with pytest.raises(
+        MissingExtraError,
+        match=r"scraping needs the optional package 'no_such_mod_x': pip install 'trafficking-ads\[scrape\]'",
+    ):
         require("no_such_mod_x", "scrape", feature="scraping")
     err = missing_extra(ModuleNotFoundError("No module named 'torch'", name="torch"), feature="`train`")
     assert isinstance(err, TraffickingAdsError) and isinstance(err, ImportError)
@@ -170,7 +207,9 @@ def test_cli_prints_a_library_error_as_one_line(user_dir, tmp_path):
     from trafficking_ads.cli import app
 
     (tmp_path / "ads.jsonl").write_text('{"text": "Работа в Дубае"}\n', encoding="utf-8")
-    r = CliRunner().invoke(app, ["score", str(tmp_path / "ads.jsonl"), "--model", "nope", "--models-dir", str(user_dir)])
+    r = CliRunner().invoke(
+        app, ["score", str(tmp_path / "ads.jsonl"), "--model", "nope", "--models-dir", str(user_dir)]
+    )
     assert r.exit_code == 1
     assert "Traceback" not in r.output and r.output.strip().splitlines()[-1].startswith("error: no model at nope")
 
@@ -183,6 +222,11 @@ BUILTIN_RAISES_LEFT: set[str] = set()
 
 def test_library_errors_are_raised_as_subclasses_of_the_root():
     pattern = re.compile(r"raise (ValueError|FileNotFoundError|RuntimeError|OSError)\(")
-    offenders = sorted(str(p.relative_to(PKG)) for p in PKG.rglob("*.py")
-                       if pattern.search(p.read_text(encoding="utf-8")) and str(p.relative_to(PKG)) not in BUILTIN_RAISES_LEFT)
-    assert offenders == [], "raise errors.InvalidValueError / NotFoundError / ... instead of the builtin in " + ", ".join(offenders)
+    offenders = sorted(
+        str(p.relative_to(PKG))
+        for p in PKG.rglob("*.py")
+        if pattern.search(p.read_text(encoding="utf-8")) and str(p.relative_to(PKG)) not in BUILTIN_RAISES_LEFT
+    )
+    assert offenders == [], (
+        "raise errors.InvalidValueError / NotFoundError / ... instead of the builtin in " + ", ".join(offenders)
+    )

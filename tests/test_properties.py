@@ -26,8 +26,13 @@ from trafficking_ads.readers import BadRecord, KINDS, iter_records
 from trafficking_ads.records import Ad, Assessment, ModelInfo, scored_record
 
 EXAMPLES = int(os.environ.get("TRAFFICKING_ADS_HYPOTHESIS_EXAMPLES", "40"))
-settings.register_profile("trafficking-ads", max_examples=EXAMPLES, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "trafficking-ads",
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile("trafficking-ads")
 
 REGRESSIONS = Path(__file__).resolve().parent / "fixtures" / "property_regressions.json"
@@ -40,16 +45,46 @@ REGRESSIONS = Path(__file__).resolve().parent / "fixtures" / "property_regressio
 ALPHABET = st.one_of(
     st.sampled_from(list("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВЕКМНОРСТХәғқңөұүһіӘҒҚҢӨҰҮҺІ")),
     st.sampled_from(list("aceopxyABEKMHOPCTX0123456789+@=-.,;:|\t\"'{}[]\\/ ")),
-    st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u0301", "\u00a0", "\r", "\n", "\r\n",
-                     "\u2028", "\x00", "\x1b", "7\ufe0f\u20e3", "\U0001F600", "\U0001F1F0\U0001F1FF", "ß", "ﬁ", "Ⅻ", "²", "\ud800", "\udfff"]),
+    st.sampled_from(
+        [
+            "\u200b",
+            "\u200c",
+            "\u200d",
+            "\u2060",
+            "\ufeff",
+            "\u202e",
+            "\u0301",
+            "\u00a0",
+            "\r",
+            "\n",
+            "\r\n",
+            "\u2028",
+            "\x00",
+            "\x1b",
+            "7\ufe0f\u20e3",
+            "\U0001f600",
+            "\U0001f1f0\U0001f1ff",
+            "ß",
+            "ﬁ",
+            "Ⅻ",
+            "²",
+            "\ud800",
+            "\udfff",
+        ]
+    ),
     st.characters(),
 )
 TEXT = st.lists(ALPHABET, max_size=60).map("".join)
 CLEAN_TEXT = TEXT.map(lambda t: "".join(c for c in t if not "\ud800" <= c <= "\udfff"))
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
-JSON = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
-                    max_leaves=12)
-AD_KEYS = st.sampled_from(["text", "title", "id", "url", "company", "location", "salary", "label", "meta", "description", "messages", "date"])
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+AD_KEYS = st.sampled_from(
+    ["text", "title", "id", "url", "company", "location", "salary", "label", "meta", "description", "messages", "date"]
+)
 AD_LIKE = st.dictionaries(AD_KEYS, JSON, max_size=6)
 
 
@@ -101,10 +136,27 @@ def test_json_array_of_any_objects(objs, ascii_):
     _read_bytes(json.dumps(objs, ensure_ascii=ascii_).encode("utf-8", "surrogatepass"), "ads.json")
 
 
-@given(messages=st.lists(st.one_of(st.fixed_dictionaries({"id": st.integers(), "type": st.sampled_from(["message", "service"]),
-                                                           "text": st.one_of(TEXT, st.lists(st.one_of(TEXT, st.fixed_dictionaries({"type": TEXT, "text": JSON})), max_size=3), JSON)}),
-                                   JSON), max_size=5),
-       chat=st.dictionaries(TEXT, JSON_SCALARS, max_size=3), one_line=st.booleans())
+@given(
+    messages=st.lists(
+        st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "id": st.integers(),
+                    "type": st.sampled_from(["message", "service"]),
+                    "text": st.one_of(
+                        TEXT,
+                        st.lists(st.one_of(TEXT, st.fixed_dictionaries({"type": TEXT, "text": JSON})), max_size=3),
+                        JSON,
+                    ),
+                }
+            ),
+            JSON,
+        ),
+        max_size=5,
+    ),
+    chat=st.dictionaries(TEXT, JSON_SCALARS, max_size=3),
+    one_line=st.booleans(),
+)
 def test_telegram_export_of_any_messages(messages, chat, one_line):
     doc = {**chat, "name": "c", "id": 1, "messages": messages}
     text = json.dumps(doc, ensure_ascii=True, indent=None if one_line else 1)
@@ -134,24 +186,58 @@ def test_text_file_in_any_encoding(text, encoding, cut):
 
 
 def _ls_task(tid: Any, result: Any, data: Any = None) -> dict[str, Any]:
-    return {"id": tid, "data": data if data is not None else {"text": "Работа в Дубае. Пишите в WhatsApp.", "ad_id": f"a{tid}"},
-            "annotations": [{"id": 1, "completed_by": 1, "result": result, "created_at": "2026-11-28T10:00:00Z"}]}
+    return {
+        "id": tid,
+        "data": data if data is not None else {"text": "Работа в Дубае. Пишите в WhatsApp.", "ad_id": f"a{tid}"},
+        "annotations": [{"id": 1, "completed_by": 1, "result": result, "created_at": "2026-11-28T10:00:00Z"}],
+    }
 
 
-REGION = st.fixed_dictionaries({
-    "from_name": st.one_of(st.sampled_from(["verdict", "indicators", "indicator_spans"]), JSON),
-    "type": st.one_of(st.sampled_from(["choices", "labels"]), JSON),
-    "value": st.one_of(st.fixed_dictionaries({"choices": st.one_of(st.lists(st.one_of(st.sampled_from(["deceptive", "legitimate", "urgency"]), JSON), max_size=3), JSON)}),
-                       st.fixed_dictionaries({"start": st.one_of(st.integers(-3, 40), JSON), "end": st.one_of(st.integers(-3, 40), JSON),
-                                              "text": st.one_of(TEXT, JSON), "labels": st.one_of(st.lists(st.one_of(st.just("urgency"), JSON), max_size=2), JSON)}),
-                       JSON),
-})
+REGION = st.fixed_dictionaries(
+    {
+        "from_name": st.one_of(st.sampled_from(["verdict", "indicators", "indicator_spans"]), JSON),
+        "type": st.one_of(st.sampled_from(["choices", "labels"]), JSON),
+        "value": st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "choices": st.one_of(
+                        st.lists(st.one_of(st.sampled_from(["deceptive", "legitimate", "urgency"]), JSON), max_size=3),
+                        JSON,
+                    )
+                }
+            ),
+            st.fixed_dictionaries(
+                {
+                    "start": st.one_of(st.integers(-3, 40), JSON),
+                    "end": st.one_of(st.integers(-3, 40), JSON),
+                    "text": st.one_of(TEXT, JSON),
+                    "labels": st.one_of(st.lists(st.one_of(st.just("urgency"), JSON), max_size=2), JSON),
+                }
+            ),
+            JSON,
+        ),
+    }
+)
 
 
-@given(tasks=st.lists(st.one_of(st.builds(_ls_task, st.one_of(st.integers(), JSON), st.one_of(st.lists(REGION, max_size=4), JSON),
-                                          st.one_of(st.none(), st.dictionaries(st.sampled_from(["text", "ad_id", "title", "url", "lang"]), JSON, max_size=5))),
-                                JSON), max_size=4),
-       ascii_=st.booleans())
+@given(
+    tasks=st.lists(
+        st.one_of(
+            st.builds(
+                _ls_task,
+                st.one_of(st.integers(), JSON),
+                st.one_of(st.lists(REGION, max_size=4), JSON),
+                st.one_of(
+                    st.none(),
+                    st.dictionaries(st.sampled_from(["text", "ad_id", "title", "url", "lang"]), JSON, max_size=5),
+                ),
+            ),
+            JSON,
+        ),
+        max_size=4,
+    ),
+    ascii_=st.booleans(),
+)
 def test_label_studio_import_of_any_export(tasks, ascii_):
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "export.json"
@@ -177,9 +263,11 @@ def _check_export(p: Path) -> None:
         return  # not JSON at all: one clear error for the file
     for a in anns:
         json.dumps(a.to_dict(), ensure_ascii=False).encode("utf-8")
-        assert isinstance(a.ad_id, str) and isinstance(a.text, str) and a.verdict in ("deceptive", "legitimate", "unsure")
+        assert (
+            isinstance(a.ad_id, str) and isinstance(a.text, str) and a.verdict in ("deceptive", "legitimate", "unsure")
+        )
         for s in a.spans:
-            assert a.text[s["start"]:s["end"]] == s["text"]
+            assert a.text[s["start"] : s["end"]] == s["text"]
     for prob in problems:
         assert "task" in (prob.field or "") and prob.reason
 
@@ -212,7 +300,11 @@ def _check_csv_round_trip(cells: list[tuple[str, str, str]]) -> None:
         assert len(rows) == len(cells) + 1
         for row, (ad_id, text, title) in zip(rows[1:], written):
             assert all(not c or c[0] not in FORMULA_START for c in row)
-            assert unneutralise_cell(row[0]) == ad_id and unneutralise_cell(row[-2]) == text and unneutralise_cell(row[-1]) == title
+            assert (
+                unneutralise_cell(row[0]) == ad_id
+                and unneutralise_cell(row[-2]) == text
+                and unneutralise_cell(row[-1]) == title
+            )
         w2 = RecordWriter(out, "csv", ("text", "title"), resume=False)  # a fresh run starts over cleanly
         w2.abort()
 
@@ -237,14 +329,23 @@ def check_offsets(ad: Ad) -> None:
         for ev in hit.evidence:
             value = getattr(ad, ev.field) or ""
             assert 0 <= ev.start <= ev.end <= len(value), (hit.id, ev)
-            assert value[ev.start:ev.end] == ev.text, (hit.id, ev, value[ev.start:ev.end])
+            assert value[ev.start : ev.end] == ev.text, (hit.id, ev, value[ev.start : ev.end])
 
 
-SEED_PHRASES = st.sampled_from([
-    "Работа в Дубае для девушек 18-25, билеты и жильё за наш счёт", "Пишите в WhatsApp +7 701 123 45 67",
-    "паспорт оформим сами", "Жұмыс Кореяда, виза тегін", "Waitress in Dubai, free visa, contact on Telegram @jobs",
-    "зарплата 3000$ в месяц", "без опыта, срочно!", "телеграм: @rabota_dubai", "восемь семь ноль один", "+7 7O1 1２3 45 67",
-])
+SEED_PHRASES = st.sampled_from(
+    [
+        "Работа в Дубае для девушек 18-25, билеты и жильё за наш счёт",
+        "Пишите в WhatsApp +7 701 123 45 67",
+        "паспорт оформим сами",
+        "Жұмыс Кореяда, виза тегін",
+        "Waitress in Dubai, free visa, contact on Telegram @jobs",
+        "зарплата 3000$ в месяц",
+        "без опыта, срочно!",
+        "телеграм: @rabota_dubai",
+        "восемь семь ноль один",
+        "+7 7O1 1２3 45 67",
+    ]
+)
 AD_TEXT = st.lists(st.one_of(SEED_PHRASES, TEXT), min_size=1, max_size=6).map(" ".join)
 
 

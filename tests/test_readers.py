@@ -31,6 +31,7 @@ def write(path, data: str | bytes, encoding="utf-8"):
 
 # -- JSON Lines ---------------------------------------------------------------------
 
+
 def test_jsonl_bad_records_are_located_and_good_ones_kept(tmp_path):
     lines = [
         json.dumps({"id": "a1", "text": RU, "title": "Дубай"}, ensure_ascii=False),  # 1 good
@@ -98,6 +99,7 @@ def test_five_megabyte_ad_in_every_format(tmp_path):
 
 # -- JSON documents -------------------------------------------------------------------
 
+
 def test_json_array_streams_and_matches_json_load(tmp_path):
     items = [{"id": f"i{i}", "text": f"объявление {i} " + "x" * (i * 37 % 200), "label": i % 2} for i in range(300)]
     doc = json.dumps(items, ensure_ascii=False, indent=1)
@@ -149,9 +151,17 @@ def test_json_single_object_and_bom(tmp_path):
 
 
 def test_scored_output_reads_back_as_ads(tmp_path):
-    line = {"ad_id": "tg:1:2", "risk": 0.9, "band": "high", "indicators": [], "lang": "ru",
-            "model": {"name": "m", "version": "1"}, "components": {}, "network": None,
-            "ad": {"text": RU, "title": "Дубай"}}
+    line = {
+        "ad_id": "tg:1:2",
+        "risk": 0.9,
+        "band": "high",
+        "indicators": [],
+        "lang": "ru",
+        "model": {"name": "m", "version": "1"},
+        "components": {},
+        "network": None,
+        "ad": {"text": RU, "title": "Дубай"},
+    }
     (ad,) = ta.read_ads(write(tmp_path / "scored.jsonl", json.dumps(line, ensure_ascii=False) + "\n"))
     assert ad.id == "tg:1:2" and ad.text == RU and ad.title == "Дубай"
 
@@ -164,13 +174,28 @@ TELEGRAM = {
     "id": 1234567890,
     "messages": [
         {"id": 1, "type": "service", "date": "2024-03-01T09:00:00", "action": "create_channel", "text": ""},
-        {"id": 2, "type": "message", "date": "2024-03-01T10:15:00", "from": "Работа за границей 🌍",
-         "text": ["Работа в ", {"type": "bold", "text": "Дубае"}, " для девушек 18-25! Пишите ",
-                  {"type": "mention", "text": "@dubai_hr"}, " или ",
-                  {"type": "text_link", "text": "сюда", "href": "https://t.me/dubai_hr"}]},
+        {
+            "id": 2,
+            "type": "message",
+            "date": "2024-03-01T10:15:00",
+            "from": "Работа за границей 🌍",
+            "text": [
+                "Работа в ",
+                {"type": "bold", "text": "Дубае"},
+                " для девушек 18-25! Пишите ",
+                {"type": "mention", "text": "@dubai_hr"},
+                " или ",
+                {"type": "text_link", "text": "сюда", "href": "https://t.me/dubai_hr"},
+            ],
+        },
         {"id": 3, "type": "message", "date": "2024-03-02T11:00:00", "photo": "photos/p.jpg", "text": ""},
-        {"id": 4, "type": "message", "date": "2024-03-03T12:00:00", "text": KK,
-         "text_entities": [{"type": "plain", "text": KK}]},
+        {
+            "id": 4,
+            "type": "message",
+            "date": "2024-03-03T12:00:00",
+            "text": KK,
+            "text_entities": [{"type": "plain", "text": KK}],
+        },
         {"id": 5, "type": "message", "date": "2024-03-04T12:00:00", "text": {"oops": 1}},
     ],
 }
@@ -193,15 +218,32 @@ def test_telegram_export_with_entity_lists(tmp_path):
 
 
 def test_telegram_full_account_export(tmp_path):
-    export = {"about": "export", "chats": {"about": "chats", "list": [
-        {"name": "A", "type": "private_group", "id": 11, "messages": [{"id": 1, "type": "message", "date": "2024-01-01T00:00:00", "text": "first"}]},
-        {"name": "B", "type": "public_channel", "id": 22, "messages": [{"id": 7, "type": "message", "date": "2024-01-02T00:00:00", "text": ["second"]}]},
-    ]}}
+    export = {
+        "about": "export",
+        "chats": {
+            "about": "chats",
+            "list": [
+                {
+                    "name": "A",
+                    "type": "private_group",
+                    "id": 11,
+                    "messages": [{"id": 1, "type": "message", "date": "2024-01-01T00:00:00", "text": "first"}],
+                },
+                {
+                    "name": "B",
+                    "type": "public_channel",
+                    "id": 22,
+                    "messages": [{"id": 7, "type": "message", "date": "2024-01-02T00:00:00", "text": ["second"]}],
+                },
+            ],
+        },
+    }
     ads = list(ta.read_ads(write(tmp_path / "result.json", json.dumps(export))))
     assert [(a.id, a.text, a.meta["chat"]) for a in ads] == [("tg:11:1", "first", "A"), ("tg:22:7", "second", "B")]
 
 
 # -- CSV / TSV ----------------------------------------------------------------------
+
 
 def test_csv_in_windows_1251_is_detected(tmp_path):
     rows = "id;title;text\n1;Официантка;" + RU + "\n2;Водитель;Требуется водитель категории С, Алматы.\n"
@@ -213,7 +255,7 @@ def test_csv_in_windows_1251_is_detected(tmp_path):
 
 
 def test_undecodable_file_is_refused_not_garbled(tmp_path):
-    p = write(tmp_path / "latin.csv", "text\n\"Café crème à Genève, déjà prêt, très élégant\"\n", encoding="latin-1")
+    p = write(tmp_path / "latin.csv", 'text\n"Café crème à Genève, déjà prêt, très élégant"\n', encoding="latin-1")
     ads, bad = split(list(iter_records(p)))
     assert not ads and len(bad) == 1 and bad[0].kind == "undecodable" and "--encoding" in bad[0].reason
     assert [a.text for a in ta.read_ads(p, encoding="latin-1")] == ["Café crème à Genève, déjà prêt, très élégant"]
@@ -252,7 +294,11 @@ def test_csv_bad_rows_are_located(tmp_path):
     p = write(tmp_path / "rows.csv", data.encode() + b'5,bytes,"caf\xe9"\n')
     ads, bad = split(list(iter_records(p)))
     assert [a.id for a in ads] == ["1", "4"] and ads[0].text == "multi\nline text"
-    assert [(b.record, b.line, b.kind) for b in bad] == [(2, 4, "invalid_csv"), (3, 5, "empty_text"), (5, 7, "undecodable")]
+    assert [(b.record, b.line, b.kind) for b in bad] == [
+        (2, 4, "invalid_csv"),
+        (3, 5, "empty_text"),
+        (5, 7, "undecodable"),
+    ]
 
 
 def test_csv_without_text_column_says_how_to_map(tmp_path):
@@ -264,7 +310,10 @@ def test_csv_without_text_column_says_how_to_map(tmp_path):
 
 
 def test_map_option_parsing():
-    assert parse_map("text=description+requirements,title=name") == {"text": ("description", "requirements"), "title": ("name",)}
+    assert parse_map("text=description+requirements,title=name") == {
+        "text": ("description", "requirements"),
+        "title": ("name",),
+    }
     assert parse_map(["text=a", "url=b"]) == {"text": ("a",), "url": ("b",)}
     for bad in ("nonsense", "colour=x", "title=a+b", "text="):
         with pytest.raises(ValueError):
@@ -272,6 +321,7 @@ def test_map_option_parsing():
 
 
 # -- text, directories, stdin ----------------------------------------------------------
+
 
 def test_text_directory(tmp_path):
     d = tmp_path / "ads"
@@ -320,6 +370,7 @@ def test_missing_input_and_on_error_modes(tmp_path):
 
 
 # -- the real shared datasets ------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "name, rows, frauds, empty",

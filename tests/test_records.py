@@ -9,8 +9,17 @@ import sys
 from typer.testing import CliRunner
 
 from trafficking_ads.cli import app
-from trafficking_ads.records import (SCORED_AD_FIELDS, Ad, Assessment, Evidence, IndicatorHit, ModelInfo,
-                                     content_id, read_scored, scored_record)
+from trafficking_ads.records import (
+    SCORED_AD_FIELDS,
+    Ad,
+    Assessment,
+    Evidence,
+    IndicatorHit,
+    ModelInfo,
+    content_id,
+    read_scored,
+    scored_record,
+)
 
 TEXT = "Работа в Дубае для девушек 18-25, билеты за наш счёт"
 
@@ -45,7 +54,7 @@ def test_scored_record_round_trip():
     ad_fields, back = read_scored(line)
     assert back == a and ad_fields["title"] == "Дубай"
     ev = back.indicators[0].evidence[0]
-    assert ad_fields["text"][ev.start:ev.end] == ev.text
+    assert ad_fields["text"][ev.start : ev.end] == ev.text
     assert scored_record(ad, a, ("title",))["ad"] == {"title": "Дубай"}
 
 
@@ -56,5 +65,7 @@ def test_schema_command_prints_valid_json_schema():
     assert set(schema) == {"Ad", "Assessment"}
     assert "text" in schema["Ad"]["properties"] and "text" in schema["Ad"]["required"]
     assert {"ad_id", "risk", "band", "indicators"} <= set(schema["Assessment"]["properties"])
-    proc = subprocess.run([sys.executable, "-m", "trafficking_ads", "schema"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "schema"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout) == schema

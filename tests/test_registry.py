@@ -17,11 +17,20 @@ HELD_OUT = {"path": "out/corpus", "split": "test", "n": 400, "positives": 60}
 def _model(root: Path, dirname: str, version: str, pr_auc: float | None, data: dict | None = None, **card) -> Path:
     d = root / dirname
     d.mkdir(parents=True)
-    (d / "model.json").write_text(json.dumps({"kind": "indicators", "name": "m", "version": version,
-                                              "thresholds": {"medium": 0.35, "high": 0.7}, **card}))
+    (d / "model.json").write_text(
+        json.dumps(
+            {"kind": "indicators", "name": "m", "version": version, "thresholds": {"medium": 0.35, "high": 0.7}, **card}
+        )
+    )
     if pr_auc is not None:  # the shape `trafficking-ads evaluate --json` writes
-        (d / "metrics.json").write_text(json.dumps({"data": data or HELD_OUT, "model": {"name": "m", "version": version,
-                                                    "metrics": {"overall": {"pr_auc": pr_auc}}}}))
+        (d / "metrics.json").write_text(
+            json.dumps(
+                {
+                    "data": data or HELD_OUT,
+                    "model": {"name": "m", "version": version, "metrics": {"overall": {"pr_auc": pr_auc}}},
+                }
+            )
+        )
     return d
 
 
@@ -51,8 +60,14 @@ def test_gate_refuses_incomparable_or_unmeasured(tmp_path: Path):
 def test_gate_uses_the_parent_comparison_measured_on_the_same_rows(tmp_path: Path):
     fp = {"fingerprint": "ab" * 32, "n": 50, "positives": 9}
     _model(tmp_path, "default", "1", 0.70)  # measured on another set: not comparable directly
-    cand = _model(tmp_path, "child", "2", 0.61, data=fp,
-                  comparison={"held_out": fp, "parent": {"name": "m", "version": "1", "pr_auc": 0.60}})
+    cand = _model(
+        tmp_path,
+        "child",
+        "2",
+        0.61,
+        data=fp,
+        comparison={"held_out": fp, "parent": {"name": "m", "version": "1", "pr_auc": 0.60}},
+    )
     d = gate(model_entry(cand), model_entry(tmp_path / "default"))
     assert d.ok and d.default_pr_auc == 0.60 and "comparison.parent" in d.baseline_source
 

@@ -18,10 +18,14 @@ HELD_OUT = {"path": "out/corpus", "split": "test", "n": 400, "positives": 60}
 def _model(root: Path, dirname: str, version: str, pr_auc: float) -> Path:
     d = root / dirname
     d.mkdir(parents=True)
-    (d / "model.json").write_text(json.dumps({"kind": "indicators", "name": "m", "version": version,
-                                              "thresholds": {"medium": 0.35, "high": 0.7}}))
-    (d / "metrics.json").write_text(json.dumps({"data": HELD_OUT, "model": {"name": "m", "version": version,
-                                                "metrics": {"overall": {"pr_auc": pr_auc}}}}))
+    (d / "model.json").write_text(
+        json.dumps({"kind": "indicators", "name": "m", "version": version, "thresholds": {"medium": 0.35, "high": 0.7}})
+    )
+    (d / "metrics.json").write_text(
+        json.dumps(
+            {"data": HELD_OUT, "model": {"name": "m", "version": version, "metrics": {"overall": {"pr_auc": pr_auc}}}}
+        )
+    )
     (d / "MODEL_CARD.md").write_text("# m\n")
     return d
 

@@ -18,8 +18,10 @@ from trafficking_ads.records import Ad, Assessment, Evidence, IndicatorHit, Mode
 from trafficking_ads.report import write_report
 
 N_ADS = 250
-HOSTILE = ('Hostile <script>window.__pwned=1;document.title="PWNED"</script> "><img src=x onerror="window.__pwned=2;document.title=\'PWNED\'"> '
-           "</script><script>window.__pwned=3</script> \u202eevil\u202c and <svg onload=\"window.__pwned=4\"> end")
+HOSTILE = (
+    'Hostile <script>window.__pwned=1;document.title="PWNED"</script> "><img src=x onerror="window.__pwned=2;document.title=\'PWNED\'"> '
+    '</script><script>window.__pwned=3</script> \u202eevil\u202c and <svg onload="window.__pwned=4"> end'
+)
 EMOJI_TEXT = "😀😀🇰🇿 Работа в Дубае для девушек, билеты за наш счёт"
 MODEL = ModelInfo("fusion-test", "1.0")
 
@@ -36,24 +38,50 @@ def build_scored(path: Path) -> dict:
     for i in range(N_ADS):
         risk = round((i * 37 % 100) / 100, 2)
         band = "high" if risk >= 0.7 else "medium" if risk >= 0.4 else "low"
-        text, url, hits, title = f"Работа в Дубае для девушек номер {i}, билеты за наш счёт.", f"https://example.kz/ad/{i}", [], None
+        text, url, hits, title = (
+            f"Работа в Дубае для девушек номер {i}, билеты за наш счёт.",
+            f"https://example.kz/ad/{i}",
+            [],
+            None,
+        )
         if i == 0:
             text, url, title = HOSTILE, "javascript:window.__pwned=5", '<img src=x onerror="window.__pwned=6">'
             hits = [IndicatorHit("fee_upfront", "debt / fees", 1.0, [find(text, "evil")])]
         elif i == 1:
             text, url = EMOJI_TEXT, "https://example.kz/vacancy?id=1&ref=<x>"
-            hits = [IndicatorHit("travel_abroad_offer", "overseas travel", 1.2, [find(text, "в Дубае")]),
-                    IndicatorHit("appearance_age_gender", "targeting", 0.9, [find(text, "для девушек")])]
+            hits = [
+                IndicatorHit("travel_abroad_offer", "overseas travel", 1.2, [find(text, "в Дубае")]),
+                IndicatorHit("appearance_age_gender", "targeting", 0.9, [find(text, "для девушек")]),
+            ]
         else:
             hits = [IndicatorHit("travel_abroad_offer", "overseas travel", 1.2, [find(text, "в Дубае")])]
             if i % 5 == 0:
                 hits.append(IndicatorHit("fee_upfront", "debt / fees", 1.0, [find(text, "билеты")]))
         facts["high"] += band == "high"
         facts["with_fee"] += any(h.id == "fee_upfront" for h in hits)
-        ad = Ad(text=text, title=title, url=url, source=("olx", "telegram", "hh.kz")[i % 3], posted_at=f"2026-11-{1 + i % 28:02d}")
+        ad = Ad(
+            text=text,
+            title=title,
+            url=url,
+            source=("olx", "telegram", "hh.kz")[i % 3],
+            posted_at=f"2026-11-{1 + i % 28:02d}",
+        )
         network = {"template_cluster": i % 9, "cluster_size": 30} if i % 2 == 0 else None
-        a = Assessment(ad.id, risk, band, hits, ("ru", "kk", "en")[i % 3], MODEL,
-                       {"transformer_prob": risk, "indicator_score": 0.5, "contrib_transformer": risk / 2, "contrib_indicators": 0.2}, network)
+        a = Assessment(
+            ad.id,
+            risk,
+            band,
+            hits,
+            ("ru", "kk", "en")[i % 3],
+            MODEL,
+            {
+                "transformer_prob": risk,
+                "indicator_score": 0.5,
+                "contrib_transformer": risk / 2,
+                "contrib_indicators": 0.2,
+            },
+            network,
+        )
         lines.append(json.dumps(scored_record(ad, a), ensure_ascii=False))
         facts.setdefault("ids", []).append(ad.id)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -65,8 +93,11 @@ def require_chromium() -> tuple[str, str]:
     """Paths of chromium and chromedriver; FAILS (never skips) when either is missing."""
     chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver_bin:
-        pytest.fail("the report browser tests need headless Chromium: install Debian packages `chromium` and "
-                    "`chromium-driver` (apt-get install -y chromium chromium-driver); CI's .ci/run does this", pytrace=False)
+        pytest.fail(
+            "the report browser tests need headless Chromium: install Debian packages `chromium` and "
+            "`chromium-driver` (apt-get install -y chromium chromium-driver); CI's .ci/run does this",
+            pytrace=False,
+        )
     return chromium, driver_bin
 
 
@@ -85,7 +116,13 @@ def browser():
 
     opts = Options()
     opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(driver_bin), options=opts)
@@ -141,7 +178,8 @@ def reset(drv):
 def test_html_string_sinks_are_blocked_by_trusted_types(browser, report):
     """Defence in depth: even page code could not assign HTML strings (CSP Trusted Types)."""
     blocked = browser.execute_script(
-        "try { document.createElement('div').innerHTML = '<b>x</b>'; return false; } catch (e) { return e instanceof TypeError; }")
+        "try { document.createElement('div').innerHTML = '<b>x</b>'; return false; } catch (e) { return e instanceof TypeError; }"
+    )
     assert blocked is True
     browser.get_log("browser")  # the violation report is expected here; drain it
 
@@ -173,14 +211,20 @@ def test_search_band_and_indicator_filters(browser, report):
     reset(browser)
     select(browser, "f-band", "high")
     n = report["high"]
-    assert wait_for(lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})")
+    assert wait_for(
+        lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})"
+    )
     assert all("high" in r.text for r in rows(browser))
     reset(browser)
     select(browser, "f-lang", "kk")
     n = sum(1 for i in range(N_ADS) if i % 3 == 1)
-    assert wait_for(lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})")
+    assert wait_for(
+        lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})"
+    )
     select(browser, "f-src", "telegram")  # telegram ads are the kk ones too (both i % 3 == 1)
-    assert wait_for(lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})")
+    assert wait_for(
+        lambda: by_id(browser, "count").text == f"Showing 1–{min(n, 100)} of {n} ads (filtered from {N_ADS})"
+    )
     select(browser, "f-src", "olx")
     assert wait_for(lambda: by_id(browser, "count").text == f"No ads match (of {N_ADS})")
     reset(browser)

@@ -10,15 +10,25 @@ from typer.testing import CliRunner
 from trafficking_ads.cli import app
 from trafficking_ads.report import write_report
 
-TEMPLATE = ("Работа в Турции для девушек до 25 лет, официантки и аниматоры. Виза не нужна, билеты за наш счёт. "
-            "Пишите только в Telegram @rabota_antalya_girls. Город: {city}.")
+TEMPLATE = (
+    "Работа в Турции для девушек до 25 лет, официантки и аниматоры. Виза не нужна, билеты за наш счёт. "
+    "Пишите только в Telegram @rabota_antalya_girls. Город: {city}."
+)
 
 
 def test_report_over_scored_and_clustered_ads(tmp_path):
     raw = tmp_path / "ads.jsonl"
-    ads = [{"id": f"t-{i}", "text": TEMPLATE.format(city=c), "location": c, "source": "telegram"}
-           for i, c in enumerate(["Алматы", "Астана", "Шымкент", "Караганда"])]
-    ads.append({"id": "legit", "text": "Бухгалтер в ТОО «Ромашка», Алматы, оклад 400 000 тг, официальное трудоустройство.", "source": "hh.kz"})
+    ads = [
+        {"id": f"t-{i}", "text": TEMPLATE.format(city=c), "location": c, "source": "telegram"}
+        for i, c in enumerate(["Алматы", "Астана", "Шымкент", "Караганда"])
+    ]
+    ads.append(
+        {
+            "id": "legit",
+            "text": "Бухгалтер в ТОО «Ромашка», Алматы, оклад 400 000 тг, официальное трудоустройство.",
+            "source": "hh.kz",
+        }
+    )
     raw.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in ads), encoding="utf-8")
     scored = tmp_path / "scored.jsonl"
     res = CliRunner().invoke(app, ["score", str(raw), "--cluster", "-o", str(scored)])

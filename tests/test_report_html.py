@@ -16,15 +16,24 @@ from trafficking_ads.report import ScoredInputError, render_report, write_report
 from trafficking_ads.report.dataset import is_web_url, script_safe_json, utf16_index
 from trafficking_ads.report.html import asset
 
-HOSTILE = ('<script>window.__pwned=1;document.title="PWNED"</script> "><img src=x onerror="window.__pwned=2"> '
-           '</script><script>window.__pwned=3</script> <!-- \u202eevil\u202c & \u2028 ok')
+HOSTILE = (
+    '<script>window.__pwned=1;document.title="PWNED"</script> "><img src=x onerror="window.__pwned=2"> '
+    "</script><script>window.__pwned=3</script> <!-- \u202eevil\u202c & \u2028 ok"
+)
 MODEL = ModelInfo("fusion-test", "1.0")
 
 
 def record(text: str, risk: float, band: str, hits=(), **ad_fields) -> str:
     ad = Ad(text=text, **ad_fields)
-    a = Assessment(ad.id, risk, band, list(hits), ad_fields.pop("language", None) or "ru", MODEL,
-                   {"transformer_prob": risk, "contrib_transformer": risk / 2})
+    a = Assessment(
+        ad.id,
+        risk,
+        band,
+        list(hits),
+        ad_fields.pop("language", None) or "ru",
+        MODEL,
+        {"transformer_prob": risk, "contrib_transformer": risk / 2},
+    )
     return json.dumps(scored_record(ad, a), ensure_ascii=False)
 
 
@@ -49,10 +58,19 @@ def test_script_safe_json_cannot_close_the_script_block():
 
 def test_hostile_ads_are_escaped_everywhere(tmp_path):
     src = tmp_path / "s.jsonl"
-    lines = [record(HOSTILE, 0.9, "high", [hit(HOSTILE, "evil", "fee<b>_upfront", "debt <i>fees")],
-                    title="<b>title</b>\u202e", url="javascript:alert(1)", source='"><svg onload=alert(1)>',
-                    language="<img src=x>"),
-             record("ok", 0.1, "low", url="https://example.kz/a?b=1&c=2")]
+    lines = [
+        record(
+            HOSTILE,
+            0.9,
+            "high",
+            [hit(HOSTILE, "evil", "fee<b>_upfront", "debt <i>fees")],
+            title="<b>title</b>\u202e",
+            url="javascript:alert(1)",
+            source='"><svg onload=alert(1)>',
+            language="<img src=x>",
+        ),
+        record("ok", 0.1, "low", url="https://example.kz/a?b=1&c=2"),
+    ]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "r.html"
     write_report([src], out)
@@ -93,18 +111,37 @@ def test_page_script_uses_dom_apis_only():
 
 def test_web_urls_only():
     assert is_web_url("https://example.kz/x") and is_web_url("HTTP://a.b")
-    for bad in ("javascript:alert(1)", "JavaScript:alert(1)", " https://x.kz", "data:text/html,x", "vbscript:x",
-                "//evil.com", "https:///nohost", "http://a.b/\nx", None, ""):
+    for bad in (
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " https://x.kz",
+        "data:text/html,x",
+        "vbscript:x",
+        "//evil.com",
+        "https:///nohost",
+        "http://a.b/\nx",
+        None,
+        "",
+    ):
         assert not is_web_url(bad), bad
 
 
 def test_evidence_offsets_become_utf16_for_the_page():
     text = "😀😀 Работа в Дубае 🇦🇪 билеты"
-    page, _ = render_report([(Ad(text=text).to_dict(), Assessment("x", 0.5, "medium", [hit(text, "в Дубае"), hit(text, "билеты", "travel_costs_covered")], "ru", MODEL))])
+    page, _ = render_report(
+        [
+            (
+                Ad(text=text).to_dict(),
+                Assessment(
+                    "x", 0.5, "medium", [hit(text, "в Дубае"), hit(text, "билеты", "travel_costs_covered")], "ru", MODEL
+                ),
+            )
+        ]
+    )
     data = page_data(page)
     spans = [h[2][0] for h in data["ads"][0][data["columns"].index("hits")]]
     units = text.encode("utf-16-le")
-    got = [units[2 * s:2 * e].decode("utf-16-le") for _, s, e in spans]
+    got = [units[2 * s : 2 * e].decode("utf-16-le") for _, s, e in spans]
     assert got == ["в Дубае", "билеты"]
     conv = utf16_index("a😀b")
     assert [conv(i) for i in range(4)] == [0, 1, 3, 4]
@@ -115,8 +152,16 @@ def test_overview_counts_and_networks(tmp_path):
     for i in range(30):
         band = ("low", "medium", "high")[i % 3]
         ad = Ad(text=f"Работа в Дубае {i}", source="olx" if i < 20 else "telegram")
-        a = Assessment(ad.id, (i % 3) * 0.4 + 0.05, band, [hit(ad.text, "в Дубае")] if i % 2 else [], "kk" if i < 5 else "ru", MODEL,
-                       {}, {"template_cluster": i % 4, "contact_cluster": None, "cluster_size": 40} if i < 24 else None)
+        a = Assessment(
+            ad.id,
+            (i % 3) * 0.4 + 0.05,
+            band,
+            [hit(ad.text, "в Дубае")] if i % 2 else [],
+            "kk" if i < 5 else "ru",
+            MODEL,
+            {},
+            {"template_cluster": i % 4, "contact_cluster": None, "cluster_size": 40} if i < 24 else None,
+        )
         recs.append((ad.to_dict(), a))
     page, data = render_report(recs)
     assert len(data.rows) == 30
@@ -139,7 +184,9 @@ def test_no_network_data_says_so():
 
 def test_long_fields_are_capped(tmp_path):
     text = "а" * 5000 + " в Дубае"
-    page, data = render_report([(Ad(text=text).to_dict(), Assessment("x", 0.5, "medium", [hit(text, "в Дубае")], "ru", MODEL))], max_text=1000)
+    page, data = render_report(
+        [(Ad(text=text).to_dict(), Assessment("x", 0.5, "medium", [hit(text, "в Дубае")], "ru", MODEL))], max_text=1000
+    )
     d = page_data(page)
     row = d["ads"][0]
     assert len(row[d["columns"].index("text")]) == 1000
@@ -151,14 +198,33 @@ def test_long_fields_are_capped(tmp_path):
 def test_bad_lines_are_skipped_and_reported(tmp_path):
     src = tmp_path / "s.jsonl"
     good = record("Работа в Дубае", 0.7, "high")
-    src.write_text("\n".join([good, "{oops", '{"ad_id": "a", "risk": 0.5, "band": "weird", "model": {"name": "m", "version": "1"}}',
-                              '{"risk": 0.5}', good, "",
-                              good.replace('"transformer_prob": 0.7', '"transformer_prob": NaN').replace(Ad(text="Работа в Дубае").id, "other")]) + "\n",
-                   encoding="utf-8")
+    src.write_text(
+        "\n".join(
+            [
+                good,
+                "{oops",
+                '{"ad_id": "a", "risk": 0.5, "band": "weird", "model": {"name": "m", "version": "1"}}',
+                '{"risk": 0.5}',
+                good,
+                "",
+                good.replace('"transformer_prob": 0.7', '"transformer_prob": NaN').replace(
+                    Ad(text="Работа в Дубае").id, "other"
+                ),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "r.html"
     res = write_report([src], out)
     assert res.ads == 1
-    assert [(p.line, p.reason.split(" ")[0]) for p in res.problems] == [(2, "not"), (3, "field"), (4, "not"), (5, "duplicate"), (7, "component")]
+    assert [(p.line, p.reason.split(" ")[0]) for p in res.problems] == [
+        (2, "not"),
+        (3, "field"),
+        (4, "not"),
+        (5, "duplicate"),
+        (7, "component"),
+    ]
     assert "unknown band 'weird'" in str(res.problems[1]) and str(res.problems[0]).startswith(f"{src}, line 2:")
     assert "is not a finite number" in str(res.problems[4])
     assert "5 input line(s) skipped" in out.read_text(encoding="utf-8")

@@ -21,8 +21,17 @@ from trafficking_ads.records import Ad
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "seed"
-TINY = {"max_len": 32, "epochs": 1.0, "batch_size": 8, "eval_batch_size": 64, "max_train_examples": 16,
-        "lora_layers": 1, "fusion_folds": 3, "torch_threads": 2, "early_stopping_patience": 1}
+TINY = {
+    "max_len": 32,
+    "epochs": 1.0,
+    "batch_size": 8,
+    "eval_batch_size": 64,
+    "max_train_examples": 16,
+    "lora_layers": 1,
+    "fusion_folds": 3,
+    "torch_threads": 2,
+    "early_stopping_patience": 1,
+}
 
 
 def _seed_rows(lang: str) -> list[dict]:
@@ -53,10 +62,25 @@ def test_new_labels_are_placed_group_aware(tmp_path: Path):
     dd = load_corpus(_corpus(tmp_path, ("en",)))
     test_ad = row_to_ad(dd["test"][0])
     train_ad = row_to_ad(dd["train"][0])
-    near = Ad(text=test_ad.text + " Apply today.", title=test_ad.title, id="new-near", label=test_ad.label, source="label")
-    same = Ad(text=train_ad.text, title=train_ad.title, company_name=train_ad.company_name, company_profile=train_ad.company_profile,
-              location=train_ad.location, salary=train_ad.salary, meta=train_ad.meta, id="new-same", label=1 - train_ad.label, source="label")
-    kk = [Ad(text=r["text"], title=r.get("title"), id=r["id"], label=r["label"], source="label", language="kk") for r in _seed_rows("kk")[:40]]
+    near = Ad(
+        text=test_ad.text + " Apply today.", title=test_ad.title, id="new-near", label=test_ad.label, source="label"
+    )
+    same = Ad(
+        text=train_ad.text,
+        title=train_ad.title,
+        company_name=train_ad.company_name,
+        company_profile=train_ad.company_profile,
+        location=train_ad.location,
+        salary=train_ad.salary,
+        meta=train_ad.meta,
+        id="new-same",
+        label=1 - train_ad.label,
+        source="label",
+    )
+    kk = [
+        Ad(text=r["text"], title=r.get("title"), id=r["id"], label=r["label"], source="label", language="kk")
+        for r in _seed_rows("kk")[:40]
+    ]
     out, place = add_labels(dd, [near, same, *kk])
     assert place.split_of["new-near"] == "test" and place.group_of["new-near"] == dd["test"][0]["group"]
     assert place.replaced == 1 and place.relabelled == 1 and place.split_of["new-same"] == "train"
@@ -91,7 +115,22 @@ def test_score_export_import_retrain_evaluate_promote(tmp_path: Path):
     res = runner.invoke(app, ["score", str(batch), "-o", str(scored), "--model", str(parent), "-q"])
     assert res.exit_code == 0, res.output
     tasks_path = tmp_path / "tasks.json"
-    res = runner.invoke(app, ["label", "export", str(scored), "--to", "label-studio", "-o", str(tasks_path), "--select", "diverse", "--n", "28"])
+    res = runner.invoke(
+        app,
+        [
+            "label",
+            "export",
+            str(scored),
+            "--to",
+            "label-studio",
+            "-o",
+            str(tasks_path),
+            "--select",
+            "diverse",
+            "--n",
+            "28",
+        ],
+    )
     assert res.exit_code == 0, res.output
     tasks = json.loads(tasks_path.read_text())
     assert len(tasks) >= 20 and all(t["predictions"][0]["model_version"] == "tiny@1.0" for t in tasks)
@@ -101,9 +140,31 @@ def test_score_export_import_retrain_evaluate_promote(tmp_path: Path):
     for k, t in enumerate(tasks):
         verdict = "deceptive" if truth[t["data"]["ad_id"]] == 1 else "legitimate"
         result = [x for x in t["predictions"][0]["result"] if x["from_name"] != "verdict"]
-        result.append({"id": f"v{k}", "from_name": "verdict", "to_name": "text", "type": "choices", "value": {"choices": [verdict]}})
-        exported.append({**t, "annotations": [{"id": 500 + k, "completed_by": 1, "result": result, "was_cancelled": False,
-                                               "created_at": "2026-11-28T20:00:00Z", "updated_at": "2026-11-28T20:00:00Z", "task": t["id"]}]})
+        result.append(
+            {
+                "id": f"v{k}",
+                "from_name": "verdict",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [verdict]},
+            }
+        )
+        exported.append(
+            {
+                **t,
+                "annotations": [
+                    {
+                        "id": 500 + k,
+                        "completed_by": 1,
+                        "result": result,
+                        "was_cancelled": False,
+                        "created_at": "2026-11-28T20:00:00Z",
+                        "updated_at": "2026-11-28T20:00:00Z",
+                        "task": t["id"],
+                    }
+                ],
+            }
+        )
     export_file = tmp_path / "project-1-at-2026-11-28.json"
     export_file.write_text(json.dumps(exported, ensure_ascii=False))
     labels = tmp_path / "labels.jsonl"
@@ -116,8 +177,23 @@ def test_score_export_import_retrain_evaluate_promote(tmp_path: Path):
 
     tiny_yaml = tmp_path / "tiny.yaml"
     tiny_yaml.write_text(yaml.safe_dump({**TINY, "max_train_examples": 32}))
-    res = runner.invoke(app, ["train", "--data", str(corpus), "--from", str(parent), "--add", str(labels), "--out", str(child),
-                              "--config", str(tiny_yaml), "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(corpus),
+            "--from",
+            str(parent),
+            "--add",
+            str(labels),
+            "--out",
+            str(child),
+            "--config",
+            str(tiny_yaml),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     card = json.loads((child / "model.json").read_text())
     metrics = json.loads((child / "metrics.json").read_text())

@@ -80,12 +80,27 @@ def model_dir(tmp_path_factory) -> Path:
         model.head.bias.fill_(float(-(pooled.mean(0) @ w)))
     out = tmp_path_factory.mktemp("rtmodel")
     save_trained(model, out)
-    fusion = {"features": ["transformer_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0,
-              "calibration": {"method": "none", "a": 1.0, "b": 0.0, "x": [], "y": []}}
+    fusion = {
+        "features": ["transformer_logit"],
+        "mean": [0.0],
+        "scale": [1.0],
+        "coef": [1.0],
+        "intercept": 0.0,
+        "calibration": {"method": "none", "a": 1.0, "b": 0.0, "x": [], "y": []},
+    }
     (out / "fusion.json").write_text(json.dumps(fusion), encoding="utf-8")
-    card = {"kind": "transformer", "name": "rt-test", "version": "0", "max_len": MAX_LEN, "head_tokens": None,
-            "thresholds": {"medium": 0.35, "high": 0.7}, "features": ["transformer_logit"], "runtime": "openvino",
-            "precision": "auto", "files": {"fusion": "fusion.json"}}
+    card = {
+        "kind": "transformer",
+        "name": "rt-test",
+        "version": "0",
+        "max_len": MAX_LEN,
+        "head_tokens": None,
+        "thresholds": {"medium": 0.35, "high": 0.7},
+        "features": ["transformer_logit"],
+        "runtime": "openvino",
+        "precision": "auto",
+        "files": {"fusion": "fusion.json"},
+    }
     (out / "model.json").write_text(json.dumps(card), encoding="utf-8")
     return out
 
@@ -104,7 +119,9 @@ def _runtime(model_dir, precision, cache):
 
     card = load_card(model_dir)
     base = base_model_dir()
-    return OpenVinoRuntime.load(model_dir, card, base, load_tokenizer(base).pad_token_id, precision=precision, cache=cache)
+    return OpenVinoRuntime.load(
+        model_dir, card, base, load_tokenizer(base).pad_token_id, precision=precision, cache=cache
+    )
 
 
 @pytest.mark.slow
@@ -118,8 +135,12 @@ def test_lora_merge_in_numpy_equals_peft(model_dir):
     weights, _ = classifier_weights(model_dir, card, base_model_dir())
     merged = load_trained(model_dir, base_model_dir(), merge=True)
     state = {k: v.detach().numpy() for k, v in merged.encoder.state_dict().items()}
-    for name in ("encoder.layer.11.attention.self.query.weight", "encoder.layer.10.output.dense.weight",
-                 "encoder.layer.11.attention.output.dense.weight", "encoder.layer.3.intermediate.dense.weight"):
+    for name in (
+        "encoder.layer.11.attention.self.query.weight",
+        "encoder.layer.10.output.dense.weight",
+        "encoder.layer.11.attention.output.dense.weight",
+        "encoder.layer.3.intermediate.dense.weight",
+    ):
         assert np.abs(weights[name] - state[name]).max() < 1e-6, name
     assert np.array_equal(weights["head.weight"], merged.head.weight.detach().numpy())
     assert torch.is_tensor(merged.head.bias)
@@ -168,7 +189,9 @@ def test_openvino_bf16_agrees_with_fp32_where_native(model_dir, torch_fp32, grap
 
 
 @pytest.mark.slow
-def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(model_dir, torch_fp32, graph_cache, tmp_path):
+def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(
+    model_dir, torch_fp32, graph_cache, tmp_path
+):
     from trafficking_ads.model.base import base_model_dir
     from trafficking_ads.model.calibration import (
         channel_maxima,
@@ -183,7 +206,9 @@ def test_openvino_int8_needs_calibration_then_agrees_and_is_batch_invariant(mode
         _runtime(model_dir, "int8", tmp_path / "c0")
     ids = torch_fp32.encode([Ad(text=f"{t} {i}") for i in range(8) for t in TEXTS])
     key = cache_key(model_dir, card, "int8")
-    write_calibration(model_dir, channel_maxima(load_trained(model_dir, base_model_dir()), ids, torch_fp32.tokenizer.pad_token_id))
+    write_calibration(
+        model_dir, channel_maxima(load_trained(model_dir, base_model_dir()), ids, torch_fp32.tokenizer.pad_token_id)
+    )
     assert cache_key(model_dir, card, "int8") != key
     with pytest.raises(ValueError, match="calibration_inputs.safetensors: missing"):
         _runtime(model_dir, "int8", tmp_path / "c1")
@@ -265,8 +290,15 @@ def test_scoring_imports_no_torch(tmp_path):
     cache.mkdir()
     (cache / "base").symlink_to(base_model_dir().parent)  # read the converted base, build graphs here
     env = dict(os.environ, TRAFFICKING_ADS_CACHE=str(cache), PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", NO_TORCH, str(ROOT / "models" / "default"), "fp32"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(ROOT / "models" / "default"), "fp32"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["heavy"] == [] and (got["runtime"], got["precision"]) == ("openvino", "fp32")
@@ -284,7 +316,9 @@ def default_cache(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision,reference,tolerance", [("fp32", "torch-fp32", 1e-4), ("int8", "openvino-int8", 0.01)])
+@pytest.mark.parametrize(
+    "precision,reference,tolerance", [("fp32", "torch-fp32", 1e-4), ("int8", "openvino-int8", 0.01)]
+)
 def test_sample_ads_score_as_before(precision, reference, tolerance, default_cache, samples_path, monkeypatch):
     """The snapshot taken before the runtime redesign: OpenVINO fp32 gives torch fp32's risks
     (to 1e-4), int8 the old int8's (to 0.01: another calibration run of the same recipe);
@@ -293,7 +327,9 @@ def test_sample_ads_score_as_before(precision, reference, tolerance, default_cac
     from trafficking_ads.scoring import load_scorer
 
     monkeypatch.setenv("TRAFFICKING_ADS_CACHE", str(default_cache))
-    snapshot = json.loads((ROOT / "tests" / "fixtures" / "snapshot_samples.json").read_text(encoding="utf-8"))[reference]
+    snapshot = json.loads((ROOT / "tests" / "fixtures" / "snapshot_samples.json").read_text(encoding="utf-8"))[
+        reference
+    ]
     scorer = load_scorer(None, runtime="openvino", precision=precision)
     out = list(scorer.score_many(read_ads(samples_path)))
     assert sorted(a.ad_id for a in out) == sorted(snapshot)
@@ -309,14 +345,25 @@ def _tiny_bert(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict]:
     """Random weights of a 2-layer, 2-head BERT (hidden 8, feed-forward 16, vocab 30)."""
     h, ff, layers = 8, 16, 2
     config = {"hidden_size": h, "num_attention_heads": 2, "num_hidden_layers": layers, "layer_norm_eps": 1e-12}
-    w = {"embeddings.word_embeddings.weight": rng.normal(size=(30, h)), "embeddings.position_embeddings.weight": rng.normal(size=(20, h)),
-         "embeddings.token_type_embeddings.weight": rng.normal(size=(2, h)),
-         "embeddings.LayerNorm.weight": rng.normal(1, 0.1, h), "embeddings.LayerNorm.bias": rng.normal(0, 0.1, h),
-         "head.weight": rng.normal(size=(1, h)), "head.bias": rng.normal(size=1)}
+    w = {
+        "embeddings.word_embeddings.weight": rng.normal(size=(30, h)),
+        "embeddings.position_embeddings.weight": rng.normal(size=(20, h)),
+        "embeddings.token_type_embeddings.weight": rng.normal(size=(2, h)),
+        "embeddings.LayerNorm.weight": rng.normal(1, 0.1, h),
+        "embeddings.LayerNorm.bias": rng.normal(0, 0.1, h),
+        "head.weight": rng.normal(size=(1, h)),
+        "head.bias": rng.normal(size=1),
+    }
     for i in range(layers):
         p = f"encoder.layer.{i}"
-        for name, shape in (("attention.self.query", (h, h)), ("attention.self.key", (h, h)), ("attention.self.value", (h, h)),
-                            ("attention.output.dense", (h, h)), ("intermediate.dense", (ff, h)), ("output.dense", (h, ff))):
+        for name, shape in (
+            ("attention.self.query", (h, h)),
+            ("attention.self.key", (h, h)),
+            ("attention.self.value", (h, h)),
+            ("attention.output.dense", (h, h)),
+            ("intermediate.dense", (ff, h)),
+            ("output.dense", (h, ff)),
+        ):
             w[f"{p}.{name}.weight"], w[f"{p}.{name}.bias"] = rng.normal(0, 0.5, shape), rng.normal(0, 0.1, shape[0])
         for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
             w[f"{p}.{ln}.weight"], w[f"{p}.{ln}.bias"] = rng.normal(1, 0.1, h), rng.normal(0, 0.1, h)
@@ -339,12 +386,19 @@ def _numpy_forward(w: dict[str, np.ndarray], config: dict, ids: np.ndarray, mask
 
     gelu = np.vectorize(lambda v: 0.5 * v * (1 + erf(v / np.sqrt(2))))
     b, t = ids.shape
-    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t] + w["embeddings.token_type_embeddings.weight"][0]
+    x = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][:t]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
     x = ln(x, "embeddings.LayerNorm")
     d = x.shape[-1] // heads
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}"
-        q, k, v = (lin(x, f"{p}.attention.self.{n}").reshape(b, t, heads, d).transpose(0, 2, 1, 3) for n in ("query", "key", "value"))
+        q, k, v = (
+            lin(x, f"{p}.attention.self.{n}").reshape(b, t, heads, d).transpose(0, 2, 1, 3)
+            for n in ("query", "key", "value")
+        )
         s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d) + np.where(mask[:, None, None, :] > 0, 0.0, -1e30)
         s = np.exp(s - s.max(-1, keepdims=True))
         ctx = ((s / s.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(b, t, -1)
@@ -371,7 +425,8 @@ def test_openvino_graph_computes_the_classifier():
         model = build_graph(w, config, split)
         assert len(hot_matmuls(model)) == (0 if split is None else 4)
         got = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(
-            {"input_ids": ids, "attention_mask": mask})["logits"]
+            {"input_ids": ids, "attention_mask": mask}
+        )["logits"]
         assert got.shape == (3,) and np.abs(got - want).max() < 1e-4, (got, want)
 
 
@@ -381,12 +436,17 @@ def test_lora_merge_follows_adapter_config():
     rng = np.random.default_rng(1)
     base = {"encoder.layer.0.attention.self.query.weight": rng.normal(size=(6, 6)).astype(np.float32)}
     a, b = rng.normal(size=(2, 6)).astype(np.float32), rng.normal(size=(6, 2)).astype(np.float32)
-    adapter = {"base_model.model.encoder.layer.0.attention.self.query.lora_A.weight": a,
-               "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight": b}
+    adapter = {
+        "base_model.model.encoder.layer.0.attention.self.query.lora_A.weight": a,
+        "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight": b,
+    }
     merged = dict(base)
     assert merge_lora(merged, adapter, {"r": 2, "lora_alpha": 8}) == 1
-    np.testing.assert_allclose(merged["encoder.layer.0.attention.self.query.weight"],
-                               base["encoder.layer.0.attention.self.query.weight"] + 4 * (b @ a), rtol=1e-6)
+    np.testing.assert_allclose(
+        merged["encoder.layer.0.attention.self.query.weight"],
+        base["encoder.layer.0.attention.self.query.weight"] + 4 * (b @ a),
+        rtol=1e-6,
+    )
     with pytest.raises(ValueError, match="use_dora"):
         merge_lora(dict(base), adapter, {"r": 2, "lora_alpha": 8, "use_dora": True})
     with pytest.raises(ValueError, match="no base weight"):
@@ -414,7 +474,12 @@ def test_light_tokenizer_gives_the_same_ids_as_autotokenizer():
 
     base = base_model_dir()
     auto, light = transformers.AutoTokenizer.from_pretrained(str(base)), load_tokenizer(base)
-    texts = [ad_input_text(t) for t in TEXTS] + [LONG, "", "  \u200b\u00a0Привет\tмир\n\nҚазақ  ", "💃🔥 +7 7О7 <s> a<mask>b"]
+    texts = [ad_input_text(t) for t in TEXTS] + [
+        LONG,
+        "",
+        "  \u200b\u00a0Привет\tмир\n\nҚазақ  ",
+        "💃🔥 +7 7О7 <s> a<mask>b",
+    ]
     assert encode_texts(light, texts, MAX_LEN) == encode_texts(auto, texts, MAX_LEN)
     for name in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id"):
         assert getattr(light, name) == getattr(auto, name)

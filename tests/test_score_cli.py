@@ -30,15 +30,28 @@ from trafficking_ads.scoring import Scorer, as_ad, band_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CUES = {"dubai": "travel_abroad_offer", "дуба": "travel_abroad_offer", "билет": "travel_costs_covered",
-        "whatsapp": "contact_messenger_only", "18-25": "appearance_age_gender", "паспорт": "documents_retained"}
+CUES = {
+    "dubai": "travel_abroad_offer",
+    "дуба": "travel_abroad_offer",
+    "билет": "travel_costs_covered",
+    "whatsapp": "contact_messenger_only",
+    "18-25": "appearance_age_gender",
+    "паспорт": "documents_retained",
+}
 
 
 class KeywordScorer:
     """Risk = share of a few cue words present; evidence = their first occurrence."""
 
-    def __init__(self, fail_after: int | None = None, exc: type[BaseException] = RuntimeError, version: str = "1",
-                 chunk: int = 32, runtime: str = "", precision: str = ""):
+    def __init__(
+        self,
+        fail_after: int | None = None,
+        exc: type[BaseException] = RuntimeError,
+        version: str = "1",
+        chunk: int = 32,
+        runtime: str = "",
+        precision: str = "",
+    ):
         self.info = ModelInfo("keyword-test", version, runtime, precision)
         self.chunk = chunk
         self.fail_after = fail_after
@@ -55,9 +68,17 @@ class KeywordScorer:
         for cue, ind in CUES.items():
             i = low.find(cue)
             if i >= 0:
-                hits.append(IndicatorHit(ind, "test", 1.0, [Evidence(i, i + len(cue), ad.text[i:i + len(cue)])]))
+                hits.append(IndicatorHit(ind, "test", 1.0, [Evidence(i, i + len(cue), ad.text[i : i + len(cue)])]))
         risk = round(min(1.0, len(hits) / 4), 4)
-        return Assessment(ad.id, risk, band_for(risk, {"medium": 0.25, "high": 0.75}), hits, "ru", self.info, {"cues": float(len(hits))})
+        return Assessment(
+            ad.id,
+            risk,
+            band_for(risk, {"medium": 0.25, "high": 0.75}),
+            hits,
+            "ru",
+            self.info,
+            {"cues": float(len(hits))},
+        )
 
     def score_many(self, ads: Iterable[Ad | str]) -> Iterator[Assessment]:
         buf: list[Ad] = []
@@ -114,11 +135,15 @@ def test_jsonl_output_errors_file_and_summary(monkeypatch, tmp_path, mixed, samp
         ad, a = read_scored(line)
         for hit in a.indicators:
             for ev in hit.evidence:
-                assert ad["text"][ev.start:ev.end] == ev.text
+                assert ad["text"][ev.start : ev.end] == ev.text
     assert [read_scored(x)[1].ad_id for x in lines[-2:]] == ["ok-1", "ok-2"]
     errors = [json.loads(x) for x in Path(str(out) + ".errors.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(e["line"], e["kind"], e["field"]) for e in errors] == [
-        (2, "invalid_json", None), (3, "missing_text", "text"), (5, "wrong_type", "title"), (6, "empty_text", "text")]
+        (2, "invalid_json", None),
+        (3, "missing_text", "text"),
+        (5, "wrong_type", "title"),
+        (6, "empty_text", "text"),
+    ]
     assert all(e["source"] == str(mixed) for e in errors) and errors[0]["raw"] == "{not json"
     assert f"skipped: {mixed}, line 2, record 2: invalid JSON" in res.stderr
     assert "scored 32 ads" in res.stderr and "skipped 4:" in res.stderr and "missing text 1" in res.stderr
@@ -135,14 +160,28 @@ def test_csv_output_flattens(monkeypatch, tmp_path, samples_path):
     with open(out, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 30
-    assert list(rows[0]) == ["ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version",
-                             "model_runtime", "model_precision", "components", "network", "title", "text"]
+    assert list(rows[0]) == [
+        "ad_id",
+        "risk",
+        "band",
+        "indicators",
+        "evidence",
+        "lang",
+        "model",
+        "model_version",
+        "model_runtime",
+        "model_precision",
+        "components",
+        "network",
+        "title",
+        "text",
+    ]
     first = rows[0]  # the Dubai hostess ad
     assert first["ad_id"] == "sample-ru-01" and "travel_abroad_offer" in first["indicators"].split(";")
     evidence = json.loads(first["evidence"])
     for _ind, evs in evidence.items():
         for ev in evs:
-            assert first["text"][ev["start"]:ev["end"]] == ev["text"]
+            assert first["text"][ev["start"] : ev["end"]] == ev["text"]
     assert json.loads(first["components"]) == {"cues": float(len(first["indicators"].split(";")))}
     assert float(first["risk"]) > 0 and first["model"] == "keyword-test"
 
@@ -156,7 +195,10 @@ def test_stdout_text_stdin_and_fields(monkeypatch):
     res = run("-", "--fields", "title", "-q", input='{"title": "t", "text": "Dubai via WhatsApp"}\n')
     assert res.exit_code == 0 and res.stderr == ""
     (rec,) = [json.loads(x) for x in res.stdout.splitlines()]
-    assert rec["ad"] == {"title": "t"} and {h["id"] for h in rec["indicators"]} == {"travel_abroad_offer", "contact_messenger_only"}
+    assert rec["ad"] == {"title": "t"} and {h["id"] for h in rec["indicators"]} == {
+        "travel_abroad_offer",
+        "contact_messenger_only",
+    }
     res = run("-", "--format", "csv", input="text\nдубай\n")
     assert res.stdout.splitlines()[0].startswith("ad_id,risk,band")
 
@@ -252,8 +294,12 @@ def test_resume_refuses_a_different_model(monkeypatch, tmp_path, samples_path):
 
 def test_library_api_progress_and_summary(tmp_path, samples_path):
     seen = []
-    summary = score_file([samples_path], tmp_path / "lib.jsonl", scorer=KeywordScorer(chunk=8),
-                         on_progress=lambda n, b: seen.append((n, b)))
+    summary = score_file(
+        [samples_path],
+        tmp_path / "lib.jsonl",
+        scorer=KeywordScorer(chunk=8),
+        on_progress=lambda n, b: seen.append((n, b)),
+    )
     assert summary.scored == 30 and sum(summary.bands.values()) == 30 and summary.skipped_total == 0
     assert [n for n, _ in seen] == list(range(1, 31))
     assert seen[-1][1] == samples_path.stat().st_size  # bytes read reach the input size: an ETA is possible
@@ -263,6 +309,7 @@ def test_library_api_progress_and_summary(tmp_path, samples_path):
 
 
 # -- the shipped default model, end to end -----------------------------------------------
+
 
 def _check_scored_samples(lines: list[str], samples_path: Path) -> None:
     samples = [json.loads(x) for x in samples_path.read_text(encoding="utf-8").splitlines()]
@@ -274,7 +321,7 @@ def _check_scored_samples(lines: list[str], samples_path: Path) -> None:
         for hit in a.indicators:
             for ev in hit.evidence:
                 if ev.field in ad:  # evidence may point into a field this output does not carry
-                    assert ad[ev.field][ev.start:ev.end] == ev.text
+                    assert ad[ev.field][ev.start : ev.end] == ev.text
 
 
 def test_default_model_end_to_end(tmp_path, samples_path):
@@ -292,17 +339,33 @@ def test_console_script_and_module(tmp_path, samples_path):
     assert script, "the trafficking-ads console script is not installed (pip install -e .)"
     out = tmp_path / "cs.csv"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.run([script, "score", str(samples_path), "-o", str(out), "--format", "csv"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [script, "score", str(samples_path), "-o", str(out), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     with open(out, encoding="utf-8-sig", newline="") as f:
         assert len(list(csv.DictReader(f))) == 30
-    proc = subprocess.run([sys.executable, "-m", "trafficking_ads", "score", "-", "--fields", "text"],
-                          input=samples_path.read_text(encoding="utf-8"), capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "score", "-", "--fields", "text"],
+        input=samples_path.read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     _check_scored_samples(proc.stdout.splitlines(), samples_path)
-    proc = subprocess.run([sys.executable, "-m", "trafficking_ads", "score", str(tmp_path / "absent.jsonl")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "score", str(tmp_path / "absent.jsonl")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "no such file" in proc.stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n[1]\n', encoding="utf-8")

@@ -23,13 +23,17 @@ from trafficking_ads.scrape import FetchConfig, FetchError, Fetcher, Source, cra
 from trafficking_ads.scrape.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("scrape_fixture_server", ROOT / "tests" / "fixtures" / "site" / "server.py")
+_spec = importlib.util.spec_from_file_location(
+    "scrape_fixture_server", ROOT / "tests" / "fixtures" / "site" / "server.py"
+)
 server = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(server)
 FixtureSite = server.FixtureSite
 
 # allow_private: the fixture site is on 127.0.0.1, which a real crawl refuses to connect to.
-FAST = dict(delay=0.01, timeout=1.0, backoff=0.05, max_retries=2, contact="https://ngo.example/crawler", allow_private=True)
+FAST = dict(
+    delay=0.01, timeout=1.0, backoff=0.05, max_retries=2, contact="https://ngo.example/crawler", allow_private=True
+)
 
 
 def fast(**kw) -> FetchConfig:
@@ -75,23 +79,42 @@ def test_board_crawl(site, tmp_path):
 
     one = ads[f"{b}/jobs/1.html"]  # JSON-LD inside @graph, HTML description
     assert one["title"] == "Официант в Дубае"
-    assert one["text"] == "Требуются девушки 18-25 лет для работы официантками в Дубае.\n\nБилеты и жильё за счёт компании.\nПаспорт оформим сами."
+    assert (
+        one["text"]
+        == "Требуются девушки 18-25 лет для работы официантками в Дубае.\n\nБилеты и жильё за счёт компании.\nПаспорт оформим сами."
+    )
     assert (one["company_name"], one["company_website"]) == ("Gulf Star Agency", "https://gulfstar.example")
-    assert (one["location"], one["salary"], one["contacts"]) == ("Dubai, AE", "2000–3000 USD per MONTH", "+971 50 123 4567")
+    assert (one["location"], one["salary"], one["contacts"]) == (
+        "Dubai, AE",
+        "2000–3000 USD per MONTH",
+        "+971 50 123 4567",
+    )
     assert one["posted_at"] == "2024-05-02" and one["source"] == "board"
     assert one["meta"]["employment_type"] == "FULL_TIME" and one["meta"]["valid_through"] == "2024-06-30T00:00"
     two = ads[f"{b}/jobs/2.html"]
     assert two["location"] == "пр. Абая 10, Алматы, KZ" and two["salary"] == "350000 KZT per MONTH"
     three = ads[f"{b}/jobs/3.html"]  # microdata
     assert three["meta"]["extracted_from"] == "microdata"
-    assert (three["title"], three["company_name"], three["location"], three["salary"]) == ("Hostess for international events", "Star Models Ltd", "Istanbul, TR", "1500 EUR")
+    assert (three["title"], three["company_name"], three["location"], three["salary"]) == (
+        "Hostess for international events",
+        "Star Models Ltd",
+        "Istanbul, TR",
+        "1500 EUR",
+    )
     four = ads[f"{b}/jobs/4.html"]  # no structured data: trafilatura main text + <title>
     assert four["meta"]["extracted_from"] == "main-text" and four["title"].startswith("Работа в Корее")
     assert "Паспорта сдаются координатору" in four["text"]
     five = ads[f"{b}/jobs/5.html"]  # Windows-1251 declared in <meta http-equiv>
-    assert "Требуется сиделка для пожилой женщины в Москве" in five["text"] and five["title"] == "Сиделка в Москве — объявление"
+    assert (
+        "Требуется сиделка для пожилой женщины в Москве" in five["text"]
+        and five["title"] == "Сиделка в Москве — объявление"
+    )
     six = ads[f"{b}/jobs/6.html"]  # Windows-1251 declared only in the Content-Type header
-    assert six["title"] == "Повар в столовую" and six["company_name"] == "ТОО «Столовая №1»" and six["location"] == "Астана"
+    assert (
+        six["title"] == "Повар в столовую"
+        and six["company_name"] == "ТОО «Столовая №1»"
+        and six["location"] == "Астана"
+    )
 
     # robots.txt: fetched once, its Disallow obeyed; javascript: and off-site links never requested
     assert site.hits("/robots.txt") == 1
@@ -103,13 +126,20 @@ def test_board_crawl(site, tmp_path):
     assert stats.ads_new == 6 and stats.queued_left == 0
     # every page once; the project's User-Agent with the contact URL on every request
     assert max(site.counters.values()) == 1
-    assert {h["user-agent"] for _, h in site.requests} == {f"trafficking-ads/{__import__('trafficking_ads').__version__} (+https://ngo.example/crawler)"}
+    assert {h["user-agent"] for _, h in site.requests} == {
+        f"trafficking-ads/{__import__('trafficking_ads').__version__} (+https://ngo.example/crawler)"
+    }
 
     with Store(db) as store:
         row = store.page(f"{b}/jobs/dup.html")
         assert row["duplicate_of"] == f"{b}/jobs/1.html" and row["canonical_url"] == f"{b}/jobs/1.html"
         row = store.page(f"{b}/jobs/2.html")
-        assert row["etag"] and row["last_modified"] == server.LAST_MODIFIED and row["status"] == 200 and len(row["content_hash"]) == 64
+        assert (
+            row["etag"]
+            and row["last_modified"] == server.LAST_MODIFIED
+            and row["status"] == 200
+            and len(row["content_hash"]) == 64
+        )
         assert store.frontier_counts() == {"queued": 0, "done": 9, "failed": 1}
 
 
@@ -132,7 +162,9 @@ def test_robots_crawl_delay_raises_the_delay(tmp_path):
 def test_hosts_are_crawled_side_by_side(tmp_path):
     """Per-host politeness does not serialise the whole crawl: two hosts progress together."""
     with FixtureSite() as a, FixtureSite() as b:
-        srcs = [Source(name=n, start_urls=[f"{s.base}/jobs/{i}.html" for i in (1, 2, 3)]) for n, s in (("a", a), ("b", b))]
+        srcs = [
+            Source(name=n, start_urls=[f"{s.base}/jobs/{i}.html" for i in (1, 2, 3)]) for n, s in (("a", a), ("b", b))
+        ]
         crawl(tmp_path / "c.sqlite", srcs, fast(delay=0.3))
         assert b.arrivals("/jobs/1.html")[0] < a.arrivals("/jobs/3.html")[0]
         assert a.arrivals("/jobs/1.html")[0] < b.arrivals("/jobs/3.html")[0]
@@ -141,6 +173,7 @@ def test_hosts_are_crawled_side_by_side(tmp_path):
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_per_host_concurrency_limit(concurrency):
     with FixtureSite(slow_seconds=0.3) as s:
+
         async def go():
             async with Fetcher(fast(delay=0, concurrency=concurrency)) as f:
                 return await asyncio.gather(*(f.fetch(f"{s.base}/slow?i={i}") for i in range(4)))
@@ -206,7 +239,11 @@ def test_redirects(site):
         fetch(site.base + "/to-file", fast())
     assert e.value.kind == "scheme"
     res = fetch(site.base + "/moved", fast())
-    assert res.status == 200 and res.final_url == site.base + "/jobs/2.html" and res.redirects == [site.base + "/jobs/2.html"]
+    assert (
+        res.status == 200
+        and res.final_url == site.base + "/jobs/2.html"
+        and res.redirects == [site.base + "/jobs/2.html"]
+    )
     with pytest.raises(FetchError) as e:
         fetch(site.base + "/moved", fast(max_redirects=0))
     assert e.value.kind == "too_many_redirects"
@@ -243,9 +280,15 @@ def test_telegram_channel_with_older_pages(site, tmp_path):
     ads = {ad.id: ad for ad in iter_ads(db)}
     assert sorted(ads) == ["tg:kzjobs/100", "tg:kzjobs/101", "tg:kzjobs/103", "tg:kzjobs/99"]
     ad = ads["tg:kzjobs/99"]
-    assert ad.source == "telegram:kzjobs" and ad.url == "https://t.me/kzjobs/99" and ad.posted_at == "2024-05-01T07:00:00+00:00"
+    assert (
+        ad.source == "telegram:kzjobs"
+        and ad.url == "https://t.me/kzjobs/99"
+        and ad.posted_at == "2024-05-01T07:00:00+00:00"
+    )
     assert ad.text.startswith("Вакансия: упаковщики на склад в Польше")
-    assert site.hits("/s/kzjobs?before=101") == 1 and site.hits("/s/kzjobs?before=99") == 1  # the empty page ends the walk
+    assert (
+        site.hits("/s/kzjobs?before=101") == 1 and site.hits("/s/kzjobs?before=99") == 1
+    )  # the empty page ends the walk
     assert stats.queued_left == 0
     # a re-crawl fetches the channel head again but does not walk back through unchanged history
     stats = crawl(db, [], fast(), recrawl=True)
@@ -267,7 +310,11 @@ def test_recrawl_sends_conditional_requests(site, tmp_path):
     assert ads_by_url(db) == before
 
     # the page changes: the re-crawl replaces its ad; nothing else is re-read
-    site.overrides["jobs/2.html"] = (server.SITE / "jobs" / "2.html").read_bytes().replace("Ищем бухгалтера".encode(), "Срочно ищем бухгалтера".encode())
+    site.overrides["jobs/2.html"] = (
+        (server.SITE / "jobs" / "2.html")
+        .read_bytes()
+        .replace("Ищем бухгалтера".encode(), "Срочно ищем бухгалтера".encode())
+    )
     stats = crawl(db, [], fast(), recrawl=True)  # sources come from the store
     assert site.statuses("/jobs/2.html") == [200, 304, 200] and stats.not_modified == 7 and stats.ads_new == 1
     after = ads_by_url(db)
@@ -328,8 +375,21 @@ def test_killed_crawl_resumes(site, tmp_path):
         encoding="utf-8",
     )
     db, out = tmp_path / "crawl.sqlite", tmp_path / "ads.jsonl"
-    cmd = [sys.executable, "-m", "trafficking_ads", "scrape", "--sources", str(sources), "--db", str(db), "--delay", "0.25", "--timeout", "2",
-           "--allow-private"]  # the fixture site is on 127.0.0.1
+    cmd = [
+        sys.executable,
+        "-m",
+        "trafficking_ads",
+        "scrape",
+        "--sources",
+        str(sources),
+        "--db",
+        str(db),
+        "--delay",
+        "0.25",
+        "--timeout",
+        "2",
+        "--allow-private",
+    ]  # the fixture site is on 127.0.0.1
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
@@ -341,11 +401,20 @@ def test_killed_crawl_resumes(site, tmp_path):
     assert 4 <= done_at_kill < 9, "the kill should land mid-crawl"
     hits_at_kill = dict(site.counters)
 
-    res = subprocess.run(cmd + ["--resume", "--out", str(out), "--delay", "0.01"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        cmd + ["--resume", "--out", str(out), "--delay", "0.01"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(next(line for line in res.stderr.splitlines() if line.startswith('{"db"')))
     assert summary["queued_left"] == 0 and summary["pages"] <= 10 - done_at_kill + 1
-    assert site.counters["/jobs/index.html"] == hits_at_kill["/jobs/index.html"] == 1  # done pages are not fetched again
+    assert (
+        site.counters["/jobs/index.html"] == hits_at_kill["/jobs/index.html"] == 1
+    )  # done pages are not fetched again
 
     full = tmp_path / "full.sqlite"
     crawl(full, [board(site)], fast())
@@ -358,14 +427,31 @@ def test_killed_crawl_resumes(site, tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trafficking_ads", "scrape", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "scrape", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_cli_urls_follow_and_out(site, tmp_path):
     out = tmp_path / "ads.jsonl"
-    res = _cli(site.base + "/jobs/index.html", site.base + "/s/kzjobs", "--follow", r"/jobs/\d\.html$", "--out", str(out),
-               "--delay", "0.01", "--user-agent-contact", "mailto:team@ngo.example", "--allow-private")
+    res = _cli(
+        site.base + "/jobs/index.html",
+        site.base + "/s/kzjobs",
+        "--follow",
+        r"/jobs/\d\.html$",
+        "--out",
+        str(out),
+        "--delay",
+        "0.01",
+        "--user-agent-contact",
+        "mailto:team@ngo.example",
+        "--allow-private",
+    )
     assert res.returncode == 0, res.stderr
     ads = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     urls = {a["url"] for a in ads}

@@ -20,7 +20,9 @@ from trafficking_ads.scrape.robots import Robots
 from trafficking_ads.scrape.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("scrape_fixture_server_h", ROOT / "tests" / "fixtures" / "site" / "server.py")
+_spec = importlib.util.spec_from_file_location(
+    "scrape_fixture_server_h", ROOT / "tests" / "fixtures" / "site" / "server.py"
+)
 server = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(server)
 FixtureSite = server.FixtureSite
@@ -59,8 +61,14 @@ def test_scope_checks_scheme_and_port():
     assert not plain.allows("http://board.example:8080/")
 
 
-@pytest.mark.parametrize("target", ["http://localhost:{port}/jobs/1.html", "http://127.0.0.1:{other}/jobs/1.html",
-                                    "http://169.254.169.254/latest/meta-data/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://localhost:{port}/jobs/1.html",
+        "http://127.0.0.1:{other}/jobs/1.html",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
 def test_redirect_out_of_scope_is_not_followed(tmp_path, target):
     with FixtureSite() as site, FixtureSite() as other:
         port = site.base.rsplit(":", 1)[1]
@@ -80,12 +88,24 @@ def test_in_scope_redirect_still_followed():
         assert res.status == 200 and res.final_url == site.base + "/jobs/2.html"
 
 
-@pytest.mark.parametrize("address,why", [
-    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"), ("10.1.2.3", "private network"),
-    ("192.168.0.1", "private network"), ("169.254.169.254", "cloud metadata endpoint"), ("fd00:ec2::254", "cloud metadata endpoint"),
-    ("100.100.100.200", "cloud metadata endpoint"), ("169.254.1.1", "link-local"), ("fe80::1", "link-local"), ("0.0.0.0", "unspecified"),
-    ("100.64.0.1", "not a public address"), ("224.0.0.1", "multicast"),
-])
+@pytest.mark.parametrize(
+    "address,why",
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("10.1.2.3", "private network"),
+        ("192.168.0.1", "private network"),
+        ("169.254.169.254", "cloud metadata endpoint"),
+        ("fd00:ec2::254", "cloud metadata endpoint"),
+        ("100.100.100.200", "cloud metadata endpoint"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("100.64.0.1", "not a public address"),
+        ("224.0.0.1", "multicast"),
+    ],
+)
 def test_non_public_addresses_are_refused(address, why):
     assert refusal(address) == why
 
@@ -120,7 +140,9 @@ def test_cli_refuses_loopback_and_documents_allow_private(tmp_path):
         out = tmp_path / "ads.jsonl"
         res = CliRunner().invoke(app, ["scrape", site.base + "/jobs/1.html", "--out", str(out), "--delay", "0.01"])
         assert res.exit_code == 0 and out.read_text() == "" and site.requests == []
-        res = CliRunner().invoke(app, ["scrape", site.base + "/jobs/1.html", "--out", str(out), "--delay", "0.01", "--allow-private"])
+        res = CliRunner().invoke(
+            app, ["scrape", site.base + "/jobs/1.html", "--out", str(out), "--delay", "0.01", "--allow-private"]
+        )
         assert res.exit_code == 0 and len(out.read_text().splitlines()) == 1
 
 
@@ -139,7 +161,9 @@ def test_robots_over_512_kib_parsed_up_to_500_kib(tmp_path):
         assert fetch(site.base + "/jobs/1.html", cfg()).status == 200
 
 
-@pytest.mark.parametrize("value,expected", [("2.5", 2.5), ("0.2", 0.2), ("3", 3.0), (" 1.0 ", 1.0), ("soon", None), ("-1", None)])
+@pytest.mark.parametrize(
+    "value,expected", [("2.5", 2.5), ("0.2", 0.2), ("3", 3.0), (" 1.0 ", 1.0), ("soon", None), ("-1", None)]
+)
 def test_fractional_crawl_delay(value, expected):
     robots = Robots.from_response("https://a.kz", 200, f"User-agent: *\nCrawl-delay: {value}\nDisallow: /x\n")
     assert robots.crawl_delay() == expected
@@ -171,7 +195,11 @@ def test_non_text_charset_is_undecodable(charset):
 
 def test_non_text_charset_page_is_reported_not_crashed(tmp_path, caplog):
     with FixtureSite() as site:
-        site.routes["/z.html"] = (200, {"Content-Type": "text/html; charset=zlib"}, b"<html><body><p>Work abroad</p></body></html>")
+        site.routes["/z.html"] = (
+            200,
+            {"Content-Type": "text/html; charset=zlib"},
+            b"<html><body><p>Work abroad</p></body></html>",
+        )
         db = tmp_path / "c.sqlite"
         stats = crawl(db, [Source(name="s", start_urls=[site.base + "/z.html", site.base + "/jobs/1.html"])], cfg())
         assert stats.failed == 1 and stats.ads_new == 1

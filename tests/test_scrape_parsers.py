@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from trafficking_ads.records import Ad
-from trafficking_ads.scrape.extract import HtmlPage, decode_html, detect_charset, html_to_text, job_posting_to_ad, parse_html
+from trafficking_ads.scrape.extract import (
+    HtmlPage,
+    decode_html,
+    detect_charset,
+    html_to_text,
+    job_posting_to_ad,
+    parse_html,
+)
 from trafficking_ads.scrape.feeds import parse_feed
 from trafficking_ads.scrape.fetch import FetchConfig, FetchError, check_url, http_date, parse_retry_after
 from trafficking_ads.scrape.robots import Robots
@@ -27,7 +34,17 @@ SITE = Path(__file__).resolve().parent / "fixtures" / "site"
 # ---------------------------------------------------------------- URLs and headers
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)", "data:text/html,hi", "/relative/path", "http://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/x",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "/relative/path",
+        "http://",
+    ],
+)
 def test_only_absolute_http_urls_are_fetched(url):
     with pytest.raises(FetchError) as e:
         check_url(url)
@@ -82,12 +99,16 @@ def test_undeclared_charset_utf8_else_cp1251():
 
 
 def test_robots_rules_and_crawl_delay():
-    r = Robots.from_response("https://a.kz", 200, "User-agent: *\nDisallow: /private/\nCrawl-delay: 3\nSitemap: https://a.kz/s.xml\n")
+    r = Robots.from_response(
+        "https://a.kz", 200, "User-agent: *\nDisallow: /private/\nCrawl-delay: 3\nSitemap: https://a.kz/s.xml\n"
+    )
     assert r.allowed("https://a.kz/jobs/1")
     assert not r.allowed("https://a.kz/private/x")
     assert r.crawl_delay() == 3.0
     assert r.sitemaps() == ["https://a.kz/s.xml"]
-    specific = Robots.from_response("https://a.kz", 200, "User-agent: trafficking-ads\nDisallow: /\n\nUser-agent: *\nAllow: /\n")
+    specific = Robots.from_response(
+        "https://a.kz", 200, "User-agent: trafficking-ads\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
+    )
     assert not specific.allowed("https://a.kz/jobs/1")
 
 
@@ -149,13 +170,23 @@ def test_telegram_channel_page():
     page = parse_channel_page(tree, url)
     assert [m.id for m in page.messages] == [101, 103]  # 102 is a photo without caption
     first, second = page.messages
-    assert first.text.splitlines() == ["🔥 Работа в Сеуле для девушек 18-25 лет", "Зарплата от 3000$", "Билеты за наш счёт", "Пишите: @manager_kz"]
+    assert first.text.splitlines() == [
+        "🔥 Работа в Сеуле для девушек 18-25 лет",
+        "Зарплата от 3000$",
+        "Билеты за наш счёт",
+        "Пишите: @manager_kz",
+    ]
     assert first.date == "2024-05-10T08:15:00+00:00" and first.views == "1.2K"
     assert second.text == "Ещё 5 мест в Дубай, танцовщицы.\nЖильё бесплатно."  # the quoted reply is not part of it
     assert second.forwarded_from == "Vacancies Dubai"
     assert page.older == "https://t.me/s/kzjobs?before=101"
     ad = first.to_ad()
-    assert (ad.id, ad.source, ad.url, ad.posted_at) == ("tg:kzjobs/101", "telegram:kzjobs", "https://t.me/kzjobs/101", "2024-05-10T08:15:00+00:00")
+    assert (ad.id, ad.source, ad.url, ad.posted_at) == (
+        "tg:kzjobs/101",
+        "telegram:kzjobs",
+        "https://t.me/kzjobs/101",
+        "2024-05-10T08:15:00+00:00",
+    )
 
 
 def test_telegram_page_without_more_link_pages_back_by_oldest_id():
@@ -177,7 +208,11 @@ def test_job_posting_mapping_variants():
         "description": "&lt;p&gt;Работа моделью&lt;/p&gt;&lt;ul&gt;&lt;li&gt;Турция&lt;/li&gt;&lt;/ul&gt;",
         "hiringOrganization": "Star Models",
         "jobLocationType": "TELECOMMUTE",
-        "baseSalary": {"@type": "MonetaryAmount", "currency": "KZT", "value": {"minValue": 300000, "unitText": "MONTH"}},
+        "baseSalary": {
+            "@type": "MonetaryAmount",
+            "currency": "KZT",
+            "value": {"minValue": 300000, "unitText": "MONTH"},
+        },
         "validThrough": "2024-07-01",
         "employmentType": "PART_TIME",
     }
@@ -232,7 +267,11 @@ sources:
     cfg = load_sources(f)
     board, tg = cfg.sources
     assert cfg.delay == 2 and cfg.user_agent_contact.endswith("about-crawler")
-    assert board.allowed_domains == ["jobs.example.kz"] and board.allows("https://m.jobs.example.kz/x") and not board.allows("https://evil.kz/")
+    assert (
+        board.allowed_domains == ["jobs.example.kz"]
+        and board.allows("https://m.jobs.example.kz/x")
+        and not board.allows("https://evil.kz/")
+    )
     assert board.ad_links.regex.search("https://jobs.example.kz/vacancy/12") and board.max_pages == 50
     assert tg.allowed_domains == ["t.me"]
 
@@ -241,8 +280,14 @@ sources:
     "text, message",
     [
         ("sources:\n  - name: a\n    start_urls: [file:///etc/passwd]\n", "sources.0.start_urls"),
-        ("sources:\n  - name: a\n    start_urls: [https://a.kz]\n    ad_links: {pattern: '(['}\n", "sources.0.ad_links.pattern"),
-        ("sources:\n  - name: a\n    start_urls: [https://a.kz]\n    pagination: {next_css: 'a[['}\n", "not a valid CSS selector"),
+        (
+            "sources:\n  - name: a\n    start_urls: [https://a.kz]\n    ad_links: {pattern: '(['}\n",
+            "sources.0.ad_links.pattern",
+        ),
+        (
+            "sources:\n  - name: a\n    start_urls: [https://a.kz]\n    pagination: {next_css: 'a[['}\n",
+            "not a valid CSS selector",
+        ),
         ("sources:\n  - name: a\n    start_urls: [https://a.kz]\n    delay: -1\n", "sources.0.delay"),
         ("sources:\n  - name: a\n    start_url: [https://a.kz]\n", "sources.0.start_url"),
         ("sources: [\n", "line"),
@@ -257,7 +302,9 @@ def test_bad_sources_file_names_file_and_field(tmp_path, text, message):
 
 
 def test_sources_from_urls_group_by_host():
-    srcs = sources_from_urls(["https://a.kz/jobs", "https://a.kz/feed.xml", "https://t.me/s/kzjobs"], follow=[r"/job/\d+", r"/vac/\d+"])
+    srcs = sources_from_urls(
+        ["https://a.kz/jobs", "https://a.kz/feed.xml", "https://t.me/s/kzjobs"], follow=[r"/job/\d+", r"/vac/\d+"]
+    )
     assert [s.name for s in srcs] == ["a.kz", "t.me"]
     assert srcs[0].ad_links.regex.search("https://a.kz/vac/7")
     with pytest.raises(SourceError):

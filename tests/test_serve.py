@@ -87,6 +87,7 @@ def test_batch_matches_score_many(client, sample_ads, reference):
 
 def test_concurrent_single_ads_match_score_many(client, sample_ads, reference):
     """Single ads from 8 clients at once land in mixed batches; each still gets its own assessment."""
+
     def one(ad):
         r = client.post("/v1/score", json=ad_json(ad))
         assert r.status_code == 200, r.text
@@ -124,7 +125,10 @@ def test_model_health_ready(client):
     from trafficking_ads.model.runtime import resolve
 
     assert (m["runtime"], m["precision"]) == resolve(card["runtime"], card["precision"])  # "auto" resolved for this CPU
-    assert m["thresholds"]["medium"] == card["thresholds"]["medium"] and m["thresholds"]["operating"] == card["operating_threshold"]
+    assert (
+        m["thresholds"]["medium"] == card["thresholds"]["medium"]
+        and m["thresholds"]["operating"] == card["operating_threshold"]
+    )
     assert m["held_out"]["data"]["split"] == "test"
     assert 0 < m["held_out"]["pr_auc"] <= 1 and m["held_out"]["precision"] > 0
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -144,31 +148,39 @@ def _error(r: httpx.Response, status: int, field: str, reason: str):
     return body
 
 
-@pytest.mark.parametrize("content, field, reason", [
-    (b'{"text": "unterminated', "body", r"invalid JSON: .* line 1 column"),
-    (b"", "body", "empty"),
-    (b'{"text": NaN}', "body", "NaN is not valid JSON"),
-    (b"\xff\xfe\x00", "body", "invalid JSON|not UTF-8"),
-    (b'{"text": 12}', "body.text", "valid string"),
-    (b'{"text": "ok", "title": ["x"]}', "body.title", "valid string"),
-    (b'{"text": "ok", "meta": "x"}', "body.meta", "dictionary"),
-    (b'{"title": "no text"}', "body.text", "required"),
-    (b'{"text": ""}', "body.text", "empty text"),
-    (b'{"text": "  \\n\\t "}', "body.text", "empty text"),
-    (b'{"text": "ok", "colour": "red"}', "body.colour", "unknown field"),
-    (b'[]', "body", "empty list"),
-    (b'["ok", 5]', "body[1]", "expected an ad"),
-    (b'["ok", {"text": ""}]', "body[1].text", "empty text"),
-    (b'17', "body", "expected an ad"),
-    (b'{"text": "\\ud800 lone surrogate"}', "body.text", "unpaired surrogate"),
-])
+@pytest.mark.parametrize(
+    "content, field, reason",
+    [
+        (b'{"text": "unterminated', "body", r"invalid JSON: .* line 1 column"),
+        (b"", "body", "empty"),
+        (b'{"text": NaN}', "body", "NaN is not valid JSON"),
+        (b"\xff\xfe\x00", "body", "invalid JSON|not UTF-8"),
+        (b'{"text": 12}', "body.text", "valid string"),
+        (b'{"text": "ok", "title": ["x"]}', "body.title", "valid string"),
+        (b'{"text": "ok", "meta": "x"}', "body.meta", "dictionary"),
+        (b'{"title": "no text"}', "body.text", "required"),
+        (b'{"text": ""}', "body.text", "empty text"),
+        (b'{"text": "  \\n\\t "}', "body.text", "empty text"),
+        (b'{"text": "ok", "colour": "red"}', "body.colour", "unknown field"),
+        (b"[]", "body", "empty list"),
+        (b'["ok", 5]', "body[1]", "expected an ad"),
+        (b'["ok", {"text": ""}]', "body[1].text", "empty text"),
+        (b"17", "body", "expected an ad"),
+        (b'{"text": "\\ud800 lone surrogate"}', "body.text", "unpaired surrogate"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field(client, content, field, reason):
     _error(client.post("/v1/score", content=content, headers={"content-type": "application/json"}), 422, field, reason)
 
 
 def test_limits(client):
     _error(client.post("/v1/score", json=["ad"] * 41), 422, "body", "41 ads in one request, over the limit of 40")
-    _error(client.post("/v1/score", json={"text": "x" * 5001}), 422, "body.text", "5001 characters is over the limit of 5000")
+    _error(
+        client.post("/v1/score", json={"text": "x" * 5001}),
+        422,
+        "body.text",
+        "5001 characters is over the limit of 5000",
+    )
     _error(client.post("/v1/explain", json=["a", "b"]), 422, "body", "expected one ad")
     big = json.dumps({"text": "x" * 400_000}).encode()
     _error(client.post("/v1/score", content=big), 413, "body", f"{len(big)} bytes, limit 300000")
@@ -184,8 +196,12 @@ def test_oversized_last_chunk_is_refused_at_once(server):
     """A chunked body whose over-limit chunk is also its last: nothing is left to wait for."""
     data = b" " * 310_000
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  + f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
+        s.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(data):x}\r\n".encode()
+            + data
+            + b"\r\n0\r\n\r\n"
+        )
         head = s.recv(65536)
     assert head.startswith(b"HTTP/1.1 413"), head[:200]
 
@@ -205,7 +221,9 @@ def test_concurrent_requests_are_batched(client, server):
         codes = list(pool.map(lambda t: client.post("/v1/score", json=t).status_code, texts))
     assert codes == [200] * 24
     after = client.get("/metrics").text
-    batches = metric(after, "trafficking_ads_batch_size_ads_count") - metric(before, "trafficking_ads_batch_size_ads_count")
+    batches = metric(after, "trafficking_ads_batch_size_ads_count") - metric(
+        before, "trafficking_ads_batch_size_ads_count"
+    )
     ads = metric(after, "trafficking_ads_batch_size_ads_sum") - metric(before, "trafficking_ads_batch_size_ads_sum")
     assert ads == 24 and batches < 24, f"{ads} ads in {batches} batches: nothing was coalesced"
 
@@ -219,13 +237,18 @@ def test_client_that_disconnects_leaves_no_queued_work(client, server):
     time.sleep(0.15)
     body = json.dumps([f"объявление {i}: работа в Сеуле для девушек" for i in range(5)]).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as s:
-        s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        s.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         time.sleep(0.05)  # queued behind the busy batch, then gone
     busy.join()
     time.sleep(0.5)
     after = client.get("/metrics").text
-    dropped = metric(after, "trafficking_ads_queue_dropped_ads_total") - metric(before, "trafficking_ads_queue_dropped_ads_total")
+    dropped = metric(after, "trafficking_ads_queue_dropped_ads_total") - metric(
+        before, "trafficking_ads_queue_dropped_ads_total"
+    )
     scored = metric(after, "trafficking_ads_assessments_total") - metric(before, "trafficking_ads_assessments_total")
     assert dropped == 5, after
     assert scored == 40  # the busy request's ads only
@@ -239,9 +262,15 @@ def test_metrics_are_prometheus_text(client):
     r = client.get("/metrics")
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
-    for name in ("trafficking_ads_http_requests_total", "trafficking_ads_http_errors_total",
-                 "trafficking_ads_http_request_duration_seconds_bucket", "trafficking_ads_batch_size_ads_bucket",
-                 "trafficking_ads_queue_depth_ads", "trafficking_ads_assessments_total", "trafficking_ads_model_ready"):
+    for name in (
+        "trafficking_ads_http_requests_total",
+        "trafficking_ads_http_errors_total",
+        "trafficking_ads_http_request_duration_seconds_bucket",
+        "trafficking_ads_batch_size_ads_bucket",
+        "trafficking_ads_queue_depth_ads",
+        "trafficking_ads_assessments_total",
+        "trafficking_ads_model_ready",
+    ):
         assert f"\n{name}" in text, name
     assert metric(text, "trafficking_ads_http_requests_total", route="/v1/score", method="POST", status="200") >= 1
     assert metric(text, "trafficking_ads_http_errors_total", route="/v1/score", status="422") >= 1
@@ -255,7 +284,9 @@ def test_metrics_are_prometheus_text(client):
 
 
 def test_request_ids_in_headers_and_every_log_line(client, server):
-    r = client.post("/v1/score", json={"text": MARKER_TEXT, "contacts": MARKER_CONTACTS}, headers={"x-request-id": "trace-42.a"})
+    r = client.post(
+        "/v1/score", json={"text": MARKER_TEXT, "contacts": MARKER_CONTACTS}, headers={"x-request-id": "trace-42.a"}
+    )
     assert r.status_code == 200 and r.headers["x-request-id"] == "trace-42.a"
     generated = client.get("/healthz").headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{16}", generated)
@@ -294,7 +325,18 @@ def test_docs_work_offline(client):
             assert u.startswith("/"), u
             assert client.get(u).status_code == 200, u
     doc = client.get("/openapi.json").json()
-    assert {"/v1/score", "/v1/explain", "/v1/model", "/healthz", "/readyz", "/metrics", "/setup", "/health", "/predict", "/webhook"} <= set(doc["paths"])
+    assert {
+        "/v1/score",
+        "/v1/explain",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/setup",
+        "/health",
+        "/predict",
+        "/webhook",
+    } <= set(doc["paths"])
     ad = doc["components"]["schemas"]["Ad"]
     assert ad["required"] == ["text"] and ad["properties"]["text"]["maxLength"] == 5000
 

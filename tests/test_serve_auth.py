@@ -25,7 +25,9 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-auth")
     keyfile = tmp / "keys.txt"
     keyfile.write_text(f"# service keys\n{KEYS[0]}\n\n{KEYS[1]}\n", encoding="utf-8")
-    s = start(tmp, "--api-key-file", str(keyfile), "--log-ads", "--max-batch", "1", "--max-wait-ms", "0", "--max-queue", "2")
+    s = start(
+        tmp, "--api-key-file", str(keyfile), "--log-ads", "--max-batch", "1", "--max-wait-ms", "0", "--max-queue", "2"
+    )
     yield s
     assert s.stop() == 0, s.log()
 
@@ -40,14 +42,33 @@ def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-PROTECTED = [("POST", "/v1/score"), ("POST", "/v1/explain"), ("GET", "/v1/model"), ("GET", "/metrics"), ("GET", "/docs"),
-             ("GET", "/openapi.json"), ("GET", "/static/docs/swagger-ui.css"), ("POST", "/setup"), ("GET", "/health"),
-             ("POST", "/predict"), ("POST", "/webhook"), ("GET", "/v1/labelstudio/config"), ("GET", "/no/such/route")]
+PROTECTED = [
+    ("POST", "/v1/score"),
+    ("POST", "/v1/explain"),
+    ("GET", "/v1/model"),
+    ("GET", "/metrics"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+    ("GET", "/static/docs/swagger-ui.css"),
+    ("POST", "/setup"),
+    ("GET", "/health"),
+    ("POST", "/predict"),
+    ("POST", "/webhook"),
+    ("GET", "/v1/labelstudio/config"),
+    ("GET", "/no/such/route"),
+]
 
 
 @pytest.mark.parametrize("method, path", PROTECTED)
 def test_every_route_needs_a_key(client, method, path):
-    for headers in ({}, bearer(WRONG), {"authorization": "Bearer"}, {"authorization": f"Token {KEYS[0]}"}, bearer(KEYS[0] + "x"), bearer(KEYS[0][:-1])):
+    for headers in (
+        {},
+        bearer(WRONG),
+        {"authorization": "Bearer"},
+        {"authorization": f"Token {KEYS[0]}"},
+        bearer(KEYS[0] + "x"),
+        bearer(KEYS[0][:-1]),
+    ):
         r = client.request(method, path, json="Работа в Дубае", headers=headers)
         assert r.status_code == 401, (path, headers, r.text)
         body = r.json()
@@ -87,10 +108,14 @@ def test_full_queue_answers_503_with_retry_after(client):
         else:
             assert len(r.json()["assessments"]) == 1
     after = client.get("/metrics", headers=bearer(KEYS[0])).text
-    rejected = metric(after, "trafficking_ads_queue_rejections_total") - metric(before, "trafficking_ads_queue_rejections_total")
+    rejected = metric(after, "trafficking_ads_queue_rejections_total") - metric(
+        before, "trafficking_ads_queue_rejections_total"
+    )
     assert rejected == codes.count(503)
     assert metric(after, "trafficking_ads_queue_depth_ads") == 0
-    assert metric(after, "trafficking_ads_batch_size_ads_bucket", le="1.0") == metric(after, "trafficking_ads_batch_size_ads_count")
+    assert metric(after, "trafficking_ads_batch_size_ads_bucket", le="1.0") == metric(
+        after, "trafficking_ads_batch_size_ads_count"
+    )
     assert client.post("/v1/score", json="снова работаем", headers=bearer(KEYS[1])).status_code == 200
 
 

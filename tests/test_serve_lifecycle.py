@@ -19,8 +19,14 @@ from serve_helpers import ROOT, start
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "trafficking_ads", "serve", "--port", "0", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "trafficking_ads", "serve", "--port", "0", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow
@@ -40,7 +46,9 @@ def test_ready_after_healthy_and_sigterm_finishes_in_flight_work(tmp_path):
         assert early.status_code == 503 and early.json()["error"] == "not_ready"
         server.wait_ready()
 
-        ads = ["Набор девушек 18-25 на работу за границей, визу и билеты оформим, паспорт сдаёте координатору. " * 10] * 200
+        ads = [
+            "Набор девушек 18-25 на работу за границей, визу и билеты оформим, паспорт сдаёте координатору. " * 10
+        ] * 200
         result: dict = {}
 
         def in_flight():
@@ -67,7 +75,9 @@ def test_ready_after_healthy_and_sigterm_finishes_in_flight_work(tmp_path):
 def test_a_model_that_fails_to_load_exits_1(tmp_path):
     model = tmp_path / "broken"
     model.mkdir()
-    (model / "model.json").write_text(json.dumps({"kind": "no-such-kind", "name": "broken", "version": "0"}), encoding="utf-8")
+    (model / "model.json").write_text(
+        json.dumps({"kind": "no-such-kind", "name": "broken", "version": "0"}), encoding="utf-8"
+    )
     p = run_cli("--model", str(model))
     assert p.returncode == 1, p.stderr
     assert "could not load the model" in p.stderr and "unknown model kind" in p.stderr
@@ -85,7 +95,10 @@ def test_usage_errors_exit_1_before_loading(tmp_path):
     cases = [
         (("--model", str(tmp_path / "nowhere")), "no model at"),
         (("--api-key-file", str(tmp_path / "missing.txt")), "missing.txt: no such file"),
-        (("--api-key-file", _key_file(tmp_path, "weak.txt", f"# keys\n{weak}\n")), "line 2: key shorter than 16 characters"),
+        (
+            ("--api-key-file", _key_file(tmp_path, "weak.txt", f"# keys\n{weak}\n")),
+            "line 2: key shorter than 16 characters",
+        ),
         (("--api-key-file", _key_file(tmp_path, "empty.txt", "# only a comment\n")), "no keys"),
         (("--max-batch", "0"), "--max-batch must be at least 1"),
         (("--max-wait-ms", "-1"), "--max-wait-ms must not be negative"),
@@ -104,6 +117,12 @@ def test_port_in_use_is_a_usage_error():
         s.listen()
         port = s.getsockname()[1]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        p = subprocess.run([sys.executable, "-m", "trafficking_ads", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "trafficking_ads", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert p.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in p.stderr

@@ -27,7 +27,15 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, supp
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start(tmp_path_factory.mktemp("serve-props"), "--max-text-chars", "2000", "--max-request-ads", "8", "--max-body-bytes", "65536")
+    s = start(
+        tmp_path_factory.mktemp("serve-props"),
+        "--max-text-chars",
+        "2000",
+        "--max-request-ads",
+        "8",
+        "--max-body-bytes",
+        "65536",
+    )
     yield s
     assert s.stop() == 0, s.log()
 
@@ -39,9 +47,19 @@ def api_schema(server):
 
 #: Every operation of the schema (schemathesis' own pytest loader does not run on pytest 9,
 #: so the operations are listed here and drawn from the served schema in the test).
-OPERATIONS = [("POST", "/v1/score"), ("POST", "/v1/explain"), ("GET", "/v1/model"), ("GET", "/healthz"), ("GET", "/readyz"),
-              ("GET", "/metrics"), ("POST", "/setup"), ("GET", "/health"), ("POST", "/predict"), ("POST", "/webhook"),
-              ("GET", "/v1/labelstudio/config")]
+OPERATIONS = [
+    ("POST", "/v1/score"),
+    ("POST", "/v1/explain"),
+    ("GET", "/v1/model"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("POST", "/setup"),
+    ("GET", "/health"),
+    ("POST", "/predict"),
+    ("POST", "/webhook"),
+    ("GET", "/v1/labelstudio/config"),
+]
 
 
 def test_operations_listed_are_the_schemas(api_schema):
@@ -50,7 +68,9 @@ def test_operations_listed_are_the_schemas(api_schema):
 
 
 # Schema-violating requests exist only for operations that take input (the POSTs).
-CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [(m, p, GenerationMode.NEGATIVE) for m, p in OPERATIONS if m == "POST"]
+CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + [
+    (m, p, GenerationMode.NEGATIVE) for m, p in OPERATIONS if m == "POST"
+]
 
 
 @pytest.mark.parametrize("method, path, mode", CASES)
@@ -74,9 +94,14 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-ad_like = st.fixed_dictionaries({"text": st.text(max_size=300)}, optional={
-    "title": st.none() | st.text(max_size=40), "contacts": st.none() | st.text(max_size=40), "meta": st.dictionaries(st.text(max_size=8), json_values, max_size=3),
-})
+ad_like = st.fixed_dictionaries(
+    {"text": st.text(max_size=300)},
+    optional={
+        "title": st.none() | st.text(max_size=40),
+        "contacts": st.none() | st.text(max_size=40),
+        "meta": st.dictionaries(st.text(max_size=8), json_values, max_size=3),
+    },
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +125,7 @@ def test_score_any_json(client, body):
             for hit in a["indicators"]:
                 for ev in hit["evidence"]:
                     if ev["field"] == "text":
-                        assert text[ev["start"]:ev["end"]] == ev["text"]
+                        assert text[ev["start"] : ev["end"]] == ev["text"]
     else:
         assert r.json()["errors"][0]["field"].startswith("body")
 

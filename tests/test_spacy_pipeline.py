@@ -45,7 +45,7 @@ def check_doc(doc, engine) -> int:
     spans = list(doc.spans[COMPONENT])
     assert [s.label_ for s in spans] == [i for i, _ in evidence]
     for span, (_ind, ev) in zip(spans, evidence):
-        assert doc.text[ev.start:ev.end] == ev.text
+        assert doc.text[ev.start : ev.end] == ev.text
         # The span covers the evidence, and is its expansion to token boundaries only.
         assert span.start_char <= ev.start and ev.end <= span.end_char, (span, ev)
         first, last = doc[span.start], doc[span.end - 1]

@@ -37,19 +37,25 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 1500) ->
 
 def _package_files(venv: Path) -> set[str]:
     """The installed package's files, apart from Python's byte-code caches."""
-    return {str(p) for p in venv.glob("lib/python*/site-packages/trafficking_ads/**/*") if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p)
+        for p in venv.glob("lib/python*/site-packages/trafficking_ads/**/*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.mark.slow
 def test_wheel_installs_outside_the_checkout_and_scores_the_samples(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "TRAFFICKING_ADS_"))}
-    env.update({
-        "TRAFFICKING_ADS_CACHE": str(tmp_path / "cache"),
-        "TRAFFICKING_ADS_MODELS": str(tmp_path / "user-models"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
-        "HF_HOME": str(tmp_path / "hf"),
-    })
+    env.update(
+        {
+            "TRAFFICKING_ADS_CACHE": str(tmp_path / "cache"),
+            "TRAFFICKING_ADS_MODELS": str(tmp_path / "user-models"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+            "HF_HOME": str(tmp_path / "hf"),
+        }
+    )
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], tmp_path, env)
     (wheel,) = dist.glob("trafficking_ads-*.whl")

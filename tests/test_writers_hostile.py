@@ -17,13 +17,35 @@ from typer.testing import CliRunner
 from trafficking_ads.batch import score_file
 from trafficking_ads.cli import app
 from trafficking_ads.records import Ad, Assessment, ModelInfo, scored_record
-from trafficking_ads.writers import (FORMULA_START, OutputError, RecordWriter, csv_row, neutralise_cell, partial_path,
-                                     unneutralise_cell, write_jsonl_atomic)
+from trafficking_ads.writers import (
+    FORMULA_START,
+    OutputError,
+    RecordWriter,
+    csv_row,
+    neutralise_cell,
+    partial_path,
+    unneutralise_cell,
+    write_jsonl_atomic,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = str(ROOT / "models" / "indicators")  # the rule-based scorer: real, fast, no transformer
-HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1",
-           "'=already quoted", "''", "'", "plain", "", "- bullet list", "=", "＝fullwidth is text"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1",
+    "\r=1",
+    "'=already quoted",
+    "''",
+    "'",
+    "plain",
+    "",
+    "- bullet list",
+    "=",
+    "＝fullwidth is text",
+]
 
 
 def record(ad_id: str, title: str, text: str = "Работа") -> dict:
@@ -61,7 +83,12 @@ def test_resume_reads_neutralised_ids_back(tmp_path):
         w.write(record(v, "t"))
     w.abort()
     w = RecordWriter(out, "csv", ("text", "title"), resume=True)
-    assert sorted(w.done_ids) == sorted(HOSTILE[:6]) and w.partial_model == {"name": "m", "version": "=1", "runtime": "", "precision": ""}
+    assert sorted(w.done_ids) == sorted(HOSTILE[:6]) and w.partial_model == {
+        "name": "m",
+        "version": "=1",
+        "runtime": "",
+        "precision": "",
+    }
     w.abort()
 
 
@@ -100,7 +127,9 @@ def test_atomic_jsonl_temp_name_is_not_predictable(tmp_path):
     (tmp_path / f".{out.name}.{os.getpid()}.tmp").symlink_to(victim)  # the old, predictable name
     assert write_jsonl_atomic(out, [{"a": 1}, {"a": 2}]) == 2
     assert victim.read_text() == "precious\n" and out.read_text() == '{"a": 1}\n{"a": 2}\n'
-    assert not out.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, victim.name, f".{out.name}.{os.getpid()}.tmp"])
+    assert not out.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [out.name, victim.name, f".{out.name}.{os.getpid()}.tmp"]
+    )
 
 
 def test_stale_partial_without_resume_is_replaced(tmp_path):
@@ -116,8 +145,16 @@ def test_stale_partial_without_resume_is_replaced(tmp_path):
 
 def ads_file(tmp_path: Path, n: int) -> Path:
     p = tmp_path / "ads.jsonl"
-    p.write_text("".join(json.dumps({"id": f"ad{i}", "text": f"Работа в Дубае номер {i}, билеты за наш счёт. " * 3}, ensure_ascii=False) + "\n"
-                         for i in range(n)), encoding="utf-8")
+    p.write_text(
+        "".join(
+            json.dumps(
+                {"id": f"ad{i}", "text": f"Работа в Дубае номер {i}, билеты за наш счёт. " * 3}, ensure_ascii=False
+            )
+            + "\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
     return p
 
 
@@ -143,7 +180,9 @@ def test_full_disk_is_one_clear_message_and_resumable(tmp_path):
     out = tmp_path / "s.jsonl"
     cmd = [sys.executable, "-m", "trafficking_ads", "score", str(ads), "-o", str(out), "--model", RULES, "-q"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
+    res = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size
+    )
     assert res.returncode == 1, res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert "no space left" in res.stderr and "--resume" in res.stderr and str(partial_path(out)) in res.stderr

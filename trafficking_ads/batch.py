@@ -47,8 +47,11 @@ class StrictModeError(InputError):
 def model_identity(info: ModelInfo | dict[str, Any]) -> dict[str, str]:
     """The fields that say which model wrote a record: name, version, runtime, precision
     (missing ones read as "", as in files written before runtime and precision were kept)."""
-    d = info if isinstance(info, dict) else {"name": info.name, "version": info.version,
-                                             "runtime": info.runtime, "precision": info.precision}
+    d = (
+        info
+        if isinstance(info, dict)
+        else {"name": info.name, "version": info.version, "runtime": info.runtime, "precision": info.precision}
+    )
     return {k: str(d.get(k) or "") for k in ("name", "version", "runtime", "precision")}
 
 
@@ -244,7 +247,10 @@ def _deferred_interrupt() -> Iterator[threading.Event | None]:
     raising KeyboardInterrupt wherever the main thread happens to be, e.g. between taking an
     assessment and writing it. Yields None (nothing changed) outside the main thread or when
     the program has its own SIGINT handler."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield None
         return
     event = threading.Event()
@@ -331,7 +337,9 @@ def score_file(
         raise InvalidValueError(f"unknown input format {input_format!r} (one of: {', '.join(FORMATS)})")
     unknown = [f for f in ad_fields if f not in Ad.__dataclass_fields__]  # type: ignore[attr-defined]
     if unknown:
-        raise InvalidValueError(f"unknown ad field(s) {', '.join(unknown)} (one of: {', '.join(Ad.__dataclass_fields__)})")  # type: ignore[attr-defined]
+        raise InvalidValueError(
+            f"unknown ad field(s) {', '.join(unknown)} (one of: {', '.join(Ad.__dataclass_fields__)})"
+        )  # type: ignore[attr-defined]
     if out is not None and str(out) == "-":
         out = None
     if out is not None:
@@ -376,11 +384,20 @@ def score_file(
                     f"{partial_path(out)} was scored by {model_label(writer.partial_model)}, "  # type: ignore[arg-type]
                     f"not {model_label(scorer.info)}; rerun without --resume (or with that model, runtime and precision)"
                 )
-            records = iter_records(inputs, text=text, encoding=encoding, mapping=mapping,
-                                   input_format=input_format, on_bytes=bytes_read)
+            records = iter_records(
+                inputs, text=text, encoding=encoding, mapping=mapping, input_format=input_format, on_bytes=bytes_read
+            )
             with writer:
-                score_records(records, scorer, writer, strict=strict, ad_fields=ad_fields,
-                              on_bad=record_bad, on_written=written, summary=summary)
+                score_records(
+                    records,
+                    scorer,
+                    writer,
+                    strict=strict,
+                    ad_fields=ad_fields,
+                    on_bad=record_bad,
+                    on_written=written,
+                    summary=summary,
+                )
         except BaseException:
             writer.abort()
             raise

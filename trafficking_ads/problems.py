@@ -97,7 +97,9 @@ class Problems(list):
         super().__init__()
         self.strict = strict
 
-    def report(self, path: str | Path, row: int | None, field: str | None, why: str, kind: str = "invalid_value") -> None:
+    def report(
+        self, path: str | Path, row: int | None, field: str | None, why: str, kind: str = "invalid_value"
+    ) -> None:
         """Record a skipped row (`row`: its 1-based number in the file), or raise `DataError` in strict mode."""
         p = Problem(str(path), kind, why, record=row, field=field)
         if self.strict:

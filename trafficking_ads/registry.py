@@ -57,7 +57,12 @@ class HeldOut:
         a, b = self.data, other.data
         if a.get("fingerprint") and b.get("fingerprint"):
             same = a["fingerprint"] == b["fingerprint"]
-            return same, "same held-out fingerprint" if same else f"held-out fingerprints differ ({a['fingerprint'][:12]} vs {b['fingerprint'][:12]})"
+            return (
+                same,
+                "same held-out fingerprint"
+                if same
+                else f"held-out fingerprints differ ({a['fingerprint'][:12]} vs {b['fingerprint'][:12]})",
+            )
         keys = ("path", "split", "n", "positives")
         if not any(a.get(k) is not None for k in keys) or not any(b.get(k) is not None for k in keys):
             return False, "the held-out data of one measurement is not recorded"
@@ -119,7 +124,9 @@ def held_out(path: Path, card: ModelCard | None = None) -> HeldOut:
     if isinstance(metrics, dict):
         pr = _num(metrics.get("pr_auc"))
         if pr is None:
-            pr = _num(((metrics.get("overall") or {}) if isinstance(metrics.get("overall"), dict) else {}).get("pr_auc"))
+            pr = _num(
+                ((metrics.get("overall") or {}) if isinstance(metrics.get("overall"), dict) else {}).get("pr_auc")
+            )
         if pr is not None:
             return HeldOut(pr, f"{path / 'model.json'} metrics", dict(metrics.get("data") or card.held_out or {}))
     return HeldOut(None, "none (no metrics.json and no metrics in model.json)", {})
@@ -230,7 +237,9 @@ def gate(candidate: ModelEntry, current: ModelEntry | None, tolerance: float = D
     if current is None:
         return GateDecision(True, "no current default: nothing to compare against", c.pr_auc, None, tolerance)
     if c.pr_auc is None:
-        return GateDecision(False, f"{candidate.dir_name} has no held-out PR-AUC ({c.source}); evaluate it first", None, None, tolerance)
+        return GateDecision(
+            False, f"{candidate.dir_name} has no held-out PR-AUC ({c.source}); evaluate it first", None, None, tolerance
+        )
     base = _baseline_from_comparison(candidate, current)
     if base is not None:
         same, why = c.same_data(base)
@@ -239,14 +248,36 @@ def gate(candidate: ModelEntry, current: ModelEntry | None, tolerance: float = D
     if base is None:
         base = current.held_out
         if base.pr_auc is None:
-            return GateDecision(False, f"the current default has no held-out PR-AUC ({base.source}); evaluate it on the candidate's held-out data first", c.pr_auc, None, tolerance)
+            return GateDecision(
+                False,
+                f"the current default has no held-out PR-AUC ({base.source}); evaluate it on the candidate's held-out data first",
+                c.pr_auc,
+                None,
+                tolerance,
+            )
         same, why = base.same_data(c)
         if not same:
-            return GateDecision(False, f"not comparable (default vs candidate): {why}", c.pr_auc, base.pr_auc, tolerance, base.source)
+            return GateDecision(
+                False, f"not comparable (default vs candidate): {why}", c.pr_auc, base.pr_auc, tolerance, base.source
+            )
     drop = base.pr_auc - c.pr_auc
     if drop > tolerance:
-        return GateDecision(False, f"held-out PR-AUC dropped by {drop:.4f} ({base.pr_auc:.4f} -> {c.pr_auc:.4f}), more than the tolerance {tolerance}", c.pr_auc, base.pr_auc, tolerance, base.source)
-    return GateDecision(True, f"held-out PR-AUC {base.pr_auc:.4f} -> {c.pr_auc:.4f} (change {-drop:+.4f}, tolerance {tolerance})", c.pr_auc, base.pr_auc, tolerance, base.source)
+        return GateDecision(
+            False,
+            f"held-out PR-AUC dropped by {drop:.4f} ({base.pr_auc:.4f} -> {c.pr_auc:.4f}), more than the tolerance {tolerance}",
+            c.pr_auc,
+            base.pr_auc,
+            tolerance,
+            base.source,
+        )
+    return GateDecision(
+        True,
+        f"held-out PR-AUC {base.pr_auc:.4f} -> {c.pr_auc:.4f} (change {-drop:+.4f}, tolerance {tolerance})",
+        c.pr_auc,
+        base.pr_auc,
+        tolerance,
+        base.source,
+    )
 
 
 @dataclass
@@ -321,7 +352,9 @@ def check_candidate_files(path: Path) -> list[Path]:
         if not entry.is_file(follow_symlinks=False):
             raise PromotionError(f"{where}: a special file (FIFO, socket or device) in the candidate")
         if not entry.name.endswith(MODEL_FILE_SUFFIXES) or entry.name.startswith("."):
-            raise PromotionError(f"{where}: unexpected file in a model directory (allowed: {', '.join(MODEL_FILE_SUFFIXES)}, not hidden)")
+            raise PromotionError(
+                f"{where}: unexpected file in a model directory (allowed: {', '.join(MODEL_FILE_SUFFIXES)}, not hidden)"
+            )
         files.append(where)
     return files
 
@@ -337,7 +370,14 @@ def _copy_regular(src: Path, dst: Path) -> None:
     shutil.copystat(src, dst, follow_symlinks=False)
 
 
-def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: float = DEFAULT_TOLERANCE, force: bool = False, verify: bool = True) -> PromoteResult:
+def promote(
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    force: bool = False,
+    verify: bool = True,
+) -> PromoteResult:
     """Make `<root>/<name>` (or the directory `name`) the default in `root` if it passes the
     gate (or `force`); raises PromotionError if refused. `root`: the user's models directory.
     Without a default in `root` the gate compares against the shipped default.
@@ -389,7 +429,9 @@ def promote(name: str, root: str | os.PathLike | None = None, *, tolerance: floa
         "promoted": cand.dir_name,
         "name": cand.name,
         "version": cand.version,
-        "previous": None if current is None else {"name": current.name, "version": current.version, "archived_as": archived_as},
+        "previous": None
+        if current is None
+        else {"name": current.name, "version": current.version, "archived_as": archived_as},
         "gate": decision.to_dict(),
         "forced": bool(force and not decision.ok),
     }

@@ -12,7 +12,22 @@ from typing import Any
 from .records import Ad
 
 #: The columns of every split, in order.
-COLUMNS = ("id", "text", "title", "label", "lang", "source", "group", "company_name", "company_profile", "location", "salary", "url", "posted_at", "meta")
+COLUMNS = (
+    "id",
+    "text",
+    "title",
+    "label",
+    "lang",
+    "source",
+    "group",
+    "company_name",
+    "company_profile",
+    "location",
+    "salary",
+    "url",
+    "posted_at",
+    "meta",
+)
 
 
 def ad_to_row(ad: Ad, group: str) -> dict[str, Any]:

@@ -82,7 +82,12 @@ def iter_scored_lines(
                 else:
                     first = seen.get(assessment.ad_id)
                     if first is not None:
-                        problem = Problem(str(path), "duplicate_id", f"duplicate ad_id {assessment.ad_id!r} (first at {first}); skipped", line=n)
+                        problem = Problem(
+                            str(path),
+                            "duplicate_id",
+                            f"duplicate ad_id {assessment.ad_id!r} (first at {first}); skipped",
+                            line=n,
+                        )
                 if problem is not None:
                     if strict:
                         raise ScoredInputError(problem)

@@ -28,8 +28,13 @@ def resolve_model_dir(model: str | os.PathLike | None = None, models_dir: str | 
     return find_model_dir(model, models_dir)
 
 
-def load_scorer(model: str | os.PathLike | None = None, *, runtime: str | None = None, precision: str | None = None,
-                models_dir: str | os.PathLike | None = None) -> Scorer:
+def load_scorer(
+    model: str | os.PathLike | None = None,
+    *,
+    runtime: str | None = None,
+    precision: str | None = None,
+    models_dir: str | os.PathLike | None = None,
+) -> Scorer:
     """Load the scorer for a model: a directory, or a name (default: `default`, the promoted
     model in the user's models directory, else the shipped one).
 

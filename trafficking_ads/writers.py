@@ -28,10 +28,27 @@ from .errors import InvalidValueError, TraffickingAdsError
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 #: Assessment columns of CSV output, before the ad fields.
-CSV_COLUMNS = ("ad_id", "risk", "band", "indicators", "evidence", "lang", "model", "model_version", "model_runtime",
-               "model_precision", "components", "network")
+CSV_COLUMNS = (
+    "ad_id",
+    "risk",
+    "band",
+    "indicators",
+    "evidence",
+    "lang",
+    "model",
+    "model_version",
+    "model_runtime",
+    "model_precision",
+    "components",
+    "network",
+)
 #: The `ModelInfo` fields, as CSV columns (`model` holds the name).
-MODEL_COLUMNS = {"name": "model", "version": "model_version", "runtime": "model_runtime", "precision": "model_precision"}
+MODEL_COLUMNS = {
+    "name": "model",
+    "version": "model_version",
+    "runtime": "model_runtime",
+    "precision": "model_precision",
+}
 PARTIAL_SUFFIX = ".partial"
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -52,7 +69,9 @@ def neutralise_cell(value: str) -> str:
 
     A cell already starting with `'` followed by one of those (or another `'`) gets one more,
     so `unneutralise_cell` restores every value exactly (resume reads ids back)."""
-    if value and (value[0] in FORMULA_START or (value[0] == "'" and value[1:2] and (value[1] in FORMULA_START or value[1] == "'"))):
+    if value and (
+        value[0] in FORMULA_START or (value[0] == "'" and value[1:2] and (value[1] in FORMULA_START or value[1] == "'"))
+    ):
         return "'" + value
     return value
 
@@ -72,10 +91,14 @@ def open_new(path: Path, mode: str = "wb", *, exclusive: bool = True, buffering:
     try:
         fd = os.open(path, flags, 0o666)
     except FileExistsError:
-        raise OutputError(f"{path} appeared while this run was starting; refusing to write through it (remove it and rerun)") from None
+        raise OutputError(
+            f"{path} appeared while this run was starting; refusing to write through it (remove it and rerun)"
+        ) from None
     except OSError:
         if os.path.islink(path):
-            raise OutputError(f"{path} is a symbolic link; refusing to write through it (remove it and rerun)") from None
+            raise OutputError(
+                f"{path} is a symbolic link; refusing to write through it (remove it and rerun)"
+            ) from None
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
@@ -220,7 +243,7 @@ def scan_partial_csv(path: Path, header: list[str]) -> tuple[Counter[str], int, 
             offsets.append(pos)
     bom = b"\xef\xbb\xbf"
     if data_lines and data_lines[0].startswith(bom):
-        data_lines[0] = data_lines[0][len(bom):]
+        data_lines[0] = data_lines[0][len(bom) :]
     taken = [0]
 
     def lines():
@@ -238,7 +261,9 @@ def scan_partial_csv(path: Path, header: list[str]) -> tuple[Counter[str], int, 
     if not data_lines[taken[0] - 1].endswith(b"\n"):
         return ids, 0, None
     if got != header:
-        raise ResumeError(f"{path}: its columns differ from this run's ({got[:12]} vs {header[:12]}); rerun without --resume")
+        raise ResumeError(
+            f"{path}: its columns differ from this run's ({got[:12]} vs {header[:12]}); rerun without --resume"
+        )
     good = offsets[taken[0] - 1]
     try:
         for row in reader:
@@ -291,7 +316,9 @@ class RecordWriter:
         check_output_path(self.path)
         self.partial.parent.mkdir(parents=True, exist_ok=True)
         if self.partial.is_symlink() or (self.partial.exists() and not self.partial.is_file()):
-            raise OutputError(f"{self.partial} is a symbolic link or not a regular file; refusing to write through it (remove it and rerun)")
+            raise OutputError(
+                f"{self.partial} is a symbolic link or not a regular file; refusing to write through it (remove it and rerun)"
+            )
         keep = 0
         if resume and self.partial.exists():
             scan = scan_partial_jsonl(self.partial) if fmt == "jsonl" else scan_partial_csv(self.partial, self._header)

@@ -31,24 +31,43 @@ _AD_JSON = ("meta", "raw")
 ROW_GROUP = 4096
 
 _EVIDENCE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("field", pa.string())])
-_INDICATOR = pa.struct([("id", pa.string()), ("category", pa.string()), ("weight", pa.float64()),
-                        ("evidence", pa.list_(_EVIDENCE)), ("evidence_total", pa.int64())])
+_INDICATOR = pa.struct(
+    [
+        ("id", pa.string()),
+        ("category", pa.string()),
+        ("weight", pa.float64()),
+        ("evidence", pa.list_(_EVIDENCE)),
+        ("evidence_total", pa.int64()),
+    ]
+)
 
 
 def scored_schema(ad_fields: Iterable[str]) -> pa.Schema:
     """The Arrow schema of scored records carrying `ad_fields`."""
     ad = pa.struct([(f, _AD_TYPES.get(f, pa.string())) for f in ad_fields])
-    return pa.schema([
-        ("ad_id", pa.string()),
-        ("risk", pa.float64()),
-        ("band", pa.string()),
-        ("indicators", pa.list_(_INDICATOR)),
-        ("lang", pa.string()),
-        ("model", pa.struct([("name", pa.string()), ("version", pa.string()), ("runtime", pa.string()), ("precision", pa.string())])),
-        ("components", pa.map_(pa.string(), pa.float64())),
-        ("network", pa.string()),
-        ("ad", ad),
-    ])
+    return pa.schema(
+        [
+            ("ad_id", pa.string()),
+            ("risk", pa.float64()),
+            ("band", pa.string()),
+            ("indicators", pa.list_(_INDICATOR)),
+            ("lang", pa.string()),
+            (
+                "model",
+                pa.struct(
+                    [
+                        ("name", pa.string()),
+                        ("version", pa.string()),
+                        ("runtime", pa.string()),
+                        ("precision", pa.string()),
+                    ]
+                ),
+            ),
+            ("components", pa.map_(pa.string(), pa.float64())),
+            ("network", pa.string()),
+            ("ad", ad),
+        ]
+    )
 
 
 def _json(value: Any) -> str | None:
@@ -112,8 +131,13 @@ def write_parquet_atomic(path: str | os.PathLike, table: pa.Table) -> Path:
 class ParquetRecordWriter(RecordWriter):
     """`RecordWriter` for Parquet output: JSON Lines in OUT.partial, Parquet in OUT on commit."""
 
-    def __init__(self, out: str | os.PathLike | None, ad_fields: tuple[str, ...] = (), resume: bool = False,
-                 stream: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        out: str | os.PathLike | None,
+        ad_fields: tuple[str, ...] = (),
+        resume: bool = False,
+        stream: IO[str] | None = None,
+    ) -> None:
         if out is None:
             raise InvalidValueError("Parquet output needs an output file (-o OUT.parquet)")
         super().__init__(out, "jsonl", ad_fields, resume=resume, stream=stream)
@@ -143,8 +167,13 @@ class ParquetRecordWriter(RecordWriter):
         self.partial.unlink(missing_ok=True)  # type: ignore[union-attr]
 
 
-def open_record_writer(out: str | os.PathLike | None, fmt: str, ad_fields: tuple[str, ...] = (), resume: bool = False,
-                       stream: IO[str] | None = None) -> RecordWriter:
+def open_record_writer(
+    out: str | os.PathLike | None,
+    fmt: str,
+    ad_fields: tuple[str, ...] = (),
+    resume: bool = False,
+    stream: IO[str] | None = None,
+) -> RecordWriter:
     """The writer for an output format: `ParquetRecordWriter` for "parquet", else `RecordWriter`."""
     if fmt == "parquet":
         return ParquetRecordWriter(out, ad_fields, resume=resume, stream=stream)

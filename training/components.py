@@ -53,8 +53,16 @@ def main() -> None:
     scorer = load_scorer(a.model)
     rows = []
     for ad, asm in zip(ads, scorer.score_many(ads)):
-        rows.append({"lang": ad.language, "label": int(ad.label), "risk": asm.risk, "band": asm.band,
-                     "real_vacancy": (ad.source or "").split(":")[0] in ("hh", "superjob"), **asm.components})
+        rows.append(
+            {
+                "lang": ad.language,
+                "label": int(ad.label),
+                "risk": asm.risk,
+                "band": asm.band,
+                "real_vacancy": (ad.source or "").split(":")[0] in ("hh", "superjob"),
+                **asm.components,
+            }
+        )
     comps = ["transformer_prob", "lexical_prob", "indicator_score", "risk"]
     groups = defaultdict(list)
     for r in rows:
@@ -66,24 +74,43 @@ def main() -> None:
     real = [r for r in rows if r["real_vacancy"]]
     for band_name, bands in (("medium_or_high", ("medium", "high")), ("high", ("high",))):
         result["bands"][band_name] = {
-            "ru_kk_deceptive": len(ml_pos), "recall_ru_kk": sum(r["band"] in bands for r in ml_pos) / max(len(ml_pos), 1),
-            "real_vacancies": len(real), "fpr_real_vacancies": sum(r["band"] in bands for r in real) / max(len(real), 1)}
+            "ru_kk_deceptive": len(ml_pos),
+            "recall_ru_kk": sum(r["band"] in bands for r in ml_pos) / max(len(ml_pos), 1),
+            "real_vacancies": len(real),
+            "fpr_real_vacancies": sum(r["band"] in bands for r in real) / max(len(real), 1),
+        }
     for g, rs in sorted(groups.items()):
         y = [r["label"] for r in rs]
-        result["groups"][g] = {"n": len(rs), "positives": int(sum(y)),
-                               **{c: {"pr_auc": pr_auc(y, [r.get(c, 0.0) for r in rs]),
-                                      "recall_at_fpr_3pct": recall_at_fpr(y, [r.get(c, 0.0) for r in rs], 0.03)}
-                                  for c in comps if any(c in r for r in rs)}}
-    lines = [f"# Components on `{a.data}` split `{a.split}` ({a.model})", "",
-             "| group | n | deceptive | component | PR-AUC | recall at FPR ≤ 3% |", "|---|---:|---:|---|---:|---:|"]
+        result["groups"][g] = {
+            "n": len(rs),
+            "positives": int(sum(y)),
+            **{
+                c: {
+                    "pr_auc": pr_auc(y, [r.get(c, 0.0) for r in rs]),
+                    "recall_at_fpr_3pct": recall_at_fpr(y, [r.get(c, 0.0) for r in rs], 0.03),
+                }
+                for c in comps
+                if any(c in r for r in rs)
+            },
+        }
+    lines = [
+        f"# Components on `{a.data}` split `{a.split}` ({a.model})",
+        "",
+        "| group | n | deceptive | component | PR-AUC | recall at FPR ≤ 3% |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
     for g, m in result["groups"].items():
         for c in comps:
             if c in m:
                 f = lambda v: "–" if v is None else f"{v:.3f}"
-                lines.append(f"| {g} | {m['n']} | {m['positives']} | {c} | {f(m[c]['pr_auc'])} | {f(m[c]['recall_at_fpr_3pct'])} |")
+                lines.append(
+                    f"| {g} | {m['n']} | {m['positives']} | {c} | {f(m[c]['pr_auc'])} | {f(m[c]['recall_at_fpr_3pct'])} |"
+                )
     lines += ["", "| flagged band | RU/KK deceptive recall | FPR on real RU/KZ vacancies |", "|---|---:|---:|"]
     for b, m in result["bands"].items():
-        lines.append(f"| {b} | {m['recall_ru_kk']:.3f} (of {m['ru_kk_deceptive']}) | {m['fpr_real_vacancies']:.3f} (of {m['real_vacancies']}) |")
+        lines.append(
+            f"| {b} | {m['recall_ru_kk']:.3f} (of {m['ru_kk_deceptive']}) | {m['fpr_real_vacancies']:.3f} (of {m['real_vacancies']}) |"
+        )
     md = "\n".join(lines) + "\n"
     print(md)
     for path, text in ((a.json, json.dumps(result, indent=1)), (a.md, md)):

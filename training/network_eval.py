@@ -42,8 +42,12 @@ def obfuscated_scores(corpus) -> dict:
     changed = sum(a.text != b.text for a, b in zip(corpus.ads, obf.ads))
     return {
         "ads_with_rewritten_phones": changed,
-        "template_clusters": pair_scores(obf.template_truth, {m: c.id for c in clusters if c.kind == "template" for m in c.members}),
-        "contact_networks": pair_scores(obf.truth, {m: c.id for c in clusters if c.kind == "contact" for m in c.members}),
+        "template_clusters": pair_scores(
+            obf.template_truth, {m: c.id for c in clusters if c.kind == "template" for m in c.members}
+        ),
+        "contact_networks": pair_scores(
+            obf.truth, {m: c.id for c in clusters if c.kind == "contact" for m in c.members}
+        ),
     }
 
 
@@ -61,11 +65,17 @@ def main() -> None:
     truth_t, truth_c = corpus.template_truth, corpus.truth
     planted_ids = {k for k, v in corpus.truth.items() if v}
     mixed = sum(
-        1 for c in clusters if any(m in planted_ids for m in c.members) and any(m.startswith("real:") for m in c.members)
+        1
+        for c in clusters
+        if any(m in planted_ids for m in c.members) and any(m.startswith("real:") for m in c.members)
     )
     real_only = [c for c in clusters if all(m.startswith("real:") for m in c.members)]
     result = {
-        "corpus": {"planted_ads": len(planted_ids), "synthetic_fillers": len(corpus.ads) - len(planted_ids), "real_ads": len(real)},
+        "corpus": {
+            "planted_ads": len(planted_ids),
+            "synthetic_fillers": len(corpus.ads) - len(planted_ids),
+            "real_ads": len(real),
+        },
         "template_clusters": pair_scores(truth_t, pred_t),
         "contact_networks": pair_scores(truth_c, pred_c),
         "clusters_mixing_planted_and_real": mixed,

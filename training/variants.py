@@ -37,7 +37,12 @@ VARIANTS: dict[str, dict] = {
     "lora4_128": {"lora_layers": 4, "max_len": 128},  # the shipped recipe
     "lora_all_128": {"lora_layers": None, "max_len": 128},
     "lora4_512": {"lora_layers": 4, "max_len": 512},
-    "lora4_128_all_negatives": {"lora_layers": 4, "max_len": 128, "negative_ratio_by_lang": {}, "class_weighting": "balanced"},
+    "lora4_128_all_negatives": {
+        "lora_layers": 4,
+        "max_len": 128,
+        "negative_ratio_by_lang": {},
+        "class_weighting": "balanced",
+    },
 }
 
 
@@ -54,10 +59,17 @@ def run(data: str, base: str | None, variant: str, seed: int) -> dict:
         seconds = time.time() - t0
         ev = evaluate(data, model=Path(tmp) / "model", split="test", baseline=False)
         comps = _component_pr_auc(data, Path(tmp) / "model")
-    return {"variant": variant, "seed": seed, "data": data, "config": cfg.to_dict(), "seconds": round(seconds, 1),
-            "device": "cuda" if _cuda() else "cpu", "dev": result.dev,
-            "fused_pr_auc": {k: v.get("pr_auc") for k, v in ev["model"]["metrics"]["by_language"].items()},
-            "transformer_pr_auc": comps}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "data": data,
+        "config": cfg.to_dict(),
+        "seconds": round(seconds, 1),
+        "device": "cuda" if _cuda() else "cpu",
+        "dev": result.dev,
+        "fused_pr_auc": {k: v.get("pr_auc") for k, v in ev["model"]["metrics"]["by_language"].items()},
+        "transformer_pr_auc": comps,
+    }
 
 
 def _cuda() -> bool:
@@ -73,7 +85,10 @@ def _component_pr_auc(data: str, model_dir: Path) -> dict:
     from trafficking_ads.scoring import load_scorer
 
     ads = load_eval_ads(data, "test")
-    probs = [a.components["transformer_prob"] for a in load_scorer(model_dir, runtime="torch", precision="fp32").score_many(ads)]
+    probs = [
+        a.components["transformer_prob"]
+        for a in load_scorer(model_dir, runtime="torch", precision="fp32").score_many(ads)
+    ]
     out = {}
     for lang in sorted({a.language for a in ads}):
         idx = [i for i, a in enumerate(ads) if a.language == lang]
@@ -95,7 +110,9 @@ def summary(path: str) -> str:
     for (data, variant, kind, lang), vals in sorted(table.items()):
         vals = [v for v in vals if v is not None]
         if vals:
-            lines.append(f"| {data} | {variant} | {kind.split('_')[0]} | {lang} | {np.mean(vals):.3f} ± {np.std(vals):.3f} | {len(vals)} |")
+            lines.append(
+                f"| {data} | {variant} | {kind.split('_')[0]} | {lang} | {np.mean(vals):.3f} ± {np.std(vals):.3f} | {len(vals)} |"
+            )
     return "\n".join(lines)
 
 
@@ -119,7 +136,12 @@ def main() -> None:
             record = run(a.data, a.base, name, seed)
             with open(a.out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
-            print(json.dumps({k: record[k] for k in ("variant", "seed", "seconds", "fused_pr_auc", "transformer_pr_auc")}), flush=True)
+            print(
+                json.dumps(
+                    {k: record[k] for k in ("variant", "seed", "seconds", "fused_pr_auc", "transformer_pr_auc")}
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -158,8 +158,10 @@ def print_counts(rows: list[dict]) -> None:
             f"| {lang} | {len(rs)} | {sum(r['label'] for r in rs)} | {sum(1 - r['label'] for r in rs)} | "
             f"{len({r['family'] for r in rs})} | {c['fit', 1]}/{c['fit', 0]} | {c['test', 1]}/{c['test', 0]} |"
         )
-    print(f"| all | {len(rows)} | {sum(r['label'] for r in rows)} | {sum(1 - r['label'] for r in rows)} | "
-          f"{len({r['family'] for r in rows})} | | |")
+    print(
+        f"| all | {len(rows)} | {sum(r['label'] for r in rows)} | {sum(1 - r['label'] for r in rows)} | "
+        f"{len({r['family'] for r in rows})} | | |"
+    )
     print("\n| pattern | label | ru | kk | en |\n|---|---|---|---|---|")
     pats = Counter((r["pattern"], r["label"], r["lang"]) for r in rows)
     for p, lab in sorted({(p, lab) for p, lab, _ in pats}, key=lambda x: (-x[1], x[0])):
@@ -173,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = build()
     sims = seed_similarity(rows)
     sims.sort(reverse=True)
-    print(f"seed similarity (char 5-gram Jaccard): max {sims[0][0]:.3f} ({sims[0][1]} vs {sims[0][2]}), "
-          f"median {sims[len(sims) // 2][0]:.3f}; over {SIMILARITY_LIMIT}: "
-          f"{sum(s > SIMILARITY_LIMIT for s, _, _ in sims)}")
+    print(
+        f"seed similarity (char 5-gram Jaccard): max {sims[0][0]:.3f} ({sims[0][1]} vs {sims[0][2]}), "
+        f"median {sims[len(sims) // 2][0]:.3f}; over {SIMILARITY_LIMIT}: "
+        f"{sum(s > SIMILARITY_LIMIT for s, _, _ in sims)}"
+    )
     for s, hid, sid in sims[:5]:
         print(f"  {s:.3f}  {hid}  ~ {sid}")
     print_counts(rows)

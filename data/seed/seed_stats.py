@@ -4,6 +4,7 @@ Run from the checkout: ``python data/seed/seed_stats.py`` (exit 1 if any file is
 The indicator ids are read from the indicator guide, ``../shared/docs/indicators.md`` next
 to the checkout, so the seed labels cannot drift from the guide unnoticed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,17 @@ HERE = Path(__file__).resolve().parent
 GUIDE = HERE.parents[1].parent / "shared" / "docs" / "indicators.md"
 LANGS = ("ru", "kk", "en")
 STYLES = {"telegram", "classified", "formal", "social", "chat"}
-FIELDS = {"id": str, "lang": str, "label": int, "title": str, "text": str,
-          "indicators": list, "template": str, "hard_negative": bool, "style": str}
+FIELDS = {
+    "id": str,
+    "lang": str,
+    "label": int,
+    "title": str,
+    "text": str,
+    "indicators": list,
+    "template": str,
+    "hard_negative": bool,
+    "style": str,
+}
 KAZAKH_LETTERS = re.compile("[әғқңөұүһі]", re.I)
 
 
@@ -90,34 +100,81 @@ def report(data: dict[str, list[dict]], ids: list[str]) -> str:
         legit = [r for r in rows if r["label"] == 0]
         hn = sum(r["hard_negative"] for r in legit)
         lens = [len(r["text"]) for r in rows]
-        body.append([lang, len(rows), len(rows) - len(legit), len(legit), hn,
-                     f"{hn / max(len(legit), 1):.0%}", len({r['template'] for r in rows}),
-                     f"{min(lens)} / {int(statistics.median(lens))} / {max(lens)}",
-                     sum(n >= 1500 for n in lens), sum(n <= 120 for n in lens)])
-    parts.append("**By language and label**\n\n" + table(
-        ["lang", "ads", "deceptive (1)", "legitimate (0)", "hard negatives", "hard neg. share of legit",
-         "templates", "text chars min / median / max", "≥1,500 chars", "≤120 chars"], body))
+        body.append(
+            [
+                lang,
+                len(rows),
+                len(rows) - len(legit),
+                len(legit),
+                hn,
+                f"{hn / max(len(legit), 1):.0%}",
+                len({r["template"] for r in rows}),
+                f"{min(lens)} / {int(statistics.median(lens))} / {max(lens)}",
+                sum(n >= 1500 for n in lens),
+                sum(n <= 120 for n in lens),
+            ]
+        )
+    parts.append(
+        "**By language and label**\n\n"
+        + table(
+            [
+                "lang",
+                "ads",
+                "deceptive (1)",
+                "legitimate (0)",
+                "hard negatives",
+                "hard neg. share of legit",
+                "templates",
+                "text chars min / median / max",
+                "≥1,500 chars",
+                "≤120 chars",
+            ],
+            body,
+        )
+    )
     body = []
     for s in sorted(STYLES):
-        body.append([s] + [f"{sum(r['style'] == s and r['label'] == 1 for r in data[l])} / "
-                           f"{sum(r['style'] == s and r['label'] == 0 for r in data[l])}" for l in langs])
+        body.append(
+            [s]
+            + [
+                f"{sum(r['style'] == s and r['label'] == 1 for r in data[l])} / "
+                f"{sum(r['style'] == s and r['label'] == 0 for r in data[l])}"
+                for l in langs
+            ]
+        )
     parts.append("**By style** (deceptive / legitimate)\n\n" + table(["style"] + langs, body))
     body = []
     for i in ids:
-        body.append([i] + [f"{sum(i in r['indicators'] for r in data[l] if r['label'] == 1)} / "
-                           f"{sum(i in r['indicators'] for r in data[l] if r['label'] == 0)}" for l in langs])
-    parts.append("**Indicator coverage** (ads listing the id: deceptive / legitimate)\n\n"
-                 + table(["indicator"] + langs, body))
+        body.append(
+            [i]
+            + [
+                f"{sum(i in r['indicators'] for r in data[l] if r['label'] == 1)} / "
+                f"{sum(i in r['indicators'] for r in data[l] if r['label'] == 0)}"
+                for l in langs
+            ]
+        )
+    parts.append(
+        "**Indicator coverage** (ads listing the id: deceptive / legitimate)\n\n" + table(["indicator"] + langs, body)
+    )
     body = []
     for l in langs:
         fam = collections.Counter(r["template"] for r in data[l] if r["label"] == 1)
         multi = {t: n for t, n in fam.items() if n > 1}
         dec = sum(fam.values())
         sizes = collections.Counter(multi.values())
-        body.append([l, len(multi), sum(multi.values()), f"{sum(multi.values()) / max(dec, 1):.0%}",
-                     ", ".join(f"{k}×{v}" for k, v in sorted(sizes.items())) or "—"])
-    parts.append("**Template families** (deceptive templates with 2+ variants)\n\n" + table(
-        ["lang", "families", "ads in families", "share of deceptive", "family sizes (size×count)"], body))
+        body.append(
+            [
+                l,
+                len(multi),
+                sum(multi.values()),
+                f"{sum(multi.values()) / max(dec, 1):.0%}",
+                ", ".join(f"{k}×{v}" for k, v in sorted(sizes.items())) or "—",
+            ]
+        )
+    parts.append(
+        "**Template families** (deceptive templates with 2+ variants)\n\n"
+        + table(["lang", "families", "ads in families", "share of deceptive", "family sizes (size×count)"], body)
+    )
     return "\n\n".join(parts)
 
 

@@ -111,7 +111,22 @@ def _root(
 
 
 #: Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("score", "schema", "explain", "report", "cluster", "data", "evaluate", "train", "label", "models", "scrape", "serve", "desk", "doctor")
+COMMAND_MODULES = (
+    "score",
+    "schema",
+    "explain",
+    "report",
+    "cluster",
+    "data",
+    "evaluate",
+    "train",
+    "label",
+    "models",
+    "scrape",
+    "serve",
+    "desk",
+    "doctor",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}").register(app)

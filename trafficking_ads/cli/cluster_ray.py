@@ -9,8 +9,15 @@ from typing import Any, Optional
 import typer
 
 
-def cluster_with_ray(scored: list[Path], out: Path, *, address: Optional[str], min_size: int,
-                     annotate_dir: Optional[Path], unsupported: dict[str, bool]) -> Any:
+def cluster_with_ray(
+    scored: list[Path],
+    out: Path,
+    *,
+    address: Optional[str],
+    min_size: int,
+    annotate_dir: Optional[Path],
+    unsupported: dict[str, bool],
+) -> Any:
     """Cluster on Ray and return the `ClusterRun`; exit 1 on an option the Ray engine lacks or a missing input."""
     given = [name for name, on in unsupported.items() if on]
     if given:

@@ -20,18 +20,40 @@ def register(app: typer.Typer) -> None:
     """Add the `data` command group (`data build`) to the app."""
     data_app = typer.Typer(help="Build and inspect the training corpus.", no_args_is_help=True)
 
-    @data_app.command("build", epilog=EPILOG, help="Build the corpus: load every source, deduplicate, group template families, split train/dev/test by group, save a datasets.DatasetDict with CARD.md and card.json.")
+    @data_app.command(
+        "build",
+        epilog=EPILOG,
+        help="Build the corpus: load every source, deduplicate, group template families, split train/dev/test by group, save a datasets.DatasetDict with CARD.md and card.json.",
+    )
     def build(
-        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output directory (default: out/corpus in the checkout); replaced atomically."),
-        seed_dir: Optional[Path] = typer.Option(None, "--seed-dir", help="Directory of seed *.jsonl files (default: data/seed)."),
-        shared_data: Optional[Path] = typer.Option(None, "--shared-data", help="Shared data folder (default: $TRAFFICKING_ADS_SHARED_DATA or ../shared/data)."),
+        output: Optional[Path] = typer.Option(
+            None, "-o", "--output", help="Output directory (default: out/corpus in the checkout); replaced atomically."
+        ),
+        seed_dir: Optional[Path] = typer.Option(
+            None, "--seed-dir", help="Directory of seed *.jsonl files (default: data/seed)."
+        ),
+        shared_data: Optional[Path] = typer.Option(
+            None, "--shared-data", help="Shared data folder (default: $TRAFFICKING_ADS_SHARED_DATA or ../shared/data)."
+        ),
         seed: int = typer.Option(13, "--seed", help="Random seed of the split."),
         dev: float = typer.Option(0.15, "--dev", min=0.0, max=0.5, help="Dev share of the ads."),
         test: float = typer.Option(0.15, "--test", min=0.0, max=0.5, help="Test share of the ads."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first unreadable row (exit code 2)."),
-        test_source: Optional[str] = typer.Option(None, "--test-source", help="Cross-source protocol: hold out every template group of this source family (difraud, emscad, platform, seed) as test; the rest is split into train/dev."),
-        seed_only: bool = typer.Option(False, "--seed-only", help="Build from the seed set alone, without shared data (a small corpus, for trying things out)."),
-        repo_card: bool = typer.Option(False, "--repo-card", help="Also copy the card to data/CORPUS_CARD.md in the checkout (for maintainers, after a default build)."),
+        test_source: Optional[str] = typer.Option(
+            None,
+            "--test-source",
+            help="Cross-source protocol: hold out every template group of this source family (difraud, emscad, platform, seed) as test; the rest is split into train/dev.",
+        ),
+        seed_only: bool = typer.Option(
+            False,
+            "--seed-only",
+            help="Build from the seed set alone, without shared data (a small corpus, for trying things out).",
+        ),
+        repo_card: bool = typer.Option(
+            False,
+            "--repo-card",
+            help="Also copy the card to data/CORPUS_CARD.md in the checkout (for maintainers, after a default build).",
+        ),
     ) -> None:
         """Load every source, deduplicate, group template families, split 70/15/15 by group, and
         save a datasets.DatasetDict with CARD.md and card.json under OUTPUT (nothing else is
@@ -44,10 +66,19 @@ def register(app: typer.Typer) -> None:
         if not seed_only:
             root = shared_data or default_shared_data()
             if not any((root / f.path).is_file() for f in SHARED_FILES):
-                how = "--shared-data was given" if shared_data else f"${SHARED_DATA_ENV} is set" if os.environ.get(SHARED_DATA_ENV) else f"${SHARED_DATA_ENV} is not set"
-                typer.echo(f"error: no shared data in {root} ({how}; looked for {SHARED_FILES[0].path} and "
-                           f"{len(SHARED_FILES) - 1} more); set {SHARED_DATA_ENV}=/path/to/shared/data or pass "
-                           f"--shared-data DIR, or --seed-only for a corpus of the seed set alone", err=True)
+                how = (
+                    "--shared-data was given"
+                    if shared_data
+                    else f"${SHARED_DATA_ENV} is set"
+                    if os.environ.get(SHARED_DATA_ENV)
+                    else f"${SHARED_DATA_ENV} is not set"
+                )
+                typer.echo(
+                    f"error: no shared data in {root} ({how}; looked for {SHARED_FILES[0].path} and "
+                    f"{len(SHARED_FILES) - 1} more); set {SHARED_DATA_ENV}=/path/to/shared/data or pass "
+                    f"--shared-data DIR, or --seed-only for a corpus of the seed set alone",
+                    err=True,
+                )
                 raise typer.Exit(1)
         try:
             corpus = build_corpus(

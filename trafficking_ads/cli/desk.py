@@ -27,10 +27,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def desk(
-        port: int = typer.Option(8080, "--port", help="Port of the service on 127.0.0.1 (started there if nothing answers)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model for a service this command starts (default: serve's)."),
-        label_dir: Optional[Path] = typer.Option(None, "--label-dir", help="For a service this command starts: let the page label ads into DIR/labels.jsonl (see `serve --label-dir`)."),
-        no_browser: bool = typer.Option(False, "--no-browser", help="Print the address instead of opening the default browser."),
+        port: int = typer.Option(
+            8080, "--port", help="Port of the service on 127.0.0.1 (started there if nothing answers)."
+        ),
+        model: Optional[str] = typer.Option(
+            None, "--model", help="Model for a service this command starts (default: serve's)."
+        ),
+        label_dir: Optional[Path] = typer.Option(
+            None,
+            "--label-dir",
+            help="For a service this command starts: let the page label ads into DIR/labels.jsonl (see `serve --label-dir`).",
+        ),
+        no_browser: bool = typer.Option(
+            False, "--no-browser", help="Print the address instead of opening the default browser."
+        ),
         wait: float = typer.Option(120.0, "--wait", help="Seconds to wait for a started service to answer."),
     ) -> None:
         """Open the analyst's desk: check an ad, read its evidence, in a local web page.

@@ -19,20 +19,46 @@ EPILOG = (
 def register(app: typer.Typer) -> None:
     """Add the `evaluate` command to the app."""
 
-    @app.command("evaluate", epilog=EPILOG, help="Evaluate a model and the TF-IDF + logistic regression baseline side by side on labelled data (JSONL or a built corpus split).")
+    @app.command(
+        "evaluate",
+        epilog=EPILOG,
+        help="Evaluate a model and the TF-IDF + logistic regression baseline side by side on labelled data (JSONL or a built corpus split).",
+    )
     def evaluate_cmd(
-        data: Optional[Path] = typer.Option(None, "--data", help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory."),
-        protocols: bool = typer.Option(False, "--protocols", help="Instead: compare the evaluation protocols (boilerplate-aware group split, whole-text group split, cross-source) by refitting the lexical model and the previous baseline per fold on the shared data and seed set."),
+        data: Optional[Path] = typer.Option(
+            None,
+            "--data",
+            help="Labelled JSONL (text, label, optional lang/source/title...) or a built corpus directory.",
+        ),
+        protocols: bool = typer.Option(
+            False,
+            "--protocols",
+            help="Instead: compare the evaluation protocols (boilerplate-aware group split, whole-text group split, cross-source) by refitting the lexical model and the previous baseline per fold on the shared data and seed set.",
+        ),
         seeds: str = typer.Option("13,14,15", "--seeds", help="Split seeds of the group protocols (with --protocols)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default)."),
+        model: Optional[str] = typer.Option(
+            None,
+            "--model",
+            help="Model directory, or a name in your models directory or the shipped ones (default: default).",
+        ),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         split: str = typer.Option("test", "--split", help="Split to evaluate when --data is a built corpus."),
-        train: Optional[Path] = typer.Option(None, "--train", help="Built corpus whose train/dev splits fit the baseline (default: out/corpus, else built now)."),
+        train: Optional[Path] = typer.Option(
+            None,
+            "--train",
+            help="Built corpus whose train/dev splits fit the baseline (default: out/corpus, else built now).",
+        ),
         json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON here."),
         md_out: Optional[Path] = typer.Option(None, "--md", help="Write markdown tables here."),
-        no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the TF-IDF + logistic regression baseline."),
-        shared_data: Optional[Path] = typer.Option(None, "--shared-data", help="Shared data folder for building the baseline's corpus."),
-        seed_dir: Optional[Path] = typer.Option(None, "--seed-dir", help="Seed directory for building the baseline's corpus."),
+        no_baseline: bool = typer.Option(
+            False, "--no-baseline", help="Skip the TF-IDF + logistic regression baseline."
+        ),
+        shared_data: Optional[Path] = typer.Option(
+            None, "--shared-data", help="Shared data folder for building the baseline's corpus."
+        ),
+        seed_dir: Optional[Path] = typer.Option(
+            None, "--seed-dir", help="Seed directory for building the baseline's corpus."
+        ),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row (exit code 2)."),
     ) -> None:
         """Score labelled ads with a model and the baseline; print the markdown table and write
@@ -55,8 +81,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"error: --seeds: expected comma-separated integers, got {seeds!r}", err=True)
                 raise typer.Exit(1) from None
             try:
-                result = compare_protocols(shared_data=shared_data, seed_dir=seed_dir, seeds=seed_list,
-                                           log=lambda m: typer.echo(m, err=True))
+                result = compare_protocols(
+                    shared_data=shared_data, seed_dir=seed_dir, seeds=seed_list, log=lambda m: typer.echo(m, err=True)
+                )
             except (DataError, FileNotFoundError) as e:
                 typer.echo(f"error: {e}", err=True)
                 raise typer.Exit(2) from None

@@ -24,13 +24,23 @@ def _match(wanted: str, ad_id: str) -> bool:
 def register(app: typer.Typer) -> None:
     @app.command()
     def explain(
-        input: Optional[Path] = typer.Argument(None, help="A scored JSONL file (used as is) or a raw ads file (scored with --model)."),
-        ad_id: Optional[str] = typer.Option(None, "--id", help="The ad to explain (its ad_id, with or without 'sha256:')."),
+        input: Optional[Path] = typer.Argument(
+            None, help="A scored JSONL file (used as is) or a raw ads file (scored with --model)."
+        ),
+        ad_id: Optional[str] = typer.Option(
+            None, "--id", help="The ad to explain (its ad_id, with or without 'sha256:')."
+        ),
         text: Optional[str] = typer.Option(None, "--text", help="Explain this ad text instead ('-' reads stdin)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default)."),
+        model: Optional[str] = typer.Option(
+            None,
+            "--model",
+            help="Model directory, or a name in your models directory or the shipped ones (default: default).",
+        ),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
-        strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on a bad line in the input instead of skipping it."),
+        strict: bool = typer.Option(
+            False, "--strict", help="Fail (exit 2) on a bad line in the input instead of skipping it."
+        ),
     ) -> None:
         """Explain one ad: risk and band, indicators with evidence highlighted in the text,
         what the transformer and the indicators each contributed, language and network.
@@ -75,7 +85,10 @@ def register(app: typer.Typer) -> None:
                 from .. import read_ads
 
                 try:
-                    ad = next((x for x in read_ads(input, on_error="raise" if strict else "warn") if _match(ad_id, x.id)), None)
+                    ad = next(
+                        (x for x in read_ads(input, on_error="raise" if strict else "warn") if _match(ad_id, x.id)),
+                        None,
+                    )
                 except Exception as exc:  # readers raise InputError with file and row
                     _fail(str(exc), 2 if strict else 1)
             if ad is None:

@@ -20,7 +20,9 @@ IMPORT_EPILOG = (
     "Example: trafficking-ads label import project-1-at-2026-11-28.json -o labels.jsonl --merge  "
     "(export from Label Studio as 'JSON')."
 )
-RETRAIN_EPILOG = "Example: trafficking-ads label retrain --from models/default --add labels.jsonl --out models/retrained-1"
+RETRAIN_EPILOG = (
+    "Example: trafficking-ads label retrain --from models/default --add labels.jsonl --out models/retrained-1"
+)
 
 
 def _report(problems, limit: int = 20) -> None:
@@ -32,20 +34,49 @@ def _report(problems, limit: int = 20) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `label` command group (export, import, retrain) to the app."""
-    label_app = typer.Typer(help="Active-learning labelling with Label Studio: export tasks, import annotations, retrain.", no_args_is_help=True)
+    label_app = typer.Typer(
+        help="Active-learning labelling with Label Studio: export tasks, import annotations, retrain.",
+        no_args_is_help=True,
+    )
 
-    @label_app.command("export", epilog=EXPORT_EPILOG, help="Select ads to label from a scored batch (uncertain, high, random or diverse; never near-copies of labelled ads) and write Label Studio tasks with pre-annotations plus the labelling config XML.")
+    @label_app.command(
+        "export",
+        epilog=EXPORT_EPILOG,
+        help="Select ads to label from a scored batch (uncertain, high, random or diverse; never near-copies of labelled ads) and write Label Studio tasks with pre-annotations plus the labelling config XML.",
+    )
     def export_cmd(
         scored: Path = typer.Argument(..., help="Output of `trafficking-ads score` (JSON Lines)."),
         to: str = typer.Option("label-studio", "--to", help="Target tool (only label-studio)."),
-        output: Path = typer.Option(..., "-o", "--output", help="Tasks JSON to write; the labelling config goes beside it as <stem>.config.xml."),
+        output: Path = typer.Option(
+            ..., "-o", "--output", help="Tasks JSON to write; the labelling config goes beside it as <stem>.config.xml."
+        ),
         strategy: str = typer.Option("uncertain", "--select", help="uncertain | high | random | diverse."),
         n: int = typer.Option(50, "--n", min=1, help="How many ads to select."),
-        labels: Optional[Path] = typer.Option(None, "--labels", help="labels.jsonl: ads already labelled (and near-copies of them) are not selected again."),
+        labels: Optional[Path] = typer.Option(
+            None,
+            "--labels",
+            help="labels.jsonl: ads already labelled (and near-copies of them) are not selected again.",
+        ),
         seed: int = typer.Option(0, "--seed", help="Seed for --select random."),
-        threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0, help="Operating threshold (default: from the scoring model's model.json)."),
-        model: Optional[str] = typer.Option(None, "--model", help="The model that scored the batch, for its threshold (default: found by the model name in the scored lines)."),
-        dup_threshold: float = typer.Option(0.8, "--dup-threshold", min=0.0, max=1.0, help="Jaccard similarity at which two ads count as near-duplicates."),
+        threshold: Optional[float] = typer.Option(
+            None,
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Operating threshold (default: from the scoring model's model.json).",
+        ),
+        model: Optional[str] = typer.Option(
+            None,
+            "--model",
+            help="The model that scored the batch, for its threshold (default: found by the model name in the scored lines).",
+        ),
+        dup_threshold: float = typer.Option(
+            0.8,
+            "--dup-threshold",
+            min=0.0,
+            max=1.0,
+            help="Jaccard similarity at which two ads count as near-duplicates.",
+        ),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input line (exit code 2)."),
     ) -> None:
         """Select ads to label from a scored batch and write Label Studio tasks with the model's
@@ -74,7 +105,16 @@ def register(app: typer.Typer) -> None:
                 _report(problems)
                 raise typer.Exit(2)
             t, t_src = operating_threshold(cands, threshold, model)
-            sel = select(cands, strategy, n, threshold=t, threshold_source=t_src, labelled=labelled, seed=seed, dup_threshold=dup_threshold)
+            sel = select(
+                cands,
+                strategy,
+                n,
+                threshold=t,
+                threshold_source=t_src,
+                labelled=labelled,
+                seed=seed,
+                dup_threshold=dup_threshold,
+            )
             tasks, config = export_tasks(sel.chosen, output, sel.threshold, problems=problems)
         except DataError as e:
             typer.echo(f"error: {e}", err=True)
@@ -89,13 +129,21 @@ def register(app: typer.Typer) -> None:
             err=True,
         )
 
-    @label_app.command("import", epilog=IMPORT_EPILOG, help="Validate a Label Studio JSON export and merge its annotations into labels.jsonl (provenance kept; conflicts resolved by majority, ties become unsure).")
+    @label_app.command(
+        "import",
+        epilog=IMPORT_EPILOG,
+        help="Validate a Label Studio JSON export and merge its annotations into labels.jsonl (provenance kept; conflicts resolved by majority, ties become unsure).",
+    )
     def import_cmd(
         exports: List[Path] = typer.Argument(..., help="Label Studio JSON export file(s)."),
         output: Path = typer.Option(..., "-o", "--output", help="labels.jsonl to write (atomically)."),
-        merge_: bool = typer.Option(False, "--merge", help="Merge into the existing labels file instead of refusing to overwrite it."),
+        merge_: bool = typer.Option(
+            False, "--merge", help="Merge into the existing labels file instead of refusing to overwrite it."
+        ),
         force: bool = typer.Option(False, "--force", help="Replace an existing labels file (its labels are lost)."),
-        conflicts_out: Optional[Path] = typer.Option(None, "--conflicts", help="Also write the conflicts as JSON Lines here."),
+        conflicts_out: Optional[Path] = typer.Option(
+            None, "--conflicts", help="Also write the conflicts as JSON Lines here."
+        ),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first invalid annotation (exit code 2)."),
     ) -> None:
         """Validate annotations from Label Studio's JSON export and merge them into the labels store
@@ -136,12 +184,18 @@ def register(app: typer.Typer) -> None:
         if problems and strict:
             raise typer.Exit(2)
 
-    @label_app.command("retrain", epilog=RETRAIN_EPILOG, help="Continue training a model on the original corpus plus new labels (group-aware splits), evaluate it against its parent on the same held-out rows, and write the model with a comparison card.")
+    @label_app.command(
+        "retrain",
+        epilog=RETRAIN_EPILOG,
+        help="Continue training a model on the original corpus plus new labels (group-aware splits), evaluate it against its parent on the same held-out rows, and write the model with a comparison card.",
+    )
     def retrain_cmd(
         from_model: str = typer.Option(..., "--from", help="Model to continue from (directory or name under models/)."),
         add: List[Path] = typer.Option(..., "--add", help="labels.jsonl file(s) to add to the training data."),
         out: Path = typer.Option(..., "--out", help="New model directory to write."),
-        data: Optional[Path] = typer.Option(None, "--data", help="The original built corpus (default: out/corpus, else built now)."),
+        data: Optional[Path] = typer.Option(
+            None, "--data", help="The original built corpus (default: out/corpus, else built now)."
+        ),
         config: Optional[Path] = typer.Option(None, "--config", help="Training options (YAML, TrainConfig fields)."),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad labels line (exit code 2)."),
     ) -> None:
@@ -154,7 +208,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(label_app, name="label")
 
 
-def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path], config: Optional[Path], strict: bool = False, quiet: bool = False) -> None:
+def run_retrain(
+    from_model: str,
+    add: List[Path],
+    out: Path,
+    data: Optional[Path],
+    config: Optional[Path],
+    strict: bool = False,
+    quiet: bool = False,
+) -> None:
     """Shared by `label retrain` and `train --from/--add`: call `retrain`, report progress on stderr, map errors to exit codes."""
     from ..problems import DataError
 
@@ -164,7 +226,15 @@ def run_retrain(from_model: str, add: List[Path], out: Path, data: Optional[Path
         typer.echo(f"error: retraining needs the transformer model code: {e}", err=True)
         raise typer.Exit(1)
     try:
-        result = retrain(from_model, add, out, data_dir=data, config=config, strict=strict, log=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
+        result = retrain(
+            from_model,
+            add,
+            out,
+            data_dir=data,
+            config=config,
+            strict=strict,
+            log=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
+        )
     except DataError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)

@@ -40,8 +40,14 @@ class ScoreProgress:
         self.summary = summary
         self.total_bytes = total_bytes or None
         self.progress = Progress(
-            _Stage(summary), BarColumn(), TextColumn("{task.completed:,.0f} ads{task.fields[of]}, {task.fields[rate]}/s"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
+            _Stage(summary),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} ads{task.fields[of]}, {task.fields[rate]}/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
         )
         self.task = self.progress.add_task("score", total=None, of="", rate="–")
 
@@ -69,5 +75,10 @@ class ScoreProgress:
         rate = s.scored / elapsed if elapsed > 0 else 0.0
         total = self.estimated_total()
         completed = done + s.skipped_total
-        self.progress.update(self.task, completed=completed, total=max(total, completed) if total else None,
-                             of=f" of ~{total:,}" if total else "", rate=f"{rate:.1f}" if rate else "–")
+        self.progress.update(
+            self.task,
+            completed=completed,
+            total=max(total, completed) if total else None,
+            of=f" of ~{total:,}" if total else "",
+            rate=f"{rate:.1f}" if rate else "–",
+        )

@@ -13,14 +13,24 @@ EXIT_NO_ADS = 3
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(epilog="Exit codes: 0 written; 1 usage error; 2 a bad line under --strict; 3 no scored ad in the inputs (nothing is written).")
+    @app.command(
+        epilog="Exit codes: 0 written; 1 usage error; 2 a bad line under --strict; 3 no scored ad in the inputs (nothing is written)."
+    )
     def report(
         inputs: List[Path] = typer.Argument(..., help="Scored JSONL files (output of `trafficking-ads score`)."),
         output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write (atomically)."),
         title: str = typer.Option("trafficking-ads report", "--title", help="The page title."),
-        max_text: int = typer.Option(100_000, "--max-text", help="Cut any one ad field to this many characters (0: no cap)."),
-        networks: bool = typer.Option(False, "--networks", help="Also cluster the ads (as score --cluster) and draw the recruitment networks (ads, contacts, templates)."),
-        strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on the first bad line instead of skipping it."),
+        max_text: int = typer.Option(
+            100_000, "--max-text", help="Cut any one ad field to this many characters (0: no cap)."
+        ),
+        networks: bool = typer.Option(
+            False,
+            "--networks",
+            help="Also cluster the ads (as score --cluster) and draw the recruitment networks (ads, contacts, templates).",
+        ),
+        strict: bool = typer.Option(
+            False, "--strict", help="Fail (exit 2) on the first bad line instead of skipping it."
+        ),
     ) -> None:
         """Write an offline HTML report: overview (bands, languages, sources, risk histogram,
         frequent indicators, networks), a sortable and filterable table of all ads, and a
@@ -54,5 +64,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: skipped {p}", err=True)
         if len(result.problems) > 20:
             typer.echo(f"warning: … and {len(result.problems) - 20} more skipped lines", err=True)
-        typer.echo(f"wrote {result.path} ({result.ads:,} ads, {result.bytes / 1e6:.1f} MB"
-                   + (f", {len(result.problems):,} lines skipped" if result.problems else "") + ")", err=True)
+        typer.echo(
+            f"wrote {result.path} ({result.ads:,} ads, {result.bytes / 1e6:.1f} MB"
+            + (f", {len(result.problems):,} lines skipped" if result.problems else "")
+            + ")",
+            err=True,
+        )

@@ -63,26 +63,75 @@ def register(app: typer.Typer) -> None:
 
     @app.command(epilog=EPILOG)
     def score(
-        inputs: Optional[list[str]] = typer.Argument(None, metavar="INPUT...", help="Files or directories of ads, '-' for stdin."),
-        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (written atomically); stdout when absent."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory, or a name in your models directory or the shipped ones (default: default, or $TRAFFICKING_ADS_MODEL)."),
+        inputs: Optional[list[str]] = typer.Argument(
+            None, metavar="INPUT...", help="Files or directories of ads, '-' for stdin."
+        ),
+        output: Optional[Path] = typer.Option(
+            None, "-o", "--output", help="Output file (written atomically); stdout when absent."
+        ),
+        model: Optional[str] = typer.Option(
+            None,
+            "--model",
+            help="Model directory, or a name in your models directory or the shipped ones (default: default, or $TRAFFICKING_ADS_MODEL).",
+        ),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
         text: Optional[list[str]] = typer.Option(None, "--text", help="Score this text as an ad (repeatable)."),
-        encoding: Optional[str] = typer.Option(None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."),
-        output_format: Optional[OutputFormat] = typer.Option(None, "--format", help="Output format (default: jsonl locally, parquet with --engine ray); CSV joins indicator ids with ';' and holds evidence as JSON; Parquet nests them (network as JSON text)."),
-        input_format: InputFormat = typer.Option("auto", "--input-format", help="Input format (auto: by extension, then content)."),
-        mapping: Optional[list[str]] = typer.Option(None, "--map", help="Column mapping for CSV/JSON input, e.g. 'text=description+requirements,title=name'."),
-        errors: Optional[Path] = typer.Option(None, "--errors", help="Where to list skipped records as JSON Lines (default: OUTPUT.errors.jsonl)."),
+        encoding: Optional[str] = typer.Option(
+            None, "--encoding", help="Input encoding (e.g. cp1251); detected when absent."
+        ),
+        output_format: Optional[OutputFormat] = typer.Option(
+            None,
+            "--format",
+            help="Output format (default: jsonl locally, parquet with --engine ray); CSV joins indicator ids with ';' and holds evidence as JSON; Parquet nests them (network as JSON text).",
+        ),
+        input_format: InputFormat = typer.Option(
+            "auto", "--input-format", help="Input format (auto: by extension, then content)."
+        ),
+        mapping: Optional[list[str]] = typer.Option(
+            None, "--map", help="Column mapping for CSV/JSON input, e.g. 'text=description+requirements,title=name'."
+        ),
+        errors: Optional[Path] = typer.Option(
+            None, "--errors", help="Where to list skipped records as JSON Lines (default: OUTPUT.errors.jsonl)."
+        ),
         strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record (exit code 2)."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
-        fields: Optional[str] = typer.Option(None, "--fields", help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name."),
+        fields: Optional[str] = typer.Option(
+            None,
+            "--fields",
+            help="Ad fields carried in each record, comma-separated ('' for none). Default: text,title,url,source,location,contacts,posted_at,company_name.",
+        ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress, per-record warnings or summary."),
-        precision: Optional[str] = typer.Option(None, "--precision", help="Transformer arithmetic: auto (int8 where the CPU has VNNI/AMX, else fp32), fp32, int8 or bf16 on openvino; fp32 on torch; default: model.json's (auto). `trafficking-ads doctor` shows what auto picks here."),
-        runtime: Optional[str] = typer.Option(None, "--runtime", help="Transformer runtime: openvino (serving; its graph is built and cached on first use) or torch (the training reference, needs the [train] extra); default: model.json's (openvino)."),
-        cluster: bool = typer.Option(False, "--cluster", help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only)."),
-        engine: Engine = typer.Option("local", "--engine", help="local: this process; ray: a Ray cluster, -o is then a directory of shards (docs/distributed.md)."),
-        address: Optional[str] = typer.Option(None, "--address", help="--engine ray: 'auto' (the cluster this machine is in) or ray://HOST:PORT; default: a local Ray instance."),
-        actors: Optional[int] = typer.Option(None, "--actors", min=1, help="--engine ray: scoring actors, each loading the model once (default: the cluster's CPUs)."),
+        precision: Optional[str] = typer.Option(
+            None,
+            "--precision",
+            help="Transformer arithmetic: auto (int8 where the CPU has VNNI/AMX, else fp32), fp32, int8 or bf16 on openvino; fp32 on torch; default: model.json's (auto). `trafficking-ads doctor` shows what auto picks here.",
+        ),
+        runtime: Optional[str] = typer.Option(
+            None,
+            "--runtime",
+            help="Transformer runtime: openvino (serving; its graph is built and cached on first use) or torch (the training reference, needs the [train] extra); default: model.json's (openvino).",
+        ),
+        cluster: bool = typer.Option(
+            False,
+            "--cluster",
+            help="Then find recruitment networks: fill each record's `network` and write OUTPUT.clusters.jsonl (JSONL output only).",
+        ),
+        engine: Engine = typer.Option(
+            "local",
+            "--engine",
+            help="local: this process; ray: a Ray cluster, -o is then a directory of shards (docs/distributed.md).",
+        ),
+        address: Optional[str] = typer.Option(
+            None,
+            "--address",
+            help="--engine ray: 'auto' (the cluster this machine is in) or ray://HOST:PORT; default: a local Ray instance.",
+        ),
+        actors: Optional[int] = typer.Option(
+            None,
+            "--actors",
+            min=1,
+            help="--engine ray: scoring actors, each loading the model once (default: the cluster's CPUs).",
+        ),
     ) -> None:
         """Score ads: one assessment per ad (risk, band, indicators with evidence) as JSON Lines or CSV.
 
@@ -100,10 +149,29 @@ def register(app: typer.Typer) -> None:
         if engine is Engine.ray:
             from .score_ray import score_with_ray
 
-            score_with_ray(console, inputs=inputs or [], output=output, model=model, fmt=output_format.value if output_format else "parquet",
-                           address=address, actors=actors, encoding=encoding, mapping=mapping,
-                           input_format=input_format.value, fields=fields, quiet=quiet, precision=precision, runtime=runtime,
-                           unsupported={"--text": bool(text), "--strict": strict, "--resume": resume, "--cluster": cluster, "--errors": errors is not None})
+            score_with_ray(
+                console,
+                inputs=inputs or [],
+                output=output,
+                model=model,
+                fmt=output_format.value if output_format else "parquet",
+                address=address,
+                actors=actors,
+                encoding=encoding,
+                mapping=mapping,
+                input_format=input_format.value,
+                fields=fields,
+                quiet=quiet,
+                precision=precision,
+                runtime=runtime,
+                unsupported={
+                    "--text": bool(text),
+                    "--strict": strict,
+                    "--resume": resume,
+                    "--cluster": cluster,
+                    "--errors": errors is not None,
+                },
+            )
             return
         output_format = output_format or OutputFormat.jsonl
         if not inputs and not text:
@@ -144,9 +212,22 @@ def register(app: typer.Typer) -> None:
         try:
             opts = {k: v for k, v in (("precision", precision), ("runtime", runtime)) if v}
             score_file(
-                inputs or [], output, model=model, model_options=opts, text=text, encoding=encoding, mapping=mapping,
-                input_format=input_format.value, output_format=output_format.value, ad_fields=ad_fields,
-                errors=errors, strict=strict, resume=resume, on_bad=on_bad, on_progress=on_progress, summary=summary,
+                inputs or [],
+                output,
+                model=model,
+                model_options=opts,
+                text=text,
+                encoding=encoding,
+                mapping=mapping,
+                input_format=input_format.value,
+                output_format=output_format.value,
+                ad_fields=ad_fields,
+                errors=errors,
+                strict=strict,
+                resume=resume,
+                on_bad=on_bad,
+                on_progress=on_progress,
+                summary=summary,
             )
         except StrictModeError as e:
             _stop(progress)
@@ -161,8 +242,15 @@ def register(app: typer.Typer) -> None:
         except OSError as e:
             _stop(progress)
             if e.errno in NO_SPACE:
-                where = f"; partial output kept at {partial_path(output)}: free some space and rerun with --resume" if output is not None else ""
-                _err(console, f"error: no space left writing {e.filename or output or 'the output'} ({e.strerror}){where}")
+                where = (
+                    f"; partial output kept at {partial_path(output)}: free some space and rerun with --resume"
+                    if output is not None
+                    else ""
+                )
+                _err(
+                    console,
+                    f"error: no space left writing {e.filename or output or 'the output'} ({e.strerror}){where}",
+                )
             else:
                 _err(console, f"error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}")
             raise typer.Exit(1)
@@ -172,8 +260,11 @@ def register(app: typer.Typer) -> None:
             if summary.model is None or (output is not None and not partial_path(output).exists()):
                 _err(console, "interrupted before any ad was scored")
             elif output is not None:
-                _err(console, f"interrupted: {done} ads scored are kept in {partial_path(output)}; "
-                              f"rerun the same command with --resume to continue")
+                _err(
+                    console,
+                    f"interrupted: {done} ads scored are kept in {partial_path(output)}; "
+                    f"rerun the same command with --resume to continue",
+                )
             else:
                 _err(console, f"interrupted after {done} ads (with -o OUTPUT a run can be resumed with --resume)")
             raise typer.Exit(EXIT_INTERRUPTED)
@@ -182,8 +273,15 @@ def register(app: typer.Typer) -> None:
             for line in summary.lines():
                 _err(console, line)
         if summary.scored + summary.resumed == 0:
-            why = f"all {summary.skipped_total} records were skipped" if summary.skipped_total else "the input holds no ads"
-            _err(console, f"error: no ad was scored ({why}; check the input, --input-format and --map); exit code {EXIT_NOTHING_SCORED}")
+            why = (
+                f"all {summary.skipped_total} records were skipped"
+                if summary.skipped_total
+                else "the input holds no ads"
+            )
+            _err(
+                console,
+                f"error: no ad was scored ({why}; check the input, --input-format and --map); exit code {EXIT_NOTHING_SCORED}",
+            )
             raise typer.Exit(EXIT_NOTHING_SCORED)
         if cluster:
             from ..networks.io import cluster_files

@@ -12,17 +12,34 @@ from .messages import MAX_PRINTED_ERRORS
 from .messages import say as _err
 
 
-def score_with_ray(console: Any, *, inputs: list[str], output: Optional[Path], model: Optional[str], fmt: str,
-                   address: Optional[str], actors: Optional[int], encoding: Optional[str],
-                   mapping: Optional[list[str]], input_format: str, fields: Optional[str], quiet: bool,
-                   precision: Optional[str], runtime: Optional[str], unsupported: dict[str, bool]) -> None:
+def score_with_ray(
+    console: Any,
+    *,
+    inputs: list[str],
+    output: Optional[Path],
+    model: Optional[str],
+    fmt: str,
+    address: Optional[str],
+    actors: Optional[int],
+    encoding: Optional[str],
+    mapping: Optional[list[str]],
+    input_format: str,
+    fields: Optional[str],
+    quiet: bool,
+    precision: Optional[str],
+    runtime: Optional[str],
+    unsupported: dict[str, bool],
+) -> None:
     """Score INPUTs into the shard directory `output` on Ray; exit 1 on a usage or input error, 130 on Ctrl-C."""
     from ..readers import InputError
     from ..records import SCORED_AD_FIELDS
 
     given = [name for name, on in unsupported.items() if on]
     if given:
-        _err(console, f"error: {', '.join(given)} not available with --engine ray (re-running the same command resumes it)")
+        _err(
+            console,
+            f"error: {', '.join(given)} not available with --engine ray (re-running the same command resumes it)",
+        )
         raise typer.Exit(1)
     if output is None or not inputs:
         _err(console, "error: --engine ray needs INPUT... and -o OUTDIR (a directory of shards)")
@@ -48,9 +65,19 @@ def score_with_ray(console: Any, *, inputs: list[str], output: Optional[Path], m
 
         connect(address)
         opts = {k: v for k, v in (("precision", precision), ("runtime", runtime)) if v}
-        summary = score_inputs(inputs, output, model=model, fmt=fmt, actors=actors, ad_fields=ad_fields,
-                               encoding=encoding, mapping=mapping, input_format=input_format,
-                               on_bad=on_bad, **opts)
+        summary = score_inputs(
+            inputs,
+            output,
+            model=model,
+            fmt=fmt,
+            actors=actors,
+            ad_fields=ad_fields,
+            encoding=encoding,
+            mapping=mapping,
+            input_format=input_format,
+            on_bad=on_bad,
+            **opts,
+        )
     except (InputError, FileNotFoundError, ValueError, ImportError, ConnectionError) as e:
         _err(console, f"error: {e}")
         raise typer.Exit(1)

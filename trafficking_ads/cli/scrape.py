@@ -13,21 +13,54 @@ import typer
 
 
 def scrape(
-    urls: Optional[list[str]] = typer.Argument(None, help="Start URLs: an ad page, a listing page, a sitemap, a feed or https://t.me/s/<channel>."),
-    sources: Optional[Path] = typer.Option(None, "--sources", help="YAML sources file (start URLs, allowed domains, ad-link rules, pagination, limits)."),
+    urls: Optional[list[str]] = typer.Argument(
+        None, help="Start URLs: an ad page, a listing page, a sitemap, a feed or https://t.me/s/<channel>."
+    ),
+    sources: Optional[Path] = typer.Option(
+        None, "--sources", help="YAML sources file (start URLs, allowed domains, ad-link rules, pagination, limits)."
+    ),
     db: Optional[Path] = typer.Option(None, "--db", help="SQLite crawl store; an existing one continues its frontier."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write every stored ad as JSON lines here (atomic)."),
-    follow: Optional[list[str]] = typer.Option(None, "--follow", help="Regex choosing the ad links on listing pages (repeatable)."),
-    delay: Optional[float] = typer.Option(None, "--delay", min=0, help="Seconds between requests to one host (default 1.0; a robots.txt Crawl-delay can raise it)."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Requests in flight per host (default 1)."),
-    max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Stop after this many pages in this run (resume later)."),
-    max_bytes: int = typer.Option(5 * 1024 * 1024, "--max-bytes", min=1024, help="Abandon responses larger than this (enforced while streaming)."),
+    follow: Optional[list[str]] = typer.Option(
+        None, "--follow", help="Regex choosing the ad links on listing pages (repeatable)."
+    ),
+    delay: Optional[float] = typer.Option(
+        None,
+        "--delay",
+        min=0,
+        help="Seconds between requests to one host (default 1.0; a robots.txt Crawl-delay can raise it).",
+    ),
+    concurrency: Optional[int] = typer.Option(
+        None, "--concurrency", min=1, help="Requests in flight per host (default 1)."
+    ),
+    max_pages: Optional[int] = typer.Option(
+        None, "--max-pages", min=1, help="Stop after this many pages in this run (resume later)."
+    ),
+    max_bytes: int = typer.Option(
+        5 * 1024 * 1024, "--max-bytes", min=1024, help="Abandon responses larger than this (enforced while streaming)."
+    ),
     timeout: float = typer.Option(30.0, "--timeout", min=0.01, help="Seconds allowed for one whole response."),
-    retries: int = typer.Option(3, "--retries", min=0, help="Retries on 429, 5xx, timeouts and connection errors (exponential back-off)."),
-    contact: Optional[str] = typer.Option(None, "--user-agent-contact", help="Contact URL put in the User-Agent: trafficking-ads/<version> (+URL)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the frontier of an existing --db (the default with an existing db; this flag requires one)."),
-    recrawl: bool = typer.Option(False, "--recrawl", help="Check every known page again with conditional requests; only new or changed pages are re-read."),
-    allow_private: bool = typer.Option(False, "--allow-private", help="Also connect to loopback, private-network, link-local and cloud-metadata addresses (refused by default, after DNS resolution, redirects included). For crawling a site on your own network, and for tests against a server on 127.0.0.1."),
+    retries: int = typer.Option(
+        3, "--retries", min=0, help="Retries on 429, 5xx, timeouts and connection errors (exponential back-off)."
+    ),
+    contact: Optional[str] = typer.Option(
+        None, "--user-agent-contact", help="Contact URL put in the User-Agent: trafficking-ads/<version> (+URL)."
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue the frontier of an existing --db (the default with an existing db; this flag requires one).",
+    ),
+    recrawl: bool = typer.Option(
+        False,
+        "--recrawl",
+        help="Check every known page again with conditional requests; only new or changed pages are re-read.",
+    ),
+    allow_private: bool = typer.Option(
+        False,
+        "--allow-private",
+        help="Also connect to loopback, private-network, link-local and cloud-metadata addresses (refused by default, after DNS resolution, redirects included). For crawling a site on your own network, and for tests against a server on 127.0.0.1.",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each skipped or failed URL."),
 ) -> None:
     """Scrape ads politely (robots.txt, per-host delay, back-off) into --db and/or --out.
@@ -47,7 +80,9 @@ def scrape(
         typer.echo(f"error: {msg}", err=True)
         raise typer.Exit(1)
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
     if db is None and out is None:
         fail("give --db (a resumable crawl store) and/or --out (JSON lines)")
     if resume and (db is None or not db.exists()):
@@ -74,7 +109,9 @@ def scrape(
         fail(str(e))
     names = [s.name for s in srcs]
     if len(set(names)) != len(names):
-        fail(f"a URL's host names the same source as the sources file: {sorted({n for n in names if names.count(n) > 1})}")
+        fail(
+            f"a URL's host names the same source as the sources file: {sorted({n for n in names if names.count(n) > 1})}"
+        )
     if not srcs and (db is None or not db.exists()):
         fail("nothing to crawl: give URLs, --sources, or an existing --db to resume")
 
@@ -99,7 +136,10 @@ def scrape(
         try:
             stats = crawl(db, srcs, config=config, max_pages=max_pages, recrawl=recrawl)
         except KeyboardInterrupt:
-            typer.echo(f"interrupted; run the same command again to resume from {db}" if tmp is None else "interrupted", err=True)
+            typer.echo(
+                f"interrupted; run the same command again to resume from {db}" if tmp is None else "interrupted",
+                err=True,
+            )
             raise typer.Exit(130)
         typer.echo(json.dumps({"db": str(db) if tmp is None else None, **stats.as_dict()}), err=True)
         if stats.pages == 0 and stats.queued_left == 0 and not recrawl and tmp is None:

@@ -22,14 +22,32 @@ def register(app: typer.Typer) -> None:
     def train(
         data: Path = typer.Option(..., "--data", help="A built corpus directory (trafficking-ads data build -o DIR)."),
         out: Path = typer.Option(..., "--out", help="Model directory to write (replaced atomically when done)."),
-        config: Optional[Path] = typer.Option(None, "--config", help="Training config YAML (default: the built-in defaults, which are training/default.yaml's recipe)."),
+        config: Optional[Path] = typer.Option(
+            None,
+            "--config",
+            help="Training config YAML (default: the built-in defaults, which are training/default.yaml's recipe).",
+        ),
         card: bool = typer.Option(True, "--card/--no-card", help="Write MODEL_CARD.md into the model directory."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines."),
-        from_model: Optional[str] = typer.Option(None, "--from", help="Retrain: continue this model (dir or name under models/) on --data plus --add labels (see `label retrain`)."),
-        add: Optional[list[Path]] = typer.Option(None, "--add", help="Retrain: labels.jsonl file(s) from `label import` to add to --data (with --from)."),
-        hard: Optional[Path] = typer.Option(None, "--hard", help="Hard set whose `fit` half joins dev in choosing the bands (default: data/hard/hard.jsonl of the checkout, if present)."),
+        from_model: Optional[str] = typer.Option(
+            None,
+            "--from",
+            help="Retrain: continue this model (dir or name under models/) on --data plus --add labels (see `label retrain`).",
+        ),
+        add: Optional[list[Path]] = typer.Option(
+            None, "--add", help="Retrain: labels.jsonl file(s) from `label import` to add to --data (with --from)."
+        ),
+        hard: Optional[Path] = typer.Option(
+            None,
+            "--hard",
+            help="Hard set whose `fit` half joins dev in choosing the bands (default: data/hard/hard.jsonl of the checkout, if present).",
+        ),
         no_hard: bool = typer.Option(False, "--no-hard", help="Choose the bands on dev alone."),
-        refit: bool = typer.Option(False, "--refit", help="Do not fine-tune: refit the lexical model, fusion and bands of the model already at --out on --data (after the indicators or the corpus changed); --config then supplies the fusion settings."),
+        refit: bool = typer.Option(
+            False,
+            "--refit",
+            help="Do not fine-tune: refit the lexical model, fusion and bands of the model already at --out on --data (after the indicators or the corpus changed); --config then supplies the fusion settings.",
+        ),
     ) -> None:
         """Fine-tune LoRA adapters on the e5 base (train split), stop early on dev PR-AUC, fit the
         calibrated fusion with the indicators on dev, and write a model directory for `score --model`."""

@@ -143,8 +143,13 @@ def build_corpus(
     if out_dir is not None:
         save_corpus(dataset, card, dd.removed, out_dir)
         if write_repo_card is None:
-            write_repo_card = (seed_dir is None and shared_data is None and seed == DEFAULT_SEED
-                               and fractions == (0.7, 0.15, 0.15) and test_source is None)
+            write_repo_card = (
+                seed_dir is None
+                and shared_data is None
+                and seed == DEFAULT_SEED
+                and fractions == (0.7, 0.15, 0.15)
+                and test_source is None
+            )
         if write_repo_card:
             atomic.write_text(REPO_CARD, card_markdown(card))
     return Corpus(dataset=dataset, card=card, problems=list(problems))
@@ -188,9 +193,15 @@ def load_corpus(path: str | os.PathLike):
     return load_from_disk(str(p))
 
 
-def _card(*, kept, splits, groups, loaded, dedup_stats, problems, seed, fractions, shared_root, seed_root, renamed) -> dict[str, Any]:
-    per_split_source: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: {"ads": 0, "positives": 0}))
-    per_split_lang: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: {"ads": 0, "positives": 0}))
+def _card(
+    *, kept, splits, groups, loaded, dedup_stats, problems, seed, fractions, shared_root, seed_root, renamed
+) -> dict[str, Any]:
+    per_split_source: dict[str, dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: {"ads": 0, "positives": 0})
+    )
+    per_split_lang: dict[str, dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: {"ads": 0, "positives": 0})
+    )
     for ad, sp in zip(kept, splits):
         for table, key in ((per_split_source, ad.source or ""), (per_split_lang, ad.language or "")):
             cell = table[sp][key]
@@ -253,13 +264,27 @@ def card_markdown(card: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for sp, c in card["splits"].items():
-        lines.append(f"| {sp} | {c['ads']} | {c['positives']} | {_pct(c['positives'], c['ads'])} | {card['groups_per_split'][sp]} |")
-    lines += ["", "### Per language (ads / positives)", "", "| language | " + " | ".join(SPLITS) + " |", "|---|" + "---:|" * len(SPLITS)]
+        lines.append(
+            f"| {sp} | {c['ads']} | {c['positives']} | {_pct(c['positives'], c['ads'])} | {card['groups_per_split'][sp]} |"
+        )
+    lines += [
+        "",
+        "### Per language (ads / positives)",
+        "",
+        "| language | " + " | ".join(SPLITS) + " |",
+        "|---|" + "---:|" * len(SPLITS),
+    ]
     langs = sorted({l for sp in SPLITS for l in card["by_split_and_language"][sp]})
     for l in langs:
         cells = [card["by_split_and_language"][sp].get(l, {"ads": 0, "positives": 0}) for sp in SPLITS]
         lines.append(f"| {l} | " + " | ".join(f"{c['ads']} / {c['positives']}" for c in cells) + " |")
-    lines += ["", "### Per source (ads / positives)", "", "| source | " + " | ".join(SPLITS) + " |", "|---|" + "---:|" * len(SPLITS)]
+    lines += [
+        "",
+        "### Per source (ads / positives)",
+        "",
+        "| source | " + " | ".join(SPLITS) + " |",
+        "|---|" + "---:|" * len(SPLITS),
+    ]
     srcs = sorted({s for sp in SPLITS for s in card["by_split_and_source"][sp]})
     for s in srcs:
         cells = [card["by_split_and_source"][sp].get(s, {"ads": 0, "positives": 0}) for sp in SPLITS]
@@ -291,9 +316,21 @@ def card_markdown(card: dict[str, Any]) -> str:
     ]
     for kind, by_src in d["removed_by_source"].items():
         lines += [f"| {kind} | {s} | {n} |" for s, n in by_src.items()]
-    lines += ["", "Removed copies by where their kept representative came from (cross-source overlap):", "", "| removed from -> kept from | rows |", "|---|---:|"]
+    lines += [
+        "",
+        "Removed copies by where their kept representative came from (cross-source overlap):",
+        "",
+        "| removed from -> kept from | rows |",
+        "|---|---:|",
+    ]
     lines += [f"| {k} | {n} |" for k, n in d.get("removed_into", {}).items()]
-    lines += ["", "Every removed row and its representative: `dedup_removed.jsonl` in the build directory.", "", "## Placement", ""]
+    lines += [
+        "",
+        "Every removed row and its representative: `dedup_removed.jsonl` in the build directory.",
+        "",
+        "## Placement",
+        "",
+    ]
     lines += [f"- **{k}**: {v}" for k, v in card["placement"].items()]
     lines += [
         "",

@@ -39,6 +39,7 @@ from ..records import Ad
 from ..text.canonical import MASKED, comparison_text, normalize_tokens, stop_words
 from ..unionfind import UnionFind
 
+
 def shingles(tokens: Sequence[str], k: int = 3) -> set[str]:
     """Word k-shingles; a text shorter than k words is one shingle."""
     if len(tokens) < k:
@@ -101,7 +102,9 @@ class DedupResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def candidate_pairs(sets: list[np.ndarray], threshold: float, num_perm: int = 128, seed: int = 1) -> set[tuple[int, int]]:
+def candidate_pairs(
+    sets: list[np.ndarray], threshold: float, num_perm: int = 128, seed: int = 1
+) -> set[tuple[int, int]]:
     """Index pairs (i < j) that MinHash LSH proposes at Jaccard around `threshold`."""
     sigs = minhash.signatures(sets, num_perm, seed)
     lsh = minhash.LSH(threshold, num_perm)
@@ -171,7 +174,14 @@ def deduplicate(
                 label_conflicts += 1
             alive[i] = False
             removed.append(
-                {"id": ads[i].id, "source": ads[i].source, "label": ads[i].label, "kind": "exact", "duplicate_of": ads[rep].id, "similarity": 1.0}
+                {
+                    "id": ads[i].id,
+                    "source": ads[i].source,
+                    "label": ads[i].label,
+                    "kind": "exact",
+                    "duplicate_of": ads[rep].id,
+                    "similarity": 1.0,
+                }
             )
     exact_removed = len(removed)
 
@@ -209,7 +219,14 @@ def deduplicate(
             alive[i] = False
             jac, cont = similarity(sets[i], sets[rep])
             removed.append(
-                {"id": ads[i].id, "source": ads[i].source, "label": ads[i].label, "kind": "near", "duplicate_of": ads[rep].id, "similarity": round(max(jac, cont), 4)}
+                {
+                    "id": ads[i].id,
+                    "source": ads[i].source,
+                    "label": ads[i].label,
+                    "kind": "near",
+                    "duplicate_of": ads[rep].id,
+                    "similarity": round(max(jac, cont), 4),
+                }
             )
 
     # 3. explicit seed templates join their groups
@@ -285,8 +302,9 @@ def boilerplate_keys(ad: Ad, tokens: Sequence[str], run: int) -> set[str]:
     return keys
 
 
-def _join_boilerplate(ads: Sequence[Ad], token_lists: Sequence[Sequence[str]], idx: Sequence[int], uf: UnionFind,
-                      run: int, max_ads: int) -> int:
+def _join_boilerplate(
+    ads: Sequence[Ad], token_lists: Sequence[Sequence[str]], idx: Sequence[int], uf: UnionFind, run: int, max_ads: int
+) -> int:
     """Union ads in `idx` that share a boilerplate key held by at most `max_ads` ads; returns the links made."""
     holders: dict[str, list[int]] = defaultdict(list)
     for i in idx:
@@ -302,5 +320,16 @@ def _join_boilerplate(ads: Sequence[Ad], token_lists: Sequence[Sequence[str]], i
     return links
 
 
-__all__ = ["DedupResult", "deduplicate", "char_shingle_hashes", "candidate_pairs", "similarity", "shingles",
-           "source_rank", "boilerplate_keys", "comparison_text", "normalize_tokens", "stop_words"]
+__all__ = [
+    "DedupResult",
+    "deduplicate",
+    "char_shingle_hashes",
+    "candidate_pairs",
+    "similarity",
+    "shingles",
+    "source_rank",
+    "boilerplate_keys",
+    "comparison_text",
+    "normalize_tokens",
+    "stop_words",
+]

@@ -39,7 +39,11 @@ def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | Non
     """
     p = Path(path) if path is not None else default_hard_path()
     if not p.is_file():
-        where = "" if checkout_root() is not None or path is not None else " (it ships with the source checkout, not the wheel)"
+        where = (
+            ""
+            if checkout_root() is not None or path is not None
+            else " (it ships with the source checkout, not the wheel)"
+        )
         raise DataError(f"{p}: no such file{where}; pass the hard set's path")
     problems = problems if problems is not None else Problems()
     ads: list[Ad] = []
@@ -58,7 +62,13 @@ def load_hard(path: str | os.PathLike | None = None, *, problems: Problems | Non
             continue
         seen.add(ad.id)
         ad.source = "hard"
-        ad.meta.update({"family": family, "pattern": d.get("pattern"), "part": part,
-                        "hard_negative": bool(d.get("hard_negative", False))})
+        ad.meta.update(
+            {
+                "family": family,
+                "pattern": d.get("pattern"),
+                "part": part,
+                "hard_negative": bool(d.get("hard_negative", False)),
+            }
+        )
         ads.append(ad)
     return ads

@@ -275,9 +275,7 @@ def load_hh(path: str | os.PathLike, *, problems: Problems | None = None) -> lis
         snippet = _literal(row.get("snippet", ""), p, i, "snippet", problems) or {}
         if not isinstance(snippet, dict):
             snippet = {}
-        text = _join(
-            *(_HIGHLIGHT.sub("", str(snippet.get(k) or "")) for k in ("responsibility", "requirement"))
-        )
+        text = _join(*(_HIGHLIGHT.sub("", str(snippet.get(k) or "")) for k in ("responsibility", "requirement")))
         title = _clean(row.get("name"))
         if not text and not title:
             problems.report(p, i, "snippet", "no snippet text and no name")
@@ -379,7 +377,9 @@ SHARED_FILES: tuple[SharedFile, ...] = (
 )
 
 
-def load_shared(shared_data: str | os.PathLike | None = None, *, problems: Problems | None = None) -> dict[str, list[Ad]]:
+def load_shared(
+    shared_data: str | os.PathLike | None = None, *, problems: Problems | None = None
+) -> dict[str, list[Ad]]:
     """Every known file of the shared data folder, keyed by its path inside the folder.
 
     Files that are absent are skipped and reported (a user may hold only some of them); a
@@ -387,7 +387,9 @@ def load_shared(shared_data: str | os.PathLike | None = None, *, problems: Probl
     """
     root = Path(shared_data) if shared_data else default_shared_data()
     if not root.is_dir():
-        raise MissingDataError(f"{root}: shared data folder not found; set ${SHARED_DATA_ENV} or pass shared_data= (--shared-data)")
+        raise MissingDataError(
+            f"{root}: shared data folder not found; set ${SHARED_DATA_ENV} or pass shared_data= (--shared-data)"
+        )
     problems = problems if problems is not None else Problems()
     out: dict[str, list[Ad]] = {}
     for f in SHARED_FILES:

@@ -59,8 +59,14 @@ def written_ad_row(p: Path, i: int, d: dict, problems: Problems, langs: tuple[st
         problems.report(p, i, "indicators", "indicators must be a list of indicator ids")
         return None
     title = d.get("title")
-    return Ad(text=text.strip(), id=ad_id, title=title.strip() if isinstance(title, str) and title.strip() else None,
-              language=lang, label=int(label), meta={"indicators": indicators})
+    return Ad(
+        text=text.strip(),
+        id=ad_id,
+        title=title.strip() if isinstance(title, str) and title.strip() else None,
+        language=lang,
+        label=int(label),
+        meta={"indicators": indicators},
+    )
 
 
 def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None) -> list[Ad]:
@@ -78,8 +84,14 @@ def load_seed_file(path: str | os.PathLike, *, problems: Problems | None = None)
         seen.add(ad.id)
         template = d.get("template")
         ad.source = "seed"
-        ad.meta.update({"template": str(template) if template not in (None, "") else None,
-                        "hard_negative": bool(d.get("hard_negative", False)), "style": d.get("style"), "seed_file": p.name})
+        ad.meta.update(
+            {
+                "template": str(template) if template not in (None, "") else None,
+                "hard_negative": bool(d.get("hard_negative", False)),
+                "style": d.get("style"),
+                "seed_file": p.name,
+            }
+        )
         ads.append(ad)
     return ads
 

@@ -125,7 +125,9 @@ def cross_source_split(
         raise InvalidValueError(f"no ads of source family {test_source!r} (families: difraud, emscad, platform, seed)")
     rest = [i for i, g in enumerate(groups) if g not in held]
     share = fractions[0] / (fractions[0] + fractions[1]) if fractions[0] + fractions[1] > 0 else 1.0
-    inner = split_groups([ads[i] for i in rest], [groups[i] for i in rest], fractions=(share, 1 - share, 0.0), seed=seed)
+    inner = split_groups(
+        [ads[i] for i in rest], [groups[i] for i in rest], fractions=(share, 1 - share, 0.0), seed=seed
+    )
     out = ["test"] * len(ads)
     for i, sp in zip(rest, inner):
         out[i] = sp

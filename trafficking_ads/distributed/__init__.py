@@ -23,8 +23,13 @@ from typing import Any
 __all__ = ["score_dataset", "scored_rows", "error_rows", "iter_records", "score_inputs", "cluster_inputs", "connect"]
 
 _WHERE = {
-    "score_dataset": "dataset", "scored_rows": "dataset", "error_rows": "dataset", "iter_records": "dataset",
-    "score_inputs": "run", "cluster_inputs": "cluster", "connect": "session",
+    "score_dataset": "dataset",
+    "scored_rows": "dataset",
+    "error_rows": "dataset",
+    "iter_records": "dataset",
+    "score_inputs": "run",
+    "cluster_inputs": "cluster",
+    "connect": "session",
 }
 
 

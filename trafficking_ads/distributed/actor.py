@@ -32,8 +32,12 @@ def actor_cpus() -> int:
 class ModelActor:
     """Holds one loaded scorer for the actor's lifetime."""
 
-    def __init__(self, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        opts: dict[str, Any] | None = None,
+        ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
+    ) -> None:
         os.environ[THREADS_ENV] = str(actor_cpus())
         from ..scoring import load_scorer
 

@@ -25,8 +25,9 @@ def ads_from_json(text: str) -> list[Ad]:
     return [Ad.from_dict(d) for d in json.loads(text)]
 
 
-def row_to_ad(row: Mapping[str, Any], source: str, index: int | None,
-              user: Mapping[str, tuple[str, ...]] | None = None) -> Ad | BadRecord:
+def row_to_ad(
+    row: Mapping[str, Any], source: str, index: int | None, user: Mapping[str, tuple[str, ...]] | None = None
+) -> Ad | BadRecord:
     """One Dataset row (an ad record, as `read_json`/`read_parquet` give it) as an Ad or a BadRecord.
 
     The same mapping and checks as the local readers (`record_to_ad`); `index` is the row's

@@ -93,9 +93,13 @@ def read_scored_rows(row: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             continue
         # the Ad as networks.index._pairs rebuilds it from a scored record
         ad = {"text": "", **{k: v for k, v in fields.items() if v is not None}, "id": assessment.ad_id}
-        yield {"seq": seq, "id": assessment.ad_id, "where": f"{path}:{n}",
-               "ad": json.dumps({"ad": ad, "lang": assessment.lang, "risk": assessment.risk}, ensure_ascii=False),
-               "problem": None}
+        yield {
+            "seq": seq,
+            "id": assessment.ad_id,
+            "where": f"{path}:{n}",
+            "ad": json.dumps({"ad": ad, "lang": assessment.lang, "risk": assessment.risk}, ensure_ascii=False),
+            "problem": None,
+        }
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +117,9 @@ def member_rows(batch: Any) -> dict[str, list[Any]]:
     members = []
     for text in batch["ad"].to_pylist():
         d = json.loads(text)
-        a = Assessment(d["ad"]["id"], d["risk"], "low", [], d["lang"], ModelInfo("", ""))  # member_of reads lang and risk
+        a = Assessment(
+            d["ad"]["id"], d["risk"], "low", [], d["lang"], ModelInfo("", "")
+        )  # member_of reads lang and risk
         members.append(member_of(Ad.from_dict(d["ad"]), a))
     sigs = signatures((shingles(m.tokens.split(), th["shingle_words"]) for m in members), th["num_perm"])
     ranges = _band_ranges()
@@ -123,8 +129,10 @@ def member_rows(batch: Any) -> dict[str, list[Any]]:
         "member": [json.dumps({k: getattr(m, k) for k in Member.__slots__}, ensure_ascii=False) for m in members],
         "sig": [to_bytes(s) for s in sigs],
         # ads without template tokens join no template (as locally: they are never put in the LSH)
-        "bands": [[f"{i}:{to_bytes_slice(s, a, b)}" for i, (a, b) in enumerate(ranges)] if m.tokens else []
-                  for m, s in zip(members, sigs)],
+        "bands": [
+            [f"{i}:{to_bytes_slice(s, a, b)}" for i, (a, b) in enumerate(ranges)] if m.tokens else []
+            for m, s in zip(members, sigs)
+        ],
         "contacts": [m.contacts for m in members],
     }
 
@@ -141,7 +149,12 @@ def _duplicates(group: Any) -> dict[str, list[Any]]:
     first = min(seqs)
     later = sorted(s for s in seqs if s != first)
     ad_id = group["id"][0].as_py()
-    return {"seq": later, "where": [where[s] for s in later], "first": [where[first]] * len(later), "id": [ad_id] * len(later)}
+    return {
+        "seq": later,
+        "where": [where[s] for s in later],
+        "first": [where[first]] * len(later),
+        "id": [ad_id] * len(later),
+    }
 
 
 def _band_links(group: Any, threshold: float) -> dict[str, list[int]]:
@@ -197,7 +210,9 @@ def annotate_files(sources: list[str], outdir: Path, networks: dict[str, Any], s
     outdir.mkdir(parents=True, exist_ok=True)
     ref = ray.put(networks)
     ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
-    ds.flat_map(_annotate_file, fn_kwargs={"outdir": str(outdir.resolve()), "networks": ref, "skip": skip}).materialize()
+    ds.flat_map(
+        _annotate_file, fn_kwargs={"outdir": str(outdir.resolve()), "networks": ref, "skip": skip}
+    ).materialize()
 
 
 def cluster_inputs(
@@ -220,7 +235,9 @@ def cluster_inputs(
 
     sources = expand_scored(scored)
     th = thresholds()
-    rows = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources))
+    rows = ray.data.from_items(
+        [{"index": i, "path": p} for i, p in enumerate(sources)], override_num_blocks=len(sources)
+    )
     rows = rows.flat_map(read_scored_rows).materialize()
     bad_rows = rows.filter(lambda r: r["problem"] is not None).take_all()
     good = rows.filter(lambda r: r["problem"] is None)
@@ -232,7 +249,9 @@ def cluster_inputs(
         bad[r["seq"]] = Problem(path, "not_scored", r["problem"], line=int(n))
     for r in dups:
         path, n = r["where"].rsplit(":", 1)
-        bad[r["seq"]] = Problem(path, "duplicate_id", f"duplicate ad_id {r['id']!r} (first at {r['first']}); skipped", line=int(n))
+        bad[r["seq"]] = Problem(
+            path, "duplicate_id", f"duplicate ad_id {r['id']!r} (first at {r['first']}); skipped", line=int(n)
+        )
     if dups:
         dropped = frozenset(r["seq"] for r in dups)
         good = good.filter(lambda r: r["seq"] not in dropped)
@@ -241,8 +260,11 @@ def cluster_inputs(
     n_records = members.count()
     threshold = float(th["template_jaccard"])
     band_rows = members.flat_map(lambda r: [{"key": k, "seq": r["seq"], "sig": r["sig"]} for k in r["bands"]])
-    template_links = band_rows.groupby("key").map_groups(_band_links, fn_kwargs={"threshold": threshold},
-                                                         batch_format="pyarrow").take_all()
+    template_links = (
+        band_rows.groupby("key")
+        .map_groups(_band_links, fn_kwargs={"threshold": threshold}, batch_format="pyarrow")
+        .take_all()
+    )
     contact_rows = members.flat_map(lambda r: [{"key": c, "seq": r["seq"]} for c in r["contacts"]])
     contact_links = contact_rows.groupby("key").map_groups(_contact_links, batch_format="pyarrow").take_all()
 

@@ -38,9 +38,13 @@ def output_schema(ad_fields: tuple[str, ...]) -> "pa.Schema":
 class AdBatchScorer(ModelActor):
     """`map_batches` class: a batch of ad rows -> a table of scored rows (one per input row)."""
 
-    def __init__(self, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
-                 mapping: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        opts: dict[str, Any] | None = None,
+        ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
+        mapping: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         super().__init__(model, opts, ad_fields)
         self.mapping = mapping
         self.schema = output_schema(self.ad_fields)
@@ -84,8 +88,7 @@ def score_dataset(
     actors = actors or max(1, cluster_cpus() // cpus_per_actor)
     return ds.map_batches(
         AdBatchScorer,
-        fn_constructor_kwargs={"model": model, "opts": opts, "ad_fields": tuple(ad_fields),
-                               "mapping": mapping},
+        fn_constructor_kwargs={"model": model, "opts": opts, "ad_fields": tuple(ad_fields), "mapping": mapping},
         batch_size=CHUNK,
         batch_format="pyarrow",
         num_cpus=cpus_per_actor,
@@ -111,8 +114,17 @@ def error_schema() -> "pa.Schema":
     """Columns of the errors dataset: a local errors file's fields."""
     import pyarrow as pa
 
-    return pa.schema([("source", pa.string()), ("line", pa.int64()), ("record", pa.int64()), ("field", pa.string()),
-                      ("kind", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+    return pa.schema(
+        [
+            ("source", pa.string()),
+            ("line", pa.int64()),
+            ("record", pa.int64()),
+            ("field", pa.string()),
+            ("kind", pa.string()),
+            ("reason", pa.string()),
+            ("raw", pa.string()),
+        ]
+    )
 
 
 def scored_rows(ds: "ray.data.Dataset") -> "ray.data.Dataset":

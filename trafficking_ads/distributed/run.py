@@ -59,8 +59,11 @@ class RaySummary(BatchSummary):
     def lines(self) -> list[str]:
         out = super().lines()
         out = [ln for ln in out if not ln.startswith("resumed:")]
-        out.insert(1, f"shards: {self.shards} written by {self.actors} actor(s)"
-                      + (f", {self.shards_resumed} already written ({self.resumed} ads) skipped" if self.shards_resumed else ""))
+        out.insert(
+            1,
+            f"shards: {self.shards} written by {self.actors} actor(s)"
+            + (f", {self.shards_resumed} already written ({self.resumed} ads) skipped" if self.shards_resumed else ""),
+        )
         return out
 
 
@@ -74,8 +77,14 @@ def shard_files(outdir: str | Path, fmt: str = "parquet") -> list[Path]:
 class ShardScorer(ModelActor):
     """`map_batches` class: score whole shards and write each (data, errors, marker)."""
 
-    def __init__(self, outdir: str, fmt: str, model: str | None = None, opts: dict[str, Any] | None = None,
-                 ad_fields: tuple[str, ...] = SCORED_AD_FIELDS) -> None:
+    def __init__(
+        self,
+        outdir: str,
+        fmt: str,
+        model: str | None = None,
+        opts: dict[str, Any] | None = None,
+        ad_fields: tuple[str, ...] = SCORED_AD_FIELDS,
+    ) -> None:
         super().__init__(model, opts, ad_fields)
         self.outdir = Path(outdir)
         self.fmt = fmt
@@ -84,8 +93,12 @@ class ShardScorer(ModelActor):
         names, summaries = [], []
         for row in batch.to_pylist():
             names.append(row["shard"])
-            summaries.append(json.dumps(self.write_shard(row["shard"], ads_from_json(row["ads"]), json.loads(row["bad"])),
-                                        ensure_ascii=False))
+            summaries.append(
+                json.dumps(
+                    self.write_shard(row["shard"], ads_from_json(row["ads"]), json.loads(row["bad"])),
+                    ensure_ascii=False,
+                )
+            )
         return {"shard": names, "summary": summaries}
 
     def write_shard(self, name: str, ads: list, bad: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,7 +123,9 @@ class ShardScorer(ModelActor):
             "bands": dict(Counter(r["band"] for r in records)),
             "seconds": round(time.perf_counter() - start, 3),
             # when and where (for throughput without actor start-up: benchmarks/ray_scale.py)
-            "started": started, "finished": time.time(), "actor": f"{socket.gethostname()}:{os.getpid()}",
+            "started": started,
+            "finished": time.time(),
+            "actor": f"{socket.gethostname()}:{os.getpid()}",
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "cpu_seconds": round(_cpu_seconds() - (cpu.ru_utime + cpu.ru_stime), 3),
         }
@@ -136,8 +151,10 @@ def _check_run(outdir: Path, run: dict[str, Any]) -> None:
         before = json.loads(path.read_text(encoding="utf-8"))
         for key in ("model", "format", "ad_fields"):
             if before.get(key) != run[key]:
-                raise ResumeError(f"{outdir} holds a run with {key} {before.get(key)!r}, not {run[key]!r}: "
-                                  "write to another directory (a re-run into the same one continues it)")
+                raise ResumeError(
+                    f"{outdir} holds a run with {key} {before.get(key)!r}, not {run[key]!r}: "
+                    "write to another directory (a re-run into the same one continues it)"
+                )
     else:
         write_json(path, run)
 
@@ -185,7 +202,9 @@ def score_inputs(
     _check_run(outdir, {"model": model_id, "format": fmt, "ad_fields": list(ad_fields)})
     done_dir = outdir / DONE_DIR
     done = frozenset(p.stem for p in done_dir.glob("part-*.json")) if done_dir.is_dir() else frozenset()
-    summary = RaySummary(output=str(outdir), errors_path=str(outdir / ERRORS_DIR), model=f"{model_id['name']} {model_id['version']}")
+    summary = RaySummary(
+        output=str(outdir), errors_path=str(outdir / ERRORS_DIR), model=f"{model_id['name']} {model_id['version']}"
+    )
     prefixes = [f"part-{i:05d}-" if is_url(p) else shard_prefix(i, p) for i, p in enumerate(sources)]
     for name in sorted(done):
         if any(name.startswith(px) for px in prefixes):
@@ -199,7 +218,13 @@ def score_inputs(
     ctx = ray.data.DataContext.get_current()
     block_size, ctx.target_max_block_size = ctx.target_max_block_size, 1
     try:
-        options = {"shard_size": shard_size, "done": done, "encoding": encoding, "mapping": mapping, "input_format": input_format}
+        options = {
+            "shard_size": shard_size,
+            "done": done,
+            "encoding": encoding,
+            "mapping": mapping,
+            "input_format": input_format,
+        }
         local = [{"index": i, "path": p} for i, p in enumerate(sources) if not is_url(p)]
         parts = []
         if local:
@@ -213,9 +238,16 @@ def score_inputs(
         ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
         ds = ds.map_batches(
             ShardScorer,
-            fn_constructor_kwargs={"outdir": str(outdir.resolve()), "fmt": fmt, "model": model, "opts": opts,
-                                   "ad_fields": tuple(ad_fields)},
-            batch_size=1, batch_format="pyarrow", num_cpus=cpus_per_actor,
+            fn_constructor_kwargs={
+                "outdir": str(outdir.resolve()),
+                "fmt": fmt,
+                "model": model,
+                "opts": opts,
+                "ad_fields": tuple(ad_fields),
+            },
+            batch_size=1,
+            batch_format="pyarrow",
+            num_cpus=cpus_per_actor,
             compute=ray.data.ActorPoolStrategy(size=actors),  # Ray restarts a lost actor and retries its shard
         )
     finally:
@@ -230,7 +262,9 @@ def score_inputs(
             summary.bands.update(counts["bands"])
             for b in counts.pop("bad"):
                 if on_bad:
-                    on_bad(BadRecord(**{k: b[k] for k in ("source", "kind", "reason", "line", "record", "field", "raw")}))
+                    on_bad(
+                        BadRecord(**{k: b[k] for k in ("source", "kind", "reason", "line", "record", "field", "raw")})
+                    )
             if on_shard:
                 on_shard(row["shard"], counts)
     finally:

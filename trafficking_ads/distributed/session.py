@@ -37,10 +37,15 @@ def connect(address: str | None = None, num_cpus: int | None = None, quiet: bool
         os.environ.setdefault(LOCAL_ONLY_ENV, "0")
     ray = require_ray()
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING if quiet else logging.INFO}
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "logging_level": logging.WARNING if quiet else logging.INFO,
+        }
         if address is None:
             kwargs["num_cpus"] = num_cpus
-            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}} if os.environ.get("PYTHONPATH") else None
+            kwargs["runtime_env"] = (
+                {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}} if os.environ.get("PYTHONPATH") else None
+            )
         ray.init(address=address, **{k: v for k, v in kwargs.items() if v is not None})
     quiet_data(quiet)
     return ray

@@ -21,7 +21,19 @@ from ..readers.textdir import text_files
 from .adrows import ad_json, dumps
 
 #: Files of a directory input that are read as sources (a directory of `.txt` files is one source).
-DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv", ".tsv", ".tab", ".parquet", ".pq", ".sqlite", ".db")
+DATA_SUFFIXES = (
+    ".jsonl",
+    ".ndjson",
+    ".jsonlines",
+    ".json",
+    ".csv",
+    ".tsv",
+    ".tab",
+    ".parquet",
+    ".pq",
+    ".sqlite",
+    ".db",
+)
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
@@ -75,8 +87,15 @@ def shard_prefix(index: int, path: str) -> str:
     return f"part-{index:05d}-{digest}-"
 
 
-def read_shards(row: Mapping[str, Any], *, shard_size: int, done: frozenset[str], encoding: str | None = None,
-                mapping: Any = None, input_format: str = "auto") -> Iterator[dict[str, Any]]:
+def read_shards(
+    row: Mapping[str, Any],
+    *,
+    shard_size: int,
+    done: frozenset[str],
+    encoding: str | None = None,
+    mapping: Any = None,
+    input_format: str = "auto",
+) -> Iterator[dict[str, Any]]:
     """`flat_map` function: one source (`{"index", "path"}`) -> its shards, skipping those in `done`.
 
     A shard row holds its ads and bad records as JSON text (`ads`, `bad`), in input order.

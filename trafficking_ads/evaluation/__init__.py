@@ -1,8 +1,8 @@
 """Evaluation: metrics for the deceptive class, the TF-IDF baseline, and the `evaluate` protocol.
 
-    from trafficking_ads.evaluation import evaluate, write_markdown
-    result = evaluate("out/corpus", split="test")      # default model vs the baseline
-    write_markdown(result, "training/results/eval.md")
+from trafficking_ads.evaluation import evaluate, write_markdown
+result = evaluate("out/corpus", split="test")      # default model vs the baseline
+write_markdown(result, "training/results/eval.md")
 """
 
 from .evaluate import evaluate, write_json

@@ -37,8 +37,13 @@ class BaselineScorer:
         def flush():
             for ad, p in zip(batch, self.model.predict_proba(batch)):
                 yield Assessment(
-                    ad_id=ad.id, risk=float(p), band=band_for(float(p), bands), indicators=[], lang=ad.language,
-                    model=self.info, components={"tfidf_logreg_prob": float(p)},
+                    ad_id=ad.id,
+                    risk=float(p),
+                    band=band_for(float(p), bands),
+                    indicators=[],
+                    lang=ad.language,
+                    model=self.info,
+                    components={"tfidf_logreg_prob": float(p)},
                 )
 
         for ad in ads:

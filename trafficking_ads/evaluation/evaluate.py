@@ -25,10 +25,25 @@ from .metrics import band_metrics, best_f1_threshold, grouped_metrics
 from ..errors import OperationError
 
 #: Ad fields a JSONL evaluation row may carry besides text and label.
-_AD_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary", "contacts", "url", "source", "posted_at", "meta")
+_AD_FIELDS = (
+    "id",
+    "title",
+    "company_name",
+    "company_profile",
+    "company_website",
+    "location",
+    "salary",
+    "contacts",
+    "url",
+    "source",
+    "posted_at",
+    "meta",
+)
 
 
-def read_labelled_jsonl(path: str | os.PathLike, *, problems: Problems | None = None, part: str | None = None) -> list[Ad]:
+def read_labelled_jsonl(
+    path: str | os.PathLike, *, problems: Problems | None = None, part: str | None = None
+) -> list[Ad]:
     """Labelled ads from JSONL: `text` (may be empty when `title` is not) and `label` (0/1) required; `lang`/`language`, `source`,
     `title` and the other Ad fields optional. Bad lines are skipped and reported. With `part`,
     rows whose `part` field names another part are left out (the hard set's `fit` half
@@ -110,7 +125,12 @@ def run_baseline(eval_ads: Sequence[Ad], corpus, source: str) -> tuple[list[floa
     t0 = time.perf_counter()
     train_ads = [row_to_ad(r) for r in corpus["train"]]
     model = TfidfLogReg().fit(train_ads, [a.label for a in train_ads])
-    info: dict[str, Any] = {"name": TfidfLogReg.name, "train_source": source, "train_n": len(train_ads), "train_positives": sum(a.label for a in train_ads)}
+    info: dict[str, Any] = {
+        "name": TfidfLogReg.name,
+        "train_source": source,
+        "train_n": len(train_ads),
+        "train_positives": sum(a.label for a in train_ads),
+    }
     if "dev" in corpus and len(corpus["dev"]):
         dev_ads = [row_to_ad(r) for r in corpus["dev"]]
         model.threshold = best_f1_threshold([a.label for a in dev_ads], model.predict_proba(dev_ads))
@@ -187,20 +207,26 @@ def evaluate(
             "skipped_examples": [str(p) for p in list(problems)[:10]],
         },
         "model": {
-            "bands": band_metrics(labels, scores, bands, languages=langs, sources=sources, hard_negatives=hard) if bands else None,
+            "bands": band_metrics(labels, scores, bands, languages=langs, sources=sources, hard_negatives=hard)
+            if bands
+            else None,
             "name": scorer.info.name,
             "version": scorer.info.version,
             "dir": str(model_dir) if model_dir else None,
             "threshold": threshold,
             "threshold_source": threshold_source,
             "seconds": round(seconds, 2),
-            "metrics": grouped_metrics(labels, scores, threshold, languages=langs, sources=sources, hard_negatives=hard),
+            "metrics": grouped_metrics(
+                labels, scores, threshold, languages=langs, sources=sources, hard_negatives=hard
+            ),
         },
     }
     if baseline:
         corpus, source = training_corpus(train, shared_data=shared_data, seed_dir=seed_dir)
         b_scores, info = run_baseline(ads, corpus, source)
-        info["metrics"] = grouped_metrics(labels, b_scores, info["threshold"], languages=langs, sources=sources, hard_negatives=hard)
+        info["metrics"] = grouped_metrics(
+            labels, b_scores, info["threshold"], languages=langs, sources=sources, hard_negatives=hard
+        )
         result["baseline"] = info
     return result
 

@@ -173,16 +173,25 @@ def grouped_metrics(
             m = col == key
             out[name][key] = binary_metrics(y[m], s[m], threshold)
     real = np.array([is_real_vacancy_source(x) for x in srcs], dtype=bool)
-    out["real_vacancies"] = _fpr_block(y, s, threshold, real, "rows from superjob.ru / hh.kz (unverified legitimate platform ads, label 0)")
+    out["real_vacancies"] = _fpr_block(
+        y, s, threshold, real, "rows from superjob.ru / hh.kz (unverified legitimate platform ads, label 0)"
+    )
     hard = np.zeros(y.size, dtype=bool) if hard_negatives is None else np.asarray(hard_negatives, dtype=bool)
-    out["hard_negatives"] = _fpr_block(y, s, threshold, hard, "label-0 rows marked hard_negative (legitimate ads that look risky)")
+    out["hard_negatives"] = _fpr_block(
+        y, s, threshold, hard, "label-0 rows marked hard_negative (legitimate ads that look risky)"
+    )
     return out
 
 
 def _fpr_block(y: np.ndarray, s: np.ndarray, threshold: float, mask: np.ndarray, note: str) -> dict[str, Any]:
     neg = mask & (y == 0)
     flagged = int((s[neg] >= threshold).sum())
-    return {"n": int(neg.sum()), "flagged": flagged, "fpr": flagged / int(neg.sum()) if neg.any() else None, "note": note}
+    return {
+        "n": int(neg.sum()),
+        "flagged": flagged,
+        "fpr": flagged / int(neg.sum()) if neg.any() else None,
+        "note": note,
+    }
 
 
 def band_metrics(
@@ -209,8 +218,13 @@ def band_metrics(
         for lang in ["all", *sorted(set(langs.tolist()))]:
             m = np.ones(y.size, dtype=bool) if lang == "all" else langs == lang
             pos, rn, hn = m & (y == 1), m & real & (y == 0), m & hard & (y == 0)
-            per[lang] = {"deceptive": int(pos.sum()), "recall": _ratio(int((flag & pos).sum()), int(pos.sum())),
-                         "real_vacancies": int(rn.sum()), "fpr_real_vacancies": _ratio(int((flag & rn).sum()), int(rn.sum())),
-                         "hard_negatives": int(hn.sum()), "fpr_hard_negatives": _ratio(int((flag & hn).sum()), int(hn.sum()))}
+            per[lang] = {
+                "deceptive": int(pos.sum()),
+                "recall": _ratio(int((flag & pos).sum()), int(pos.sum())),
+                "real_vacancies": int(rn.sum()),
+                "fpr_real_vacancies": _ratio(int((flag & rn).sum()), int(rn.sum())),
+                "hard_negatives": int(hn.sum()),
+                "fpr_hard_negatives": _ratio(int((flag & hn).sum()), int(hn.sum())),
+            }
         out[band] = {"threshold": float(thresholds[band]), "by_language": per}
     return out

@@ -56,12 +56,20 @@ def group_folds(ads: Sequence[Ad], groups: Sequence[str], protocol: str, seeds: 
     out = []
     for seed in seeds:
         where = split_groups(ads, groups, seed=seed)
-        out.append(Fold(protocol, f"seed {seed}", [i for i, s in enumerate(where) if s != "test"],
-                        [i for i, s in enumerate(where) if s == "test"]))
+        out.append(
+            Fold(
+                protocol,
+                f"seed {seed}",
+                [i for i, s in enumerate(where) if s != "test"],
+                [i for i, s in enumerate(where) if s == "test"],
+            )
+        )
     return out
 
 
-def cross_source_folds(ads: Sequence[Ad], groups: Sequence[str], families: Sequence[str] = HELD_OUT_FAMILIES) -> list[Fold]:
+def cross_source_folds(
+    ads: Sequence[Ad], groups: Sequence[str], families: Sequence[str] = HELD_OUT_FAMILIES
+) -> list[Fold]:
     """One fold per family, from the corpus's own cross-source split (`data build --test-source`):
     train = ads of groups with none of the family's ads, test = the family's ads (the other
     ads of its groups are in neither: they share its templates or boilerplate)."""
@@ -70,8 +78,14 @@ def cross_source_folds(ads: Sequence[Ad], groups: Sequence[str], families: Seque
     out = []
     for fam in families:
         where = cross_source_split(ads, groups, fam)
-        out.append(Fold("cross-source", f"-> {fam}", [i for i, w in enumerate(where) if w != "test"],
-                        [i for i, a in enumerate(ads) if protocol_family(a) == fam]))
+        out.append(
+            Fold(
+                "cross-source",
+                f"-> {fam}",
+                [i for i, w in enumerate(where) if w != "test"],
+                [i for i, a in enumerate(ads) if protocol_family(a) == fam],
+            )
+        )
     return out
 
 
@@ -99,8 +113,14 @@ def _indicator_scores(ads: Sequence[Ad]) -> np.ndarray:
     return np.array([engine.weights.score(engine.analyze(a).hits) for a in ads])
 
 
-def run_fold(fold: Fold, ads: Sequence[Ad], groups: Sequence[str], indicator: np.ndarray, languages: Sequence[str] = ("en", "ru", "kk"),
-             seed: int = 13) -> dict[str, Any]:
+def run_fold(
+    fold: Fold,
+    ads: Sequence[Ad],
+    groups: Sequence[str],
+    indicator: np.ndarray,
+    languages: Sequence[str] = ("en", "ru", "kk"),
+    seed: int = 13,
+) -> dict[str, Any]:
     """Fit each component on the fold's training side, threshold on a held-out part of it, score the test side."""
     from ..corpus.splits import split_groups
 
@@ -111,8 +131,13 @@ def run_fold(fold: Fold, ads: Sequence[Ad], groups: Sequence[str], indicator: np
     y = np.array([int(a.label) for a in ads])
     test = np.array(fold.test)
     langs = np.array([a.language or "unknown" for a in ads], dtype=object)
-    result: dict[str, Any] = {"protocol": fold.protocol, "fold": fold.name, "n_train": len(fold.train),
-                              "train_positives": int(y[fold.train].sum()), "components": {}}
+    result: dict[str, Any] = {
+        "protocol": fold.protocol,
+        "fold": fold.name,
+        "n_train": len(fold.train),
+        "train_positives": int(y[fold.train].sum()),
+        "components": {},
+    }
     scores: dict[str, tuple[np.ndarray, float]] = {}
     for name, make in COMPONENTS.items():
         predict = make()([ads[i] for i in fit_idx], y[fit_idx].tolist())
@@ -130,8 +155,14 @@ def run_fold(fold: Fold, ads: Sequence[Ad], groups: Sequence[str], indicator: np
     return result
 
 
-def compare_protocols(*, shared_data=None, seed_dir=None, seeds: Sequence[int] = DEFAULT_SEEDS,
-                      protocols: Sequence[str] = PROTOCOLS, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+def compare_protocols(
+    *,
+    shared_data=None,
+    seed_dir=None,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    protocols: Sequence[str] = PROTOCOLS,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict[str, Any]:
     """Run every protocol over the training corpus's sources; a JSON-ready result with
     per-fold metrics and, per protocol, component and language, PR-AUC mean ± sd."""
     from ..corpus.build import _unique_ids
@@ -165,14 +196,22 @@ def compare_protocols(*, shared_data=None, seed_dir=None, seeds: Sequence[int] =
     summary: dict[str, Any] = defaultdict(lambda: defaultdict(dict))
     for proto in protocols:
         these = [r for r in runs if r["protocol"] == proto]
-        for comp in (list(COMPONENTS) + ["indicator engine (no training)"]):
+        for comp in list(COMPONENTS) + ["indicator engine (no training)"]:
             langs = sorted({l for r in these for l in r["components"][comp]})
             for lang in langs:
-                vals = {k: [r["components"][comp][lang][k] for r in these if lang in r["components"][comp]]
-                        for k in ("pr_auc", "precision", "recall", "f1")}
+                vals = {
+                    k: [r["components"][comp][lang][k] for r in these if lang in r["components"][comp]]
+                    for k in ("pr_auc", "precision", "recall", "f1")
+                }
                 summary[proto][comp][lang] = {k: _mean_sd(v) for k, v in vals.items()} | {"folds": len(vals["pr_auc"])}
-    return {"seeds": list(seeds), "n_ads": len(kept), "groups": len(set(groups)), "runs": runs,
-            "summary": {p: dict(v) for p, v in summary.items()}, "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "seeds": list(seeds),
+        "n_ads": len(kept),
+        "groups": len(set(groups)),
+        "runs": runs,
+        "summary": {p: dict(v) for p, v in summary.items()},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _mean_sd(values: list[float | None]) -> dict[str, float | None]:
@@ -184,15 +223,22 @@ def _mean_sd(values: list[float | None]) -> dict[str, float | None]:
 
 def markdown(result: dict[str, Any]) -> str:
     """Tables: per protocol, component and language, PR-AUC / precision / recall / F1 (mean ± sd)."""
-    lines = ["| protocol | component | lang | PR-AUC | precision | recall | F1 | folds |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| protocol | component | lang | PR-AUC | precision | recall | F1 | folds |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for proto, comps in result["summary"].items():
         for comp, langs in comps.items():
             for lang, m in langs.items():
                 cell = lambda k, m=m: "–" if m[k]["mean"] is None else f"{m[k]['mean']:.3f} ± {m[k]['sd']:.3f}"
-                lines.append(f"| {proto} | {comp} | {lang} | {cell('pr_auc')} | {cell('precision')} | {cell('recall')} | {cell('f1')} | {m['folds']} |")
+                lines.append(
+                    f"| {proto} | {comp} | {lang} | {cell('pr_auc')} | {cell('precision')} | {cell('recall')} | {cell('f1')} | {m['folds']} |"
+                )
     lines += ["", "| protocol | fold | component | lang | n | positives | PR-AUC |", "|---|---|---|---|---:|---:|---:|"]
     for r in result["runs"]:
         for comp, langs in r["components"].items():
             for lang, m in langs.items():
-                lines.append(f"| {r['protocol']} | {r['fold']} | {comp} | {lang} | {m['n']} | {m['positives']} | {m['pr_auc']:.3f} |")
+                lines.append(
+                    f"| {r['protocol']} | {r['fold']} | {comp} | {lang} | {m['n']} | {m['positives']} | {m['pr_auc']:.3f} |"
+                )
     return "\n".join(lines) + "\n"

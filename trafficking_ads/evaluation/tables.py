@@ -24,7 +24,16 @@ MAIN_ROWS = (
     ("ece", "ECE (10 bins)"),
 )
 #: Columns of the per-language and per-source tables.
-GROUP_COLS = (("n", "n"), ("positives", "pos"), ("precision", "P"), ("recall", "R"), ("f1", "F1"), ("fpr", "FPR"), ("pr_auc", "PR-AUC"), ("roc_auc", "ROC-AUC"))
+GROUP_COLS = (
+    ("n", "n"),
+    ("positives", "pos"),
+    ("precision", "P"),
+    ("recall", "R"),
+    ("f1", "F1"),
+    ("fpr", "FPR"),
+    ("pr_auc", "PR-AUC"),
+    ("roc_auc", "ROC-AUC"),
+)
 
 
 def _fmt(v: Any) -> str:
@@ -72,20 +81,28 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(
         "| FPR on real RU/KZ vacancies | "
         + " | ".join(
-            f"{_fmt(m['real_vacancies']['fpr'])} ({m['real_vacancies']['flagged']}/{m['real_vacancies']['n']})" for _, m in systems
+            f"{_fmt(m['real_vacancies']['fpr'])} ({m['real_vacancies']['flagged']}/{m['real_vacancies']['n']})"
+            for _, m in systems
         )
         + " |"
     )
     lines.append(
         "| FPR on hard negatives | "
         + " | ".join(
-            f"{_fmt(m['hard_negatives']['fpr'])} ({m['hard_negatives']['flagged']}/{m['hard_negatives']['n']})" for _, m in systems
+            f"{_fmt(m['hard_negatives']['fpr'])} ({m['hard_negatives']['flagged']}/{m['hard_negatives']['n']})"
+            for _, m in systems
         )
         + " |"
     )
     for group, title in (("by_language", "Per language"), ("by_source", "Per source")):
         lines += ["", f"## {title}", ""]
-        head = "| " + ("language" if group == "by_language" else "source") + " | system | " + " | ".join(h for _, h in GROUP_COLS) + " |"
+        head = (
+            "| "
+            + ("language" if group == "by_language" else "source")
+            + " | system | "
+            + " | ".join(h for _, h in GROUP_COLS)
+            + " |"
+        )
         lines += [head, "|---|---|" + "---:|" * len(GROUP_COLS)]
         keys = sorted(model["metrics"][group])
         for k in keys:

@@ -15,7 +15,15 @@ from .langid import detect_language
 from .normalize import Normalized, normalize
 from .patterns import PatternError
 
-__all__ = ["Analysis", "IndicatorEngine", "PatternError", "Normalized", "default_engine", "detect_language", "normalize"]
+__all__ = [
+    "Analysis",
+    "IndicatorEngine",
+    "PatternError",
+    "Normalized",
+    "default_engine",
+    "detect_language",
+    "normalize",
+]
 
 
 def __getattr__(name: str):

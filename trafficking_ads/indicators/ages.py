@@ -24,7 +24,10 @@ RANGE_RE = re.compile(
     re.IGNORECASE,
 )
 BARE_RANGE_RE = re.compile(rf"(?<![\d.,])(1\d|2\d|3\d|4\d){_DASH}(1\d|2\d|3\d|4\d)(?![\d.,%$])")
-_PEOPLE = re.compile(r"девуш|девочк|парн|юнош|подрост|школьн|teen|жасөспірім|оқушы|қыз|жігіт|girls?\b|boys?\b|wom[ae]n|ladies|female|male\b|женщин|мужчин|әйел|ер\s", re.I)
+_PEOPLE = re.compile(
+    r"девуш|девочк|парн|юнош|подрост|школьн|teen|жасөспірім|оқушы|қыз|жігіт|girls?\b|boys?\b|wom[ae]n|ladies|female|male\b|женщин|мужчин|әйел|ер\s",
+    re.I,
+)
 UPPER_RE = re.compile(
     rf"(?:жасы\s*{_N}\s*-?\s*(?:ке|ка|ге|га|қа|ға)?\s*дейін|(?:до|не\s+старше|under|below|up\s+to|not\s+older\s+than|max\.?)\s*{_N}{_AGE_AFTER}|{_N}{_AGE_AFTER}?\s*(?:жасқа\s+дейін|жасқа\s+шейін))",
     re.IGNORECASE,
@@ -53,9 +56,38 @@ def _nums(m: re.Match[str]) -> list[int]:
 #: finding r"(?<!\d)\d{1,2}(?!\d)", which has no leading character to scan for: 40% slower.)
 _DIGIT_RUN = re.compile(r"\d+")
 #: Words one of which every age expression has nearby (or a "16+"); substring tests.
-_AGE_CUES = ("лет", "год", "жас", "age", "year", "yrs", "y.o", "возраст", "старше", "девуш", "девоч", "парн", "юнош",
-             "подрост", "школьн", "teen", "girl", "boy", "lady", "ladies", "woman", "women", "female", "male", "женщин",
-             "мужчин", "әйел", "қыз", "жігіт", "оқушы")
+_AGE_CUES = (
+    "лет",
+    "год",
+    "жас",
+    "age",
+    "year",
+    "yrs",
+    "y.o",
+    "возраст",
+    "старше",
+    "девуш",
+    "девоч",
+    "парн",
+    "юнош",
+    "подрост",
+    "школьн",
+    "teen",
+    "girl",
+    "boy",
+    "lady",
+    "ladies",
+    "woman",
+    "women",
+    "female",
+    "male",
+    "женщин",
+    "мужчин",
+    "әйел",
+    "қыз",
+    "жігіт",
+    "оқушы",
+)
 #: The cues as one (case-sensitive) alternation, searched in the lowered text.
 _CUE_RE = re.compile("|".join(re.escape(c) for c in _AGE_CUES))
 _PLUS_AGE = re.compile(r"\d\s*\+")
@@ -124,7 +156,7 @@ def _find_ages(text: str, low: str | None = None) -> list[AgeLimit]:
             found.append(AgeLimit(s, e, lo, hi))
     for m in BARE_RANGE_RE.finditer(text):
         lo, hi = _nums(m)[:2]
-        if lo < hi and free(m.start(), m.end()) and _PEOPLE.search(text[max(0, m.start() - 30): m.end() + 30]):
+        if lo < hi and free(m.start(), m.end()) and _PEOPLE.search(text[max(0, m.start() - 30) : m.end() + 30]):
             found.append(AgeLimit(m.start(), m.end(), lo, hi))
     for m in upper_re.finditer(subject):
         (hi,) = _nums(m)[:1]
@@ -135,7 +167,7 @@ def _find_ages(text: str, low: str | None = None) -> list[AgeLimit]:
         if 10 <= lo <= 60 and free(m.start(), m.end()):
             # "16+" alone is an age only when an age context word is close by.
             if not re.search(r"лет|год|жас|age|year|возраст|от|с\b|from|over|старше", m.group(), re.I):
-                ctx = text[max(0, m.start() - 25): m.end() + 25].lower()
+                ctx = text[max(0, m.start() - 25) : m.end() + 25].lower()
                 if not re.search(r"лет|жас|age|year|возраст|девуш|қыз|girl|boy|парн|жігіт", ctx):
                     continue
             found.append(AgeLimit(m.start(), m.end(), lo, None))

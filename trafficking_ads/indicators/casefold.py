@@ -53,7 +53,9 @@ def lowered_twin(rx: re.Pattern[str]) -> re.Pattern[str] | None:
     src = rx.pattern
     if src.startswith("(?i)"):
         src = src[4:]
-    if "(?" in src.replace("(?:", "").replace("(?=", "").replace("(?!", "").replace("(?<=", "").replace("(?<!", "").replace("(?P<", ""):
+    if "(?" in src.replace("(?:", "").replace("(?=", "").replace("(?!", "").replace("(?<=", "").replace(
+        "(?<!", ""
+    ).replace("(?P<", ""):
         return None  # inline flags or other constructs this check does not read
     for m in _ESCAPE.finditer(src):
         if m.group(1).isalnum() and m.group(1) not in _CLASS_ESCAPES:

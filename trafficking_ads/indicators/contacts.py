@@ -27,24 +27,70 @@ from .casefold import lowered, lowered_twin
 from .normalize import normalize
 
 #: Characters that stand for digits inside a phone number.
-DIGIT_LOOKALIKES = str.maketrans({
-    "O": "0", "o": "0", "О": "0", "о": "0", "D": "0", "l": "1", "I": "1", "|": "1", "і": "1", "І": "1",
-    "З": "3", "з": "3", "б": "6", "Б": "6", "B": "8", "S": "5", "s": "5", "Ч": "4", "ч": "4",
-})
+DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "О": "0",
+        "о": "0",
+        "D": "0",
+        "l": "1",
+        "I": "1",
+        "|": "1",
+        "і": "1",
+        "І": "1",
+        "З": "3",
+        "з": "3",
+        "б": "6",
+        "Б": "6",
+        "B": "8",
+        "S": "5",
+        "s": "5",
+        "Ч": "4",
+        "ч": "4",
+    }
+)
 _DIGITISH = "0-9OoОоlI|іІЗзбБBSsЧчD"
 _DIGIT_PAIR = re.compile(r"\d\d")
-PHONE_RE = re.compile(
-    rf"(?<![\w/.])\+?\(?[{_DIGITISH}](?:[ \t\-().]{{0,3}}[{_DIGITISH}]){{6,14}}(?![\w])"
-)
+PHONE_RE = re.compile(rf"(?<![\w/.])\+?\(?[{_DIGITISH}](?:[ \t\-().]{{0,3}}[{_DIGITISH}]){{6,14}}(?![\w])")
 #: Spoken digits (Russian, Kazakh, English).
 NUMBER_WORDS = {
-    "ноль": "0", "нуль": "0", "один": "1", "одна": "1", "два": "2", "две": "2", "три": "3",
-    "четыре": "4", "пять": "5", "шесть": "6", "семь": "7", "восемь": "8", "девять": "9",
-    "нөл": "0", "бір": "1", "екі": "2", "үш": "3", "төрт": "4", "бес": "5", "алты": "6",
-    "жеті": "7", "сегіз": "8", "тоғыз": "9",
-    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-    "six": "6", "seven": "7", "eight": "8", "nine": "9",
-    "плюс": "+", "plus": "+",
+    "ноль": "0",
+    "нуль": "0",
+    "один": "1",
+    "одна": "1",
+    "два": "2",
+    "две": "2",
+    "три": "3",
+    "четыре": "4",
+    "пять": "5",
+    "шесть": "6",
+    "семь": "7",
+    "восемь": "8",
+    "девять": "9",
+    "нөл": "0",
+    "бір": "1",
+    "екі": "2",
+    "үш": "3",
+    "төрт": "4",
+    "бес": "5",
+    "алты": "6",
+    "жеті": "7",
+    "сегіз": "8",
+    "тоғыз": "9",
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "плюс": "+",
+    "plus": "+",
 }
 _NW = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 SPELLED_RE = re.compile(rf"(?<!\w)(?:(?:{_NW}|\d{{1,3}})(?:[\s,.\-]+|$)){{7,}}", re.IGNORECASE)
@@ -52,9 +98,7 @@ _WORDS = re.compile(r"[^\W\d_]+")
 _SPELLED_PART = re.compile(rf"{_NW}|\d+", re.IGNORECASE)
 
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
-URL_RE = re.compile(
-    r"(?i)\b(?:https?://)?((?:[a-z0-9-]+\.)+(?:[a-z]{2,12}|рф|қаз))(/[^\s<>\"'()]*)?"
-)
+URL_RE = re.compile(r"(?i)\b(?:https?://)?((?:[a-z0-9-]+\.)+(?:[a-z]{2,12}|рф|қаз))(/[^\s<>\"'()]*)?")
 _URL_TWIN = lowered_twin(URL_RE)
 #: A registration or licence number label just before a digit run: "БИН 200640012345" is a
 #: company number, not a (foreign) phone.
@@ -70,8 +114,25 @@ MESSENGER_RE = re.compile(
     r"директ[еуа]?|wechat|вичат|line\s?id)(?!\w)"
 )
 #: Substrings (lowercase) one of which every MESSENGER_RE match starts with.
-_MESSENGER_CUES = ("whats", "ват", "вот", "уатс", "вац", "viber", "вайбер", "telegram", "телег", "instagram", "инстаграм",
-                   "insta", "инст", "директ", "wechat", "вичат", "line")
+_MESSENGER_CUES = (
+    "whats",
+    "ват",
+    "вот",
+    "уатс",
+    "вац",
+    "viber",
+    "вайбер",
+    "telegram",
+    "телег",
+    "instagram",
+    "инстаграм",
+    "insta",
+    "инст",
+    "директ",
+    "wechat",
+    "вичат",
+    "line",
+)
 FREE_MAIL = frozenset(
     "gmail.com googlemail.com mail.ru bk.ru inbox.ru list.ru internet.ru yandex.ru yandex.kz "
     "ya.ru yandex.com rambler.ru outlook.com hotmail.com live.com yahoo.com ymail.com "
@@ -82,9 +143,15 @@ SHORTENERS = frozenset(
     "u.to vk.cc bitly.com s.id lnkd.in taplink.cc linktr.ee".split()
 )
 MESSENGER_DOMAINS = {
-    "t.me": "telegram", "telegram.me": "telegram", "wa.me": "whatsapp", "api.whatsapp.com": "whatsapp",
-    "chat.whatsapp.com": "whatsapp", "instagram.com": "instagram", "www.instagram.com": "instagram",
-    "viber.click": "viber", "invite.viber.com": "viber",
+    "t.me": "telegram",
+    "telegram.me": "telegram",
+    "wa.me": "whatsapp",
+    "api.whatsapp.com": "whatsapp",
+    "chat.whatsapp.com": "whatsapp",
+    "instagram.com": "instagram",
+    "www.instagram.com": "instagram",
+    "viber.click": "viber",
+    "invite.viber.com": "viber",
 }
 SOCIAL_DOMAINS = frozenset("vk.com facebook.com fb.com ok.ru tiktok.com www.tiktok.com youtube.com".split())
 #: Country calling codes of the region for ads without a "+" (Kazakh numbers start 8 7xx / 7 7xx).
@@ -231,7 +298,7 @@ def find_contacts(text: str, words: Sequence[str] | None = None) -> list[Contact
             continue
         if not m.group().lower().startswith(("http", "www")) and host.split(".")[-1] not in _TLDS:
             continue
-        c = Contact("url", text[m.start():m.end()], m.start(), m.end())
+        c = Contact("url", text[m.start() : m.end()], m.start(), m.end())
         bare = host[4:] if host.startswith("www.") else host
         if bare in MESSENGER_DOMAINS or host in MESSENGER_DOMAINS:
             c.kind = "messenger"

@@ -60,12 +60,20 @@ class NameDomains:
             raise InvalidValueError(f"{path}: 'letters' must map Cyrillic letters to Latin spellings")
         for k, v in letters.items():
             if not isinstance(k, str) or len(k) != 1 or not isinstance(v, str) or not re.fullmatch(r"[a-z]*", v):
-                raise InvalidValueError(f"{path}: letters entry {k!r}: {v!r}: expected one letter -> lowercase Latin (or \"\")")
+                raise InvalidValueError(
+                    f'{path}: letters entry {k!r}: {v!r}: expected one letter -> lowercase Latin (or "")'
+                )
         self._letters = str.maketrans({k: v for k, v in letters.items()})
         self._variants: list[tuple[str, str]] = []
         for i, pair in enumerate(data.get("variants") or [], 1):
-            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) and re.fullmatch(r"[a-z]+", x) for x in pair)):
-                raise InvalidValueError(f"{path}: variants entry {i}: {pair!r}: expected [spelling, folded spelling] in lowercase Latin")
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(x, str) and re.fullmatch(r"[a-z]+", x) for x in pair)
+            ):
+                raise InvalidValueError(
+                    f"{path}: variants entry {i}: {pair!r}: expected [spelling, folded spelling] in lowercase Latin"
+                )
             self._variants.append((pair[0], pair[1]))
         forms = data.get("legal_forms") or []
         if not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
@@ -95,7 +103,9 @@ class NameDomains:
             # Windows of each word (and CamelCase part), and of the words run together
             # ("Eco KZ" -> ecokz.kz).
             windows = frozenset(
-                f[i:i + _NAME_WINDOW] for f in [*folded, self.fold("".join(words))] for i in range(len(f) - _NAME_WINDOW + 1)
+                f[i : i + _NAME_WINDOW]
+                for f in [*folded, self.fold("".join(words))]
+                for i in range(len(f) - _NAME_WINDOW + 1)
             )
             latin = "".join(self.latin(p)[:1] for p in parts)
             initials = (latin, self.fold(latin)) if len(parts) >= 2 else ()

@@ -102,7 +102,9 @@ class IndicatorEngine:
         # in the (lowered) text, the regex is not run (it scanned every ad before).
         self._regexes: list[tuple[PatternEntry, re.Pattern[str], str | None, tuple[str, ...] | None]] = [
             (e, rx, "@" if "@" in rx.pattern else None, required_literals(rx))
-            for entries in self.entries.values() for e in entries for rx in e.regexes
+            for entries in self.entries.values()
+            for e in entries
+            for rx in e.regexes
         ]
         self.gazetteer = Gazetteer(self.data_dir / "gazetteer.yaml")
         self.salary = SalaryTable(self.data_dir / "salary_market.yaml")
@@ -190,15 +192,19 @@ class IndicatorEngine:
             toks = tokenize(view.norm, self.stems) if name in PATTERN_FIELDS else None
             view.contacts = find_contacts(t, toks.words if toks is not None else None)
             view.pays = self.salary.find(t) if name != "contacts" else []
-            view.places = _outside_addresses(self.gazetteer.find(t, toks), view.contacts, t) if name != "contacts" else []
+            view.places = (
+                _outside_addresses(self.gazetteer.find(t, toks), view.contacts, t) if name != "contacts" else []
+            )
             if toks is not None:
                 for entry, s, e in self.match_patterns(view.norm, run_langs, toks):
                     acc.add(entry.id, view, s, e)
                 for a in find_ages(t):
                     if minors(a):
                         acc.add("minor_targeted", view, a.start, a.end)
-                    if a.high is not None and a.high >= 18 and (
-                        young_only(a) or (a.low is not None and a.high - a.low <= 12)
+                    if (
+                        a.high is not None
+                        and a.high >= 18
+                        and (young_only(a) or (a.low is not None and a.high - a.low <= 12))
                     ):
                         acc.add("appearance_age_gender", view, a.start, a.end)
             for s, e in find_employer(t):
@@ -256,9 +262,7 @@ class IndicatorEngine:
                 acc.add("employer_identified", v, c.start, c.end)
             if (c.kind == "email" and c.free_mail) or c.shortener:
                 acc.add("contact_free_email", v, c.start, c.end)
-            if c.kind == "phone" and c.country and c.country != home and not (
-                loc_country and c.country == loc_country
-            ):
+            if c.kind == "phone" and c.country and c.country != home and not (loc_country and c.country == loc_country):
                 acc.add("contact_foreign_country", v, c.start, c.end)
         self._mail_domain_mismatch(ad, views, contacts, acc)
         identified = "employer_identified" in acc.ids or "agency_licensed" in acc.ids
@@ -352,10 +356,10 @@ def _outside_addresses(places: list[Place], contacts: list[Contact], text: str) 
 
 def _negated(words: list[str], s: int, e: int) -> bool:
     """A match denied by a negation word just before it, or a Kazakh negative verb after it."""
-    for w in words[max(0, s - 3):s]:
+    for w in words[max(0, s - 3) : s]:
         if w in NEGATION_BEFORE:
             return True
-    for w in words[e:e + 2]:
+    for w in words[e : e + 2]:
         neg = _NEG_AFTER_CACHE.get(w)
         if neg is None:
             neg = _KK_NEG_AFTER.search(w) is not None
@@ -434,8 +438,15 @@ class _Hits:
                 continue
             ev = _drop_nested(sorted(bucket.values(), key=lambda x: (x.field, x.start, -x.end)))
             total = len(ev) if len(ev) > MAX_EVIDENCE else None
-            out.append(IndicatorHit(id=ind, category=self.weights.categories[ind], weight=self.weights.weight[ind],
-                                    evidence=ev[:MAX_EVIDENCE], evidence_total=total))
+            out.append(
+                IndicatorHit(
+                    id=ind,
+                    category=self.weights.categories[ind],
+                    weight=self.weights.weight[ind],
+                    evidence=ev[:MAX_EVIDENCE],
+                    evidence_total=total,
+                )
+            )
         return out
 
 

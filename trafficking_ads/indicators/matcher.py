@@ -38,7 +38,8 @@ class TokenMatcher:
                 # to the exact test. Equal unions are shared (one object per content).
                 required = tuple(
                     (unions.setdefault(u, u), s.num)
-                    for s in slots[1:] if not s.gap and not s.optional
+                    for s in slots[1:]
+                    if not s.gap and not s.optional
                     for u in (s.orth | s.lemma | s.norm,)
                 )
                 # The second slot, when it must be the very next token, as its union too:
@@ -61,7 +62,12 @@ class TokenMatcher:
         """Patterns whose first token a word can be (each once), cached per raw token."""
         seen: set[int] = set()
         out = []
-        for c in (self._orth.get(word), self._lemma.get(lemma), self._norm.get(key), self._num if word.isdigit() else None):
+        for c in (
+            self._orth.get(word),
+            self._lemma.get(lemma),
+            self._norm.get(key),
+            self._num if word.isdigit() else None,
+        ):
             for item in c or ():
                 if item[2] not in seen:
                     seen.add(item[2])

@@ -23,18 +23,66 @@ INVISIBLE = frozenset(
 )
 
 #: Latin letters that look like Cyrillic ones (folded inside Cyrillic words).
-LAT_TO_CYR = str.maketrans({
-    "a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "k": "к",
-    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О",
-    "P": "Р", "T": "Т", "X": "Х", "Y": "У", "i": "і", "I": "І",
-})
+LAT_TO_CYR = str.maketrans(
+    {
+        "a": "а",
+        "c": "с",
+        "e": "е",
+        "o": "о",
+        "p": "р",
+        "x": "х",
+        "y": "у",
+        "k": "к",
+        "A": "А",
+        "B": "В",
+        "C": "С",
+        "E": "Е",
+        "H": "Н",
+        "K": "К",
+        "M": "М",
+        "O": "О",
+        "P": "Р",
+        "T": "Т",
+        "X": "Х",
+        "Y": "У",
+        "i": "і",
+        "I": "І",
+    }
+)
 #: Cyrillic letters that look like Latin ones (folded inside Latin words).
-CYR_TO_LAT = str.maketrans({
-    "а": "a", "с": "c", "е": "e", "о": "o", "р": "p", "х": "x", "у": "y", "к": "k",
-    "і": "i", "ј": "j", "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w",
-    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O",
-    "Р": "P", "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
-})
+CYR_TO_LAT = str.maketrans(
+    {
+        "а": "a",
+        "с": "c",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "х": "x",
+        "у": "y",
+        "к": "k",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "һ": "h",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "А": "A",
+        "В": "B",
+        "С": "C",
+        "Е": "E",
+        "Н": "H",
+        "К": "K",
+        "М": "M",
+        "О": "O",
+        "Р": "P",
+        "Т": "T",
+        "Х": "X",
+        "І": "I",
+        "Ј": "J",
+        "Ѕ": "S",
+    }
+)
 #: Kazakh letters: the strongest cue that a Cyrillic word is Kazakh, not Russian.
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 
@@ -156,7 +204,7 @@ def normalize(text: str) -> Normalized:
             segs.append((pos, rs, True))
             npos += rs - pos
         for cs, ce in _clusters(text[rs:re_]):
-            chunk = "".join(c for c in text[rs + cs: rs + ce] if c not in INVISIBLE)
+            chunk = "".join(c for c in text[rs + cs : rs + ce] if c not in INVISIBLE)
             if not chunk:
                 continue
             norm = unicodedata.normalize("NFKC", chunk)
@@ -239,7 +287,7 @@ def _fold_lookalikes(text: str) -> str:
             to_cyr = doc_cyr
         else:
             to_cyr = balance > 0
-        pieces.append(text[last:m.start()])
+        pieces.append(text[last : m.start()])
         pieces.append(w.translate(LAT_TO_CYR if to_cyr else CYR_TO_LAT))
         last = m.end()
     if not pieces:

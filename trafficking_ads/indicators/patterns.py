@@ -166,8 +166,12 @@ def _group_hyphenated(p: str) -> str:
     depth = 0
     for tok in p.split():
         if (
-            depth == 0 and "|" in tok and "(" not in tok and ")" not in tok
-            and not tok.startswith("?") and _HYPHENATED.search(tok)
+            depth == 0
+            and "|" in tok
+            and "(" not in tok
+            and ")" not in tok
+            and not tok.startswith("?")
+            and _HYPHENATED.search(tok)
         ):
             alts = [re.sub(r"(?<=\w)-(?=\w)", " =- ", a) for a in tok.split("|")]
             tok = "(" + "|".join(alts) + ")"
@@ -192,7 +196,7 @@ def _expand_groups(p: str, entry: PatternEntry) -> list[str]:
         alt = alt.strip()
         if not alt:
             raise PatternError(f"{entry.where()}: empty phrase alternative in pattern {p!r}")
-        out.extend(_expand_groups(p[: m.start()] + " " + alt + " " + p[m.end():], entry))
+        out.extend(_expand_groups(p[: m.start()] + " " + alt + " " + p[m.end() :], entry))
         if len(out) > MAX_EXPANSION:
             raise PatternError(f"{entry.where()}: pattern {p!r} expands to too many variants")
     return out

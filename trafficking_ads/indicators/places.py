@@ -86,7 +86,7 @@ class Gazetteer:
         for m in pattern.finditer(text.lower()):
             word = m.group(0)
             stem = max((s for s in by_stem if word.startswith(s)), key=len)
-            rest = word[len(stem):]
+            rest = word[len(stem) :]
             # "ош" in "ошибка" or "орал" in "оралман" is not a city: short stems take only case endings.
             if (len(stem) <= 4 and rest and rest not in self._endings) or len(rest) > 5:
                 continue
@@ -116,7 +116,7 @@ class Gazetteer:
         for pos in positions:
             if pos < last_end:
                 continue
-            cands = index.get(text[pos: pos + 2].lower())
+            cands = index.get(text[pos : pos + 2].lower())
             if not cands:
                 continue
             best = None

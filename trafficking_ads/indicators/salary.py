@@ -35,10 +35,15 @@ AMOUNT_RE = re.compile(
 _NUMBER_RE = re.compile(r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)")
 _DIGIT_RUN = re.compile(r"\d+")
 _MULT_RE = re.compile(r"\s*(?P<mult>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|млн\.?|миллион\w*|million|mln)", re.IGNORECASE)
-_AFTER_RE = re.compile(rf"(?:\s*(?P<mult>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|млн\.?|миллион\w*|million|mln))?\s?{_CUR_AFTER.replace('?P<ca>', '?P<cur>')}(?!\w)", re.IGNORECASE)
+_AFTER_RE = re.compile(
+    rf"(?:\s*(?P<mult>k\b|к\b|тыс\.?|тысяч\w*|мың\w*|млн\.?|миллион\w*|million|mln))?\s?{_CUR_AFTER.replace('?P<ca>', '?P<cur>')}(?!\w)",
+    re.IGNORECASE,
+)
 _BEFORE_RE = re.compile(rf"{_CUR_BEFORE.replace('?P<cb>', '?P<cur>')}\s?$", re.IGNORECASE)
 #: A cheap test for any currency mark before the full amount regex runs.
-_CURRENCY_HINT = re.compile(r"[$€£₸₽¥]|(?i:usd|eur|евро|долл|доллар|dollar|бакс|у\.е|тг|тнг|тенге|теңге|kzt|руб|rub|aed|дирхам|dirham|лир|try|\btl\b|вон|won|krw|сом|gbp|фунт|pound|cad|chf|франк|jpy|иен|йен|yen|qar|риал|riyal|pln|злот|zloty|czk|крон|gel|лари|myr|ringgit)")
+_CURRENCY_HINT = re.compile(
+    r"[$€£₸₽¥]|(?i:usd|eur|евро|долл|доллар|dollar|бакс|у\.е|тг|тнг|тенге|теңге|kzt|руб|rub|aed|дирхам|dirham|лир|try|\btl\b|вон|won|krw|сом|gbp|фунт|pound|cad|chf|франк|jpy|иен|йен|yen|qar|риал|riyal|pln|злот|zloty|czk|крон|gel|лари|myr|ringgit)"
+)
 PERIOD_RE = re.compile(
     r"(?P<month>в\s*месяц|/\s*мес|мес\b|месяц|month|/\s*mo\b|monthly|айына|айлық|ай\s+сайын|/\s*ай\b)|"
     r"(?P<day>в\s*день|/\s*день|в\s*сутки|сутки|/\s*day|per\s+day|a\s+day|daily|күніне|тәулігіне|/\s*күн)|"
@@ -50,11 +55,22 @@ PERIOD_RE = re.compile(
 )
 _CURRENCY = [
     (r"c\$|cad|канад|canad", "CAD"),
-    (r"\$|usd|us\$|долл|доллар|dollar|бакс|у\.?\s?е", "USD"), (r"€|eur|euro|евро", "EUR"), (r"£|gbp|фунт|pound", "GBP"),
-    (r"chf|франк", "CHF"), (r"jpy|¥|иен|йен|yen", "JPY"), (r"qar|риал|riyal", "QAR"),
-    (r"pln|злот|zloty", "PLN"), (r"czk|крон", "CZK"), (r"gel|лари", "GEL"), (r"myr|ringgit", "MYR"),
-    (r"₸|тг|тнг|тенге|теңге|kzt", "KZT"), (r"₽|руб|р\.|rub", "RUB"), (r"aed|дирхам|dirham", "AED"),
-    (r"лир|try|tl", "TRY"), (r"вон|won|krw", "KRW"), (r"сом", "KGS"),
+    (r"\$|usd|us\$|долл|доллар|dollar|бакс|у\.?\s?е", "USD"),
+    (r"€|eur|euro|евро", "EUR"),
+    (r"£|gbp|фунт|pound", "GBP"),
+    (r"chf|франк", "CHF"),
+    (r"jpy|¥|иен|йен|yen", "JPY"),
+    (r"qar|риал|riyal", "QAR"),
+    (r"pln|злот|zloty", "PLN"),
+    (r"czk|крон", "CZK"),
+    (r"gel|лари", "GEL"),
+    (r"myr|ringgit", "MYR"),
+    (r"₸|тг|тнг|тенге|теңге|kzt", "KZT"),
+    (r"₽|руб|р\.|rub", "RUB"),
+    (r"aed|дирхам|dirham", "AED"),
+    (r"лир|try|tl", "TRY"),
+    (r"вон|won|krw", "KRW"),
+    (r"сом", "KGS"),
 ]
 
 #: The currency table compiled once (`re.match` with a string looked each up in re's cache).

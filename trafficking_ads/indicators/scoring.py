@@ -22,7 +22,13 @@ from ..errors import InvalidValueError
 from ..records import IndicatorHit
 
 #: Summary features appended after the per-indicator presence flags.
-SUMMARY_FEATURES = ("n_risk_indicators", "n_legitimacy_indicators", "risk_weight_sum", "legitimacy_weight_sum", "indicator_score")
+SUMMARY_FEATURES = (
+    "n_risk_indicators",
+    "n_legitimacy_indicators",
+    "risk_weight_sum",
+    "legitimacy_weight_sum",
+    "indicator_score",
+)
 
 
 @dataclass(slots=True)

@@ -105,7 +105,9 @@ def engine_for(data_dir: str | Path | None) -> IndicatorEngine:
     if data_dir is None or str(data_dir) == "":
         return default_engine()
     if not Path(data_dir).is_dir():
-        raise InvalidValueError(f"{COMPONENT}: data_dir {str(data_dir)!r} is not a directory (patterns/, indicators.yaml, ...)")
+        raise InvalidValueError(
+            f"{COMPONENT}: data_dir {str(data_dir)!r} is not a directory (patterns/, indicators.yaml, ...)"
+        )
     key = str(Path(data_dir).resolve())
     with _LOCK:
         eng = _ENGINES.get(key)

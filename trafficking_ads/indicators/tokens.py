@@ -95,8 +95,14 @@ class Tokens:
     __slots__ = ("raws", "words", "lemmas", "keys", "norm", "_starts", "_ends")
 
     def __init__(
-        self, raws: list[str], words, lemmas, keys, norm: Normalized,
-        starts: list[int] | None = None, ends: list[int] | None = None,
+        self,
+        raws: list[str],
+        words,
+        lemmas,
+        keys,
+        norm: Normalized,
+        starts: list[int] | None = None,
+        ends: list[int] | None = None,
     ) -> None:
         self.raws = raws
         self.words = words

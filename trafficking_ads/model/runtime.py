@@ -49,8 +49,15 @@ def resolve(runtime: str | None, precision: str | None) -> tuple[str, str]:
     return runtime, precision
 
 
-def load_runtime(runtime: str | None, precision: str | None, model_dir: Path, card: ModelCard | None, base_dir: Path,
-                 pad_id: int, threads: int | None = None) -> Runtime:
+def load_runtime(
+    runtime: str | None,
+    precision: str | None,
+    model_dir: Path,
+    card: ModelCard | None,
+    base_dir: Path,
+    pad_id: int,
+    threads: int | None = None,
+) -> Runtime:
     """The named runtime for a model directory at `precision` ("auto" resolved per machine);
     torch reads only the directory's adapters, so its `card` may be None."""
     runtime, precision = resolve(runtime, precision)

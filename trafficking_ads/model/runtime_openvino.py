@@ -85,14 +85,24 @@ def cache_key(model_dir: Path, card: ModelCard, precision: str) -> str:
     base's checksum, for int8 the calibration files and NNCF's version, and the versions
     of this build recipe and of OpenVINO."""
     int8 = precision == "int8"
-    names = [card.file("adapter", "adapter.safetensors"), card.file("adapter_config", "adapter_config.json"),
-             card.file("head", "head.safetensors"), *([CALIBRATION_FILE, INPUTS_FILE] if int8 else [])]
+    names = [
+        card.file("adapter", "adapter.safetensors"),
+        card.file("adapter_config", "adapter_config.json"),
+        card.file("head", "head.safetensors"),
+        *([CALIBRATION_FILE, INPUTS_FILE] if int8 else []),
+    ]
     h = hashlib.sha256()
     for name in names:
         p = model_dir / name
         h.update(name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"(missing)"))
-    facts = [card.base_sha256, precision, BUILD_FORMAT, _installed("openvino"),
-             _installed("nncf") if int8 else None, OUTLIER_THRESHOLD if int8 else None]
+    facts = [
+        card.base_sha256,
+        precision,
+        BUILD_FORMAT,
+        _installed("openvino"),
+        _installed("nncf") if int8 else None,
+        OUTLIER_THRESHOLD if int8 else None,
+    ]
     h.update(json.dumps(facts).encode())
     return h.hexdigest()
 
@@ -115,9 +125,13 @@ def quantize(model, ids: Sequence[Sequence[int]]):
     from .openvino_graph import hot_matmuls
 
     with _quiet():
-        return nncf.quantize(model, calibration_dataset(ids), model_type=nncf.ModelType.TRANSFORMER,
-                             subset_size=min(len(ids), CALIBRATION_ADS),
-                             ignored_scope=nncf.IgnoredScope(names=hot_matmuls(model), validate=False))
+        return nncf.quantize(
+            model,
+            calibration_dataset(ids),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=min(len(ids), CALIBRATION_ADS),
+            ignored_scope=nncf.IgnoredScope(names=hot_matmuls(model), validate=False),
+        )
 
 
 def build_model(model_dir: Path, card: ModelCard, base_dir: Path, precision: str):
@@ -144,9 +158,13 @@ def build(model_dir: Path, card: ModelCard, base_dir: Path, precision: str, out:
         stage.mkdir()
         model = build_model(model_dir, card, base_dir, precision)
         ov.save_model(model, str(stage / "model.xml"), compress_to_fp16=False)
-        facts = {"precision": precision, "format": BUILD_FORMAT, "openvino": ov.__version__,
-                 "nncf": _installed("nncf") if precision == "int8" else None,
-                 "build_seconds": round(time.perf_counter() - t0, 1)}
+        facts = {
+            "precision": precision,
+            "format": BUILD_FORMAT,
+            "openvino": ov.__version__,
+            "nncf": _installed("nncf") if precision == "int8" else None,
+            "build_seconds": round(time.perf_counter() - t0, 1),
+        }
         (stage / "build.json").write_text(json.dumps(facts, indent=1) + "\n", encoding="utf-8")
         if not (out / "model.xml").is_file():  # another process may have finished first: keep theirs
             atomic.replace_dir(stage, out)
@@ -167,7 +185,9 @@ def build_isolated(model_dir: Path, base_dir: Path, precision: str, out: Path) -
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # Ctrl-C: run() kills the child
     if proc.returncode != 0 or not (out / "build.json").is_file():
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise OperationError(f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}")
+        raise OperationError(
+            f"building the OpenVINO {precision} graph of {model_dir} failed (exit {proc.returncode}):\n{tail}"
+        )
     return json.loads((out / "build.json").read_text(encoding="utf-8"))
 
 
@@ -183,8 +203,13 @@ def cached_graph(model_dir: Path, card: ModelCard, base_dir: Path, precision: st
 
             read_calibration(model_dir)
             read_inputs(model_dir)
-        log.info("preparing the %s model's OpenVINO %s graph (first run, about %d s; cached in %s)",
-                 card.name, precision, BUILD_SECONDS[precision], out.parent)
+        log.info(
+            "preparing the %s model's OpenVINO %s graph (first run, about %d s; cached in %s)",
+            card.name,
+            precision,
+            BUILD_SECONDS[precision],
+            out.parent,
+        )
         if precision == "int8":
             facts = build_isolated(model_dir, base_dir, precision, out)
         else:
@@ -212,9 +237,15 @@ class OpenVinoRuntime:
         # each batch runs the same single-threaded kernels, so results do not depend on which
         # stream ran it. The f32 hint keeps fp32 and what int8 leaves unquantized in fp32
         # (OpenVINO would pick bf16 on AMX CPUs by itself).
-        self.compiled = ov.Core().compile_model(str(path), "CPU", {
-            "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32", "NUM_STREAMS": self.streams,
-            "INFERENCE_NUM_THREADS": self.streams})
+        self.compiled = ov.Core().compile_model(
+            str(path),
+            "CPU",
+            {
+                "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+                "NUM_STREAMS": self.streams,
+                "INFERENCE_NUM_THREADS": self.streams,
+            },
+        )
         if precision == "bf16" and self.compiled.get_property("INFERENCE_PRECISION_HINT") != ov.Type.bf16:
             self.precision = "fp32"  # no native bf16 here: report what actually runs
         self._lock = threading.Lock()
@@ -228,11 +259,21 @@ class OpenVinoRuntime:
         return queue
 
     @classmethod
-    def load(cls, model_dir: Path, card: ModelCard, base_dir: Path, pad_id: int, precision: str = "int8",
-             threads: int | None = None, cache: Path | None = None) -> OpenVinoRuntime:
+    def load(
+        cls,
+        model_dir: Path,
+        card: ModelCard,
+        base_dir: Path,
+        pad_id: int,
+        precision: str = "int8",
+        threads: int | None = None,
+        cache: Path | None = None,
+    ) -> OpenVinoRuntime:
         """The cached graph of this model at `precision`, built first if missing."""
         if precision not in PRECISIONS:
-            raise InvalidValueError(f"precision {precision!r} does not run on openvino (one of: {', '.join(PRECISIONS)})")
+            raise InvalidValueError(
+                f"precision {precision!r} does not run on openvino (one of: {', '.join(PRECISIONS)})"
+            )
         path = cached_graph(Path(model_dir), card, base_dir, "int8" if precision == "int8" else "fp32", cache)
         return cls(path, precision, pad_id, threads)
 
@@ -260,7 +301,7 @@ def _store_logits(request, job) -> None:
     for `logits` to raise, not lost in OpenVINO's thread)."""
     out, idx, errors = job
     try:
-        out[idx] = request.get_output_tensor(0).data.reshape(-1)[:len(idx)]
+        out[idx] = request.get_output_tensor(0).data.reshape(-1)[: len(idx)]
     except BaseException as e:  # noqa: BLE001 - re-raised by the caller
         errors.append(e)
 
@@ -277,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m trafficking_ads.model.runtime_openvino MODEL_DIR BASE_DIR PRECISION OUT`: build one graph."""
     import sys
 
-    model_dir, base_dir, precision, out = (argv if argv is not None else sys.argv[1:])
+    model_dir, base_dir, precision, out = argv if argv is not None else sys.argv[1:]
     card = load_card(model_dir)
     build(Path(model_dir), card, Path(base_dir), precision, Path(out))
     return 0

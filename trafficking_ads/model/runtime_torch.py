@@ -78,13 +78,22 @@ class TorchRuntime:
         self.precision = "fp32"
 
     @classmethod
-    def load(cls, model_dir: Path, card: ModelCard | None, base_dir: Path, pad_id: int, precision: str = "fp32",
-             threads: int | None = None) -> TorchRuntime:
+    def load(
+        cls,
+        model_dir: Path,
+        card: ModelCard | None,
+        base_dir: Path,
+        pad_id: int,
+        precision: str = "fp32",
+        threads: int | None = None,
+    ) -> TorchRuntime:
         """The model directory's adapters merged into the base, in fp32."""
         from .network import load_trained
 
         if precision not in cls.precisions:
-            raise InvalidValueError(f"precision {precision!r} does not run on torch (one of: {', '.join(cls.precisions)})")
+            raise InvalidValueError(
+                f"precision {precision!r} does not run on torch (one of: {', '.join(cls.precisions)})"
+            )
         return cls(load_trained(Path(model_dir), base_dir, merge=True), pad_id, threads)
 
     def logits(self, ids: list[list[int]]) -> np.ndarray:

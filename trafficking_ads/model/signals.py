@@ -12,8 +12,17 @@ from dataclasses import dataclass
 
 from ..records import Ad, IndicatorHit
 from ..errors import InvalidValueError
-from .fusion import (CYRILLIC_FEATURE, CYRILLIC_SUFFIX, INDICATOR_FEATURE, LEXICAL_FEATURE, META_FEATURES, TRANSFORMER_FEATURE,
-                     FusionModel, logit, meta_features)
+from .fusion import (
+    CYRILLIC_FEATURE,
+    CYRILLIC_SUFFIX,
+    INDICATOR_FEATURE,
+    LEXICAL_FEATURE,
+    META_FEATURES,
+    TRANSFORMER_FEATURE,
+    FusionModel,
+    logit,
+    meta_features,
+)
 
 #: Fusion feature sets (`TrainConfig.fusion_features`).
 FEATURE_SETS = ("compact", "compact_lang", "full")
@@ -45,7 +54,9 @@ class Signals:
         feats = {k: float(v) for k, v in self.engine.features(analysis.hits).items()}
         feats[INDICATOR_FEATURE] = float(self.engine.weights.logit(analysis.hits))
         feats.update(meta_features(ad))
-        return AdSignals(analysis.hits, ad.language or analysis.lang, feats, float(self.engine.weights.score(analysis.hits)))
+        return AdSignals(
+            analysis.hits, ad.language or analysis.lang, feats, float(self.engine.weights.score(analysis.hits))
+        )
 
     def feature_names(self, kind: str = "compact", lexical: bool = True) -> list[str]:
         """The fusion's inputs: the models' logits (the lexical one if `lexical`) and
@@ -92,7 +103,9 @@ def fusion_row(signals: AdSignals, transformer_prob: float, lexical_prob: float 
     return row
 
 
-def contributions(fusion: FusionModel, row: dict[str, float], hits: list[IndicatorHit], sig: Signals) -> dict[str, float]:
+def contributions(
+    fusion: FusionModel, row: dict[str, float], hits: list[IndicatorHit], sig: Signals
+) -> dict[str, float]:
     """`contrib_*` components: each part's additive share of the fused log-odds.
 
     Parts: `transformer`, `lexical`, one per indicator (`ind_<id>`, its share of the

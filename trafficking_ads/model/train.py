@@ -115,7 +115,9 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise InvalidValueError(f"unknown training option(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+            raise InvalidValueError(
+                f"unknown training option(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})"
+            )
         return cls(**d)
 
     @classmethod
@@ -219,8 +221,11 @@ def _collator(pad_id: int) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
 
     def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
         ids, mask = pad_batch([b["input_ids"] for b in batch], pad_id)
-        return {"input_ids": ids, "attention_mask": mask,
-                "labels": torch.tensor([b["labels"] for b in batch], dtype=torch.float32)}
+        return {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "labels": torch.tensor([b["labels"] for b in batch], dtype=torch.float32),
+        }
 
     return collate
 
@@ -247,13 +252,17 @@ def linear_probe_init(model, ids: list[list[int]], y: list[int], pad_id: int, cf
     model.eval()
     with torch.inference_mode():
         for s in range(0, len(order), cfg.eval_batch_size):
-            idx = order[s:s + cfg.eval_batch_size]
+            idx = order[s : s + cfg.eval_batch_size]
             input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
             feats[idx] = model.pooled(input_ids, mask).float().numpy()
     model.train()
     yy = np.asarray(y)
-    lr = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced" if cfg.class_weighting == "balanced" else None,
-                            random_state=cfg.seed).fit(feats, yy)
+    lr = LogisticRegression(
+        C=1.0,
+        max_iter=3000,
+        class_weight="balanced" if cfg.class_weighting == "balanced" else None,
+        random_state=cfg.seed,
+    ).fit(feats, yy)
     with torch.no_grad():
         model.head.weight.copy_(torch.tensor(lr.coef_, dtype=model.head.weight.dtype))
         model.head.bias.copy_(torch.tensor(lr.intercept_, dtype=model.head.bias.dtype))
@@ -276,7 +285,9 @@ def init_from_model(model, model_dir: Path) -> None:
         a, b = saved.get(key), getattr(ours, key)
         norm = lambda v: sorted(v) if isinstance(v, (list, set, tuple)) else v
         if norm(a) != norm(b):
-            raise InvalidValueError(f"{model_dir}: its adapters have {key}={a!r}, this run has {b!r}; use the parent's config")
+            raise InvalidValueError(
+                f"{model_dir}: its adapters have {key}={a!r}, this run has {b!r}; use the parent's config"
+            )
     result = set_peft_model_state_dict(model.encoder, load_file(str(model_dir / ADAPTER_FILE)))
     if getattr(result, "unexpected_keys", None):
         raise InvalidValueError(f"{model_dir / ADAPTER_FILE}: unexpected tensors {result.unexpected_keys[:5]}")
@@ -284,8 +295,15 @@ def init_from_model(model, model_dir: Path) -> None:
         model.head.load_state_dict(load_file(str(model_dir / HEAD_FILE)))
 
 
-def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = None, *,
-          log: Callable[[str], None] = print, init_from: str | os.PathLike | None = None, hard: Any = None) -> TrainResult:
+def train(
+    data: Any,
+    out_dir: str | os.PathLike,
+    config: TrainConfig | None = None,
+    *,
+    log: Callable[[str], None] = print,
+    init_from: str | os.PathLike | None = None,
+    hard: Any = None,
+) -> TrainResult:
     """Fine-tune, fit the fusion on dev, and write the model directory `out_dir`.
 
     `init_from` (a transformer model directory) starts from its adapters and head instead of
@@ -321,13 +339,20 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     train_y = [int(r["label"]) for r in train_rows]
     n_pos = sum(train_y)
     pos_weight = (len(train_y) - n_pos) / n_pos if cfg.class_weighting == "balanced" else None
-    log(f"train: {len(train_y)} ads ({n_pos} deceptive), dev: {len(dev_y)} ads ({int(dev_y.sum())} deceptive); "
-        f"pos_weight={pos_weight if pos_weight is None else round(pos_weight, 3)}")
+    log(
+        f"train: {len(train_y)} ads ({n_pos} deceptive), dev: {len(dev_y)} ads ({int(dev_y.sum())} deceptive); "
+        f"pos_weight={pos_weight if pos_weight is None else round(pos_weight, 3)}"
+    )
 
     n_layers = 12
     layers = None if cfg.lora_layers is None else list(range(n_layers - cfg.lora_layers, n_layers))
-    model = build_classifier(base_dir, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, layers),
-                             dropout=cfg.head_dropout, pos_weight=pos_weight, freeze_embeddings=not cfg.train_embeddings)
+    model = build_classifier(
+        base_dir,
+        lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, layers),
+        dropout=cfg.head_dropout,
+        pos_weight=pos_weight,
+        freeze_embeddings=not cfg.train_embeddings,
+    )
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(f"trainable parameters: {n_trainable:,}")
     if init_from is not None:
@@ -335,7 +360,9 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
         log(f"adapters and head initialized from {init_from}")
     elif cfg.linear_probe_init:
         probe_pr_auc = linear_probe_init(model, train_ids, train_y, tok.pad_token_id, cfg)
-        log(f"head initialized by a linear probe on frozen embeddings (train PR-AUC {probe_pr_auc:.3f}); {time.time() - t0:.0f}s")
+        log(
+            f"head initialized by a linear probe on frozen embeddings (train PR-AUC {probe_pr_auc:.3f}); {time.time() - t0:.0f}s"
+        )
 
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"pr_auc": -1.0, "state": None, "dev_logits": None, "step": 0}
@@ -351,36 +378,66 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
 
         def on_evaluate(self, args, state, control, metrics=None, **kw):
             score = (metrics or {}).get("eval_pr_auc", float("nan"))
-            history.append({"step": state.global_step, "epoch": round(state.epoch or 0, 3),
-                            "dev_pr_auc": score, "dev_loss": (metrics or {}).get("eval_loss"),
-                            "seconds": round(time.time() - t0, 1)})
+            history.append(
+                {
+                    "step": state.global_step,
+                    "epoch": round(state.epoch or 0, 3),
+                    "dev_pr_auc": score,
+                    "dev_loss": (metrics or {}).get("eval_loss"),
+                    "seconds": round(time.time() - t0, 1),
+                }
+            )
             log(f"step {state.global_step} epoch {state.epoch:.2f}: dev PR-AUC {score:.4f}")
             if score > best["pr_auc"]:
                 best.update(pr_auc=score, state=trainable_state(model), step=state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
-                history.append({"step": state.global_step, "train_loss": logs["loss"], "seconds": round(time.time() - t0, 1)})
+                history.append(
+                    {"step": state.global_step, "train_loss": logs["loss"], "seconds": round(time.time() - t0, 1)}
+                )
 
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="trafficking-ads-train-") as work:
         strategy = "steps" if cfg.eval_steps else "epoch"
         args = TrainingArguments(
-            output_dir=work, num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-            per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.eval_batch_size,
-            weight_decay=cfg.weight_decay, warmup_steps=float(cfg.warmup_ratio), lr_scheduler_type="linear",
-            eval_strategy=strategy, eval_steps=cfg.eval_steps, save_strategy="no",
-            logging_strategy="steps", logging_steps=max(1, min(10, len(train_y) // cfg.batch_size)),
-            report_to=[], seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16,
-            use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, remove_unused_columns=False,
-            train_sampling_strategy="group_by_length", length_column_name="length", label_names=["labels"],
-            disable_tqdm=True, metric_for_best_model="pr_auc", greater_is_better=True,
+            output_dir=work,
+            num_train_epochs=cfg.epochs,
+            learning_rate=cfg.learning_rate,
+            per_device_train_batch_size=cfg.batch_size,
+            per_device_eval_batch_size=cfg.eval_batch_size,
+            weight_decay=cfg.weight_decay,
+            warmup_steps=float(cfg.warmup_ratio),
+            lr_scheduler_type="linear",
+            eval_strategy=strategy,
+            eval_steps=cfg.eval_steps,
+            save_strategy="no",
+            logging_strategy="steps",
+            logging_steps=max(1, min(10, len(train_y) // cfg.batch_size)),
+            report_to=[],
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            bf16=cfg.bf16,
+            use_cpu=not torch.cuda.is_available(),
+            dataloader_num_workers=0,
+            remove_unused_columns=False,
+            train_sampling_strategy="group_by_length",
+            length_column_name="length",
+            label_names=["labels"],
+            disable_tqdm=True,
+            metric_for_best_model="pr_auc",
+            greater_is_better=True,
         )
-        trainer = Trainer(model=model, args=args, train_dataset=_ListDataset(train_ids, train_y),
-                          eval_dataset=_ListDataset(dev_ids, dev_y.tolist()), data_collator=_collator(tok.pad_token_id),
-                          compute_metrics=compute_metrics,
-                          callbacks=[Snapshot(), EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)])
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=_ListDataset(train_ids, train_y),
+            eval_dataset=_ListDataset(dev_ids, dev_y.tolist()),
+            data_collator=_collator(tok.pad_token_id),
+            compute_metrics=compute_metrics,
+            callbacks=[Snapshot(), EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)],
+        )
         trainer.train()
     if best["state"] is None:
         raise OperationError("training produced no dev evaluation")
@@ -394,10 +451,17 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     calibration = channel_maxima(model, train_ids, tok.pad_token_id)  # for int8 inference (see calibration)
 
     out = Path(out_dir)
-    run = {"data": str(data) if isinstance(data, (str, os.PathLike)) else "(in memory)", "n_train": len(train_y),
-           "n_train_deceptive": n_pos, "device": "cuda" if torch.cuda.is_available() else "cpu",
-           "threads": torch.get_num_threads(), "best_step": best["step"], "seconds": round(time.time() - t0, 1),
-           "torch": torch.__version__, "init_from": str(init_from) if init_from is not None else None}
+    run = {
+        "data": str(data) if isinstance(data, (str, os.PathLike)) else "(in memory)",
+        "n_train": len(train_y),
+        "n_train_deceptive": n_pos,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+        "best_step": best["step"],
+        "seconds": round(time.time() - t0, 1),
+        "torch": torch.__version__,
+        "init_from": str(init_from) if init_from is not None else None,
+    }
     lexical = None
     if cfg.lexical_word_features > 0:
         lexical = fit_lexical(list(corpus["train"]), cfg)
@@ -407,8 +471,21 @@ def train(data: Any, out_dir: str | os.PathLike, config: TrainConfig | None = No
     if init_from is not None:
         parent = json.loads((Path(init_from) / "model.json").read_text(encoding="utf-8"))
         inference = {k: parent[k] for k in ("runtime", "precision") if k in parent}
-    fit = finish_model(model, out, cfg, dev_rows, base_dir, history, log=log, run=run, lexical=lexical,
-                       calibration=calibration, calibration_ids=train_ids, inference=inference, hard=hard)
+    fit = finish_model(
+        model,
+        out,
+        cfg,
+        dev_rows,
+        base_dir,
+        history,
+        log=log,
+        run=run,
+        lexical=lexical,
+        calibration=calibration,
+        calibration_ids=train_ids,
+        inference=inference,
+        hard=hard,
+    )
     return TrainResult(out, fit.dev, history, time.time() - t0, len(train_y), len(dev_y), best["dev_logits"], fit.risk)
 
 
@@ -418,8 +495,9 @@ def fit_lexical(rows: list[dict[str, Any]], cfg: "TrainConfig"):
     from .signals import ad_from_row
 
     ads = [ad_from_row(r) for r in rows]
-    return TfidfLogReg(max_word_features=cfg.lexical_word_features, max_char_features=cfg.lexical_char_features,
-                       seed=cfg.seed).fit(ads, [int(r["label"]) for r in rows])
+    return TfidfLogReg(
+        max_word_features=cfg.lexical_word_features, max_char_features=cfg.lexical_char_features, seed=cfg.seed
+    ).fit(ads, [int(r["label"]) for r in rows])
 
 
 def served_logits(model_dir: Path, base_dir: Path, rows: list[dict[str, Any]], cfg: "TrainConfig") -> np.ndarray:
@@ -446,9 +524,16 @@ class FusionFit:
     risk: np.ndarray
 
 
-def fit_fusion_rows(ads: list, transformer_prob: np.ndarray, lexical, cfg: "TrainConfig", *,
-                    band_ads: list | None = None, band_prob: np.ndarray | None = None,
-                    log: Callable[[str], None] = print) -> FusionFit:
+def fit_fusion_rows(
+    ads: list,
+    transformer_prob: np.ndarray,
+    lexical,
+    cfg: "TrainConfig",
+    *,
+    band_ads: list | None = None,
+    band_prob: np.ndarray | None = None,
+    log: Callable[[str], None] = print,
+) -> FusionFit:
     """Fit the fusion on dev ads (rows built by `signals.fusion_row`, as scoring builds them)
     and choose the bands on its out-of-fold risks plus `band_ads` (the hard set's `fit` half:
     risky-looking legitimate ads and subtle deceptive ones, which the transformer never saw)."""
@@ -459,42 +544,81 @@ def fit_fusion_rows(ads: list, transformer_prob: np.ndarray, lexical, cfg: "Trai
 
     def rows_of(items: list, probs: np.ndarray) -> list[dict[str, float]]:
         lex = lexical.predict_proba(items) if lexical is not None else None
-        return [fusion_row(signals(ad), float(p), float(lex[i]) if lex is not None else None) for i, (ad, p) in enumerate(zip(items, probs))]
+        return [
+            fusion_row(signals(ad), float(p), float(lex[i]) if lex is not None else None)
+            for i, (ad, p) in enumerate(zip(items, probs))
+        ]
 
     dev_rows = rows_of(ads, transformer_prob)
     y = np.array([int(a.label) for a in ads])
     names = signals.feature_names(cfg.fusion_features, lexical=lexical is not None)
-    band_rows, band_y = (rows_of(band_ads, band_prob), np.array([int(a.label) for a in band_ads])) if band_ads else ([], np.zeros(0, int))
+    band_rows, band_y = (
+        (rows_of(band_ads, band_prob), np.array([int(a.label) for a in band_ads]))
+        if band_ads
+        else ([], np.zeros(0, int))
+    )
     if band_ads and cfg.fusion_on_hard:  # fitted on dev + hard fit half; bands on the out-of-fold risks of both
-        fusion, oof = fit_fusion(dev_rows + band_rows, np.r_[y, band_y], names, C=cfg.fusion_C, calibration=cfg.calibration,
-                                 folds=cfg.fusion_folds, seed=cfg.seed)
+        fusion, oof = fit_fusion(
+            dev_rows + band_rows,
+            np.r_[y, band_y],
+            names,
+            C=cfg.fusion_C,
+            calibration=cfg.calibration,
+            folds=cfg.fusion_folds,
+            seed=cfg.seed,
+        )
         oof_risk, band_risk = oof[: len(y)], oof
     else:
-        fusion, oof_risk = fit_fusion(dev_rows, y, names, C=cfg.fusion_C, calibration=cfg.calibration, folds=cfg.fusion_folds, seed=cfg.seed)
+        fusion, oof_risk = fit_fusion(
+            dev_rows, y, names, C=cfg.fusion_C, calibration=cfg.calibration, folds=cfg.fusion_folds, seed=cfg.seed
+        )
         band_risk = np.r_[oof_risk, fusion.predict(band_rows)] if band_ads else oof_risk
-    thresholds = choose_thresholds(np.r_[y, band_y], band_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall)
+    thresholds = choose_thresholds(
+        np.r_[y, band_y], band_risk, high_precision=cfg.high_precision, medium_recall=cfg.medium_recall
+    )
     lex_prob = lexical.predict_proba(ads) if lexical is not None else None
-    dev = {"transformer_pr_auc": pr_auc(y, transformer_prob), "fused_pr_auc_oof": pr_auc(y, oof_risk),
-           "lexical_pr_auc": pr_auc(y, lex_prob) if lex_prob is not None else None,
-           "n": int(len(y)), "n_deceptive": int(y.sum()), "band_rows": int(len(y) + len(band_y)),
-           "fusion_rows": int(len(y) + (len(band_y) if cfg.fusion_on_hard else 0)), **thresholds}
-    log(f"fusion on dev: transformer PR-AUC {dev['transformer_pr_auc']:.4f}, lexical {dev['lexical_pr_auc']}, "
+    dev = {
+        "transformer_pr_auc": pr_auc(y, transformer_prob),
+        "fused_pr_auc_oof": pr_auc(y, oof_risk),
+        "lexical_pr_auc": pr_auc(y, lex_prob) if lex_prob is not None else None,
+        "n": int(len(y)),
+        "n_deceptive": int(y.sum()),
+        "band_rows": int(len(y) + len(band_y)),
+        "fusion_rows": int(len(y) + (len(band_y) if cfg.fusion_on_hard else 0)),
+        **thresholds,
+    }
+    log(
+        f"fusion on dev: transformer PR-AUC {dev['transformer_pr_auc']:.4f}, lexical {dev['lexical_pr_auc']}, "
         f"fused (out-of-fold) {dev['fused_pr_auc_oof']:.4f}; thresholds medium={thresholds['medium']} high={thresholds['high']} "
-        f"(on {len(y) + len(band_y)} rows)")
+        f"(on {len(y) + len(band_y)} rows)"
+    )
     return FusionFit(fusion, thresholds, dev, fusion.predict(dev_rows))
 
 
 def write_fusion(model_dir: Path, fit: FusionFit, card: dict[str, Any]) -> dict[str, Any]:
     """fusion.json plus the card fields that come from the fusion (features, bands, dev figures)."""
     fit.fusion.save(model_dir / "fusion.json")
-    card = {**card, "thresholds": {"medium": fit.thresholds["medium"], "high": fit.thresholds["high"]},
-            "operating_threshold": fit.thresholds["operating_threshold"], "features": fit.fusion.features, "dev": fit.dev}
+    card = {
+        **card,
+        "thresholds": {"medium": fit.thresholds["medium"], "high": fit.thresholds["high"]},
+        "operating_threshold": fit.thresholds["operating_threshold"],
+        "features": fit.fusion.features,
+        "dev": fit.dev,
+    }
     (model_dir / "model.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card
 
 
-def fit_saved_fusion(model_dir: Path, base_dir: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], lexical, hard: Any,
-                     card: dict[str, Any], log: Callable[[str], None]) -> FusionFit:
+def fit_saved_fusion(
+    model_dir: Path,
+    base_dir: Path,
+    cfg: TrainConfig,
+    dev_rows: list[dict[str, Any]],
+    lexical,
+    hard: Any,
+    card: dict[str, Any],
+    log: Callable[[str], None],
+) -> FusionFit:
     """Fit the fusion and bands on the saved adapters' served logits (dev, and the hard set's
     `fit` half from `hard`) and write fusion.json and model.json into `model_dir`."""
     from .fusion import sigmoid
@@ -502,8 +626,15 @@ def fit_saved_fusion(model_dir: Path, base_dir: Path, cfg: TrainConfig, dev_rows
 
     band = _band_ads(hard)
     band_prob = sigmoid(served_logits(model_dir, base_dir, [ad_to_corpus_row(a) for a in band], cfg)) if band else None
-    fit = fit_fusion_rows([ad_from_row(r) for r in dev_rows], sigmoid(served_logits(model_dir, base_dir, dev_rows, cfg)),
-                          lexical, cfg, band_ads=band, band_prob=band_prob, log=log)
+    fit = fit_fusion_rows(
+        [ad_from_row(r) for r in dev_rows],
+        sigmoid(served_logits(model_dir, base_dir, dev_rows, cfg)),
+        lexical,
+        cfg,
+        band_ads=band,
+        band_prob=band_prob,
+        log=log,
+    )
     write_fusion(model_dir, fit, card)
     return fit
 
@@ -519,10 +650,22 @@ def _band_ads(hard: Any) -> list:
     return [a for a in hard if (a.meta or {}).get("part") == "fit"]
 
 
-def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, Any]], base_dir: Path,
-                 history: list[dict[str, Any]], *, log: Callable[[str], None] = print, run: dict[str, Any] | None = None,
-                 lexical=None, calibration: dict[str, Any] | None = None, calibration_ids: list[list[int]] | None = None,
-                 inference: dict[str, str] | None = None, hard: Any = None) -> FusionFit:
+def finish_model(
+    model,
+    out: Path,
+    cfg: TrainConfig,
+    dev_rows: list[dict[str, Any]],
+    base_dir: Path,
+    history: list[dict[str, Any]],
+    *,
+    log: Callable[[str], None] = print,
+    run: dict[str, Any] | None = None,
+    lexical=None,
+    calibration: dict[str, Any] | None = None,
+    calibration_ids: list[list[int]] | None = None,
+    inference: dict[str, str] | None = None,
+    hard: Any = None,
+) -> FusionFit:
     """Write the model directory atomically: adapters and head, the lexical model, the int8
     calibration and calibration ads' token ids (with `calibration` / `calibration_ids`), and the
     fusion fitted on the dev logits of the *saved* model as the scorer computes them
@@ -556,13 +699,21 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
             "base_sha256": manifest["files"]["model.safetensors"]["sha256"],
             "max_len": cfg.max_len,
             "head_tokens": cfg.head_tokens,
-            "files": {"adapter": "adapter.safetensors", "adapter_config": "adapter_config.json",
-                      "head": "head.safetensors", "fusion": "fusion.json", "training": "training.json",
-                      **({"lexical": "lexical.json"} if lexical is not None else {})},
+            "files": {
+                "adapter": "adapter.safetensors",
+                "adapter_config": "adapter_config.json",
+                "head": "head.safetensors",
+                "fusion": "fusion.json",
+                "training": "training.json",
+                **({"lexical": "lexical.json"} if lexical is not None else {}),
+            },
             **(inference or {}),
         }
         fit = fit_saved_fusion(tmp, base_dir, cfg, dev_rows, lexical, hard, card, log)
-        (tmp / "training.json").write_text(json.dumps({"config": cfg.to_dict(), "run": run or {}, "history": history}, indent=1) + "\n", encoding="utf-8")
+        (tmp / "training.json").write_text(
+            json.dumps({"config": cfg.to_dict(), "run": run or {}, "history": history}, indent=1) + "\n",
+            encoding="utf-8",
+        )
         os.chmod(tmp, 0o755)
         for f in tmp.iterdir():
             os.chmod(f, 0o644)
@@ -574,12 +725,28 @@ def finish_model(model, out: Path, cfg: TrainConfig, dev_rows: list[dict[str, An
 
 
 #: TrainConfig fields a refit may change: everything after fine-tuning.
-REFIT_FIELDS = ("lexical_word_features", "lexical_char_features", "fusion_C", "fusion_features", "fusion_on_hard", "calibration",
-                "fusion_folds", "high_precision", "medium_recall")
+REFIT_FIELDS = (
+    "lexical_word_features",
+    "lexical_char_features",
+    "fusion_C",
+    "fusion_features",
+    "fusion_on_hard",
+    "calibration",
+    "fusion_folds",
+    "high_precision",
+    "medium_recall",
+)
 
 
-def refit_fusion(model_dir: str | os.PathLike, data: Any, *, hard: Any = None, refit_lexical: bool = True,
-                 config: TrainConfig | None = None, log: Callable[[str], None] = print) -> FusionFit:
+def refit_fusion(
+    model_dir: str | os.PathLike,
+    data: Any,
+    *,
+    hard: Any = None,
+    refit_lexical: bool = True,
+    config: TrainConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> FusionFit:
     """Refit a trained model's lexical model (on train), fusion and bands (on dev and the hard
     set's `fit` half) without fine-tuning again: after the indicator engine or the corpus
     changed, the fusion must be fitted on the rows scoring now builds. `config` supplies

@@ -119,7 +119,9 @@ def member_network(template: Cluster | None, contact: Cluster | None) -> dict[st
         "contact_size": contact.size if contact else 1,
         "contact_employers": len(contact.employers) if contact else 0,
         "shared_contacts": contact.contacts[:10] if contact else [],
-        "cluster_max_risk": max((c.max_risk for c in (template, contact) if c and c.max_risk is not None), default=None),
+        "cluster_max_risk": max(
+            (c.max_risk for c in (template, contact) if c and c.max_risk is not None), default=None
+        ),
         "flags": flags,
         "reasons": [_REASONS[f].format(**facts) for f in flags],
     }

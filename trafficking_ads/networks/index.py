@@ -151,11 +151,19 @@ class NetworkIndex:
                 con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
                 con.execute("CREATE TABLE members (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, sig BLOB, data TEXT)")
                 con.execute("CREATE TABLE edges (a TEXT, b TEXT)")
-                meta = {"format": FORMAT_VERSION, "threshold": self.threshold, "num_perm": self.num_perm, "shingle_words": self.shingle_words}
+                meta = {
+                    "format": FORMAT_VERSION,
+                    "threshold": self.threshold,
+                    "num_perm": self.num_perm,
+                    "shingle_words": self.shingle_words,
+                }
                 con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
                 con.executemany(
                     "INSERT INTO members (id, sig, data) VALUES (?, ?, ?)",
-                    ((m.id, to_bytes(self._sigs[m.id]), json.dumps(_member_dict(m), ensure_ascii=False)) for m in self.members.values()),
+                    (
+                        (m.id, to_bytes(self._sigs[m.id]), json.dumps(_member_dict(m), ensure_ascii=False))
+                        for m in self.members.values()
+                    ),
                 )
                 con.executemany("INSERT INTO edges VALUES (?, ?)", self._edges)
             con.close()
@@ -173,7 +181,9 @@ class NetworkIndex:
         try:
             meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
             if meta.get("format") != FORMAT_VERSION:
-                raise InvalidValueError(f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION} (delete it to rebuild the index)")
+                raise InvalidValueError(
+                    f"{path}: index format {meta.get('format')!r}, expected {FORMAT_VERSION} (delete it to rebuild the index)"
+                )
             index = cls(meta["threshold"], meta["num_perm"], meta["shingle_words"])
             edges_by_b: dict[str, list[str]] = {}
             for a, b in con.execute("SELECT a, b FROM edges"):

@@ -13,15 +13,22 @@ from .features import Cluster
 from .index import member_of
 
 
-def network_graphs(records: Iterable[tuple[dict[str, Any], Assessment]], clusters: Iterable[Cluster],
-                   limit: int = 50, text_chars: int = 300) -> list[dict[str, Any]]:
+def network_graphs(
+    records: Iterable[tuple[dict[str, Any], Assessment]],
+    clusters: Iterable[Cluster],
+    limit: int = 50,
+    text_chars: int = 300,
+) -> list[dict[str, Any]]:
     """One graph per cluster (at most `limit`), sorted by size then highest risk, descending.
 
     Nodes: `ad` (id, risk, band, text cut to `text_chars`), `contact` (phone, handle, e-mail or
     URL key) and `template`; edges join an ad to each contact it carries and to its template."""
     by_id: dict[str, tuple[Ad, Assessment]] = {}
     for fields, a in records:
-        by_id[a.ad_id] = (Ad.from_dict({"text": "", **{k: v for k, v in fields.items() if v is not None}, "id": a.ad_id}), a)
+        by_id[a.ad_id] = (
+            Ad.from_dict({"text": "", **{k: v for k, v in fields.items() if v is not None}, "id": a.ad_id}),
+            a,
+        )
     ranked = sorted(clusters, key=lambda c: (c.size, c.max_risk or 0.0), reverse=True)[:limit]
     graphs = []
     for c in ranked:
@@ -35,7 +42,13 @@ def network_graphs(records: Iterable[tuple[dict[str, Any], Assessment]], cluster
             if mid not in by_id:
                 continue
             ad, a = by_id[mid]
-            nodes[mid] = {"id": mid, "kind": "ad", "label": (ad.text or "")[:text_chars], "risk": a.risk, "band": a.band}
+            nodes[mid] = {
+                "id": mid,
+                "kind": "ad",
+                "label": (ad.text or "")[:text_chars],
+                "risk": a.risk,
+                "band": a.band,
+            }
             if tid:
                 edges.append((mid, tid))
             for key in member_of(ad, a).contacts:
@@ -43,6 +56,16 @@ def network_graphs(records: Iterable[tuple[dict[str, Any], Assessment]], cluster
                     continue
                 nodes.setdefault("contact:" + key, {"id": "contact:" + key, "kind": "contact", "label": key})
                 edges.append((mid, "contact:" + key))
-        graphs.append({"id": c.id, "kind": c.kind, "size": c.size, "max_risk": c.max_risk, "cities": c.cities,
-                       "contacts": c.contacts, "nodes": list(nodes.values()), "edges": edges})
+        graphs.append(
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "size": c.size,
+                "max_risk": c.max_risk,
+                "cities": c.cities,
+                "contacts": c.contacts,
+                "nodes": list(nodes.values()),
+                "edges": edges,
+            }
+        )
     return graphs

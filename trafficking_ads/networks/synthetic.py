@@ -15,22 +15,86 @@ from dataclasses import dataclass, replace
 from ..records import Ad
 
 TEMPLATES = [
-    ("ru", "Работа в {city} для девушек {a}-{b} лет. Хостес в ночной клуб, зарплата от {pay}$ в неделю. Билеты и проживание за наш счёт. Опыт не нужен. Пишите только в WhatsApp {phone} {emoji}"),
-    ("ru", "Срочно требуются разнорабочие на стройку в {city}! Оплата {pay} руб в день, жильё предоставляем, паспорт сдаётся бригадиру для оформления. Выезд через {n} дня. Звонить {phone}"),
-    ("ru", "Ищем операторов колл-центра в {city}. Английский базовый, доход от {pay}$ в месяц, перелёт оплачиваем. Набор ограничен, осталось {n} мест! Telegram {handle} {emoji}"),
-    ("ru", "Модельное агентство приглашает девушек от {a} лет на работу в {city}. Рост от {n}0 см, приятная внешность. Фото в купальнике присылать в директ {handle}. Доход {pay}$"),
-    ("kk", "{city} қаласына {a}-{b} жастағы қыздар жұмысқа қажет. Айлығы {pay}$ бастап, билет пен тұрғын үй тегін. Тәжірибе қажет емес. Тек WhatsApp-қа жазыңыз {phone} {emoji}"),
-    ("kk", "Шетелге жұмыс! {city} зауытына ер адамдар керек. Жалақы {pay}$, тұрғын үй бар, төлқұжат жұмыс берушіде сақталады. Тіркеу ақысы {n}000 теңге. Байланыс {phone}"),
-    ("kk", "Үй қызметшісі {city} отбасына қажет, жасы {a}-{b}. Жалақы {pay}$, тамақ пен тұру тегін, келісімшарт келгеннен кейін жасалады. Хабарласыңыз {handle} {emoji}"),
-    ("en", "Hiring girls {a}-{b} for hostess jobs in {city}! Earn {pay}$ per week, flights and accommodation covered, no experience needed. Message on WhatsApp only {phone} {emoji}"),
-    ("en", "Online sales manager wanted in {city}. Basic English, salary {pay} USD monthly, free flight and housing, start in {n} days. Contact {handle} on Telegram {emoji}"),
-    ("en", "Work from home: process payments for our clients and keep {n}% of each transfer. Earn up to {pay}$ weekly, no interview. Send your bank card details to {email}"),
-    ("en", "Nanny needed for a family in {city}, age {a}-{b}, live-in, {pay} USD per month, visa arranged by us, passport kept by the agency for safety. Call {phone}"),
-    ("ru", "Набор на сезонную работу в {city} по госпрограмме! Сбор за оформление документов {n}0 000 тенге, трудоустройство гарантировано. Анкету и скан паспорта отправить на {email}"),
+    (
+        "ru",
+        "Работа в {city} для девушек {a}-{b} лет. Хостес в ночной клуб, зарплата от {pay}$ в неделю. Билеты и проживание за наш счёт. Опыт не нужен. Пишите только в WhatsApp {phone} {emoji}",
+    ),
+    (
+        "ru",
+        "Срочно требуются разнорабочие на стройку в {city}! Оплата {pay} руб в день, жильё предоставляем, паспорт сдаётся бригадиру для оформления. Выезд через {n} дня. Звонить {phone}",
+    ),
+    (
+        "ru",
+        "Ищем операторов колл-центра в {city}. Английский базовый, доход от {pay}$ в месяц, перелёт оплачиваем. Набор ограничен, осталось {n} мест! Telegram {handle} {emoji}",
+    ),
+    (
+        "ru",
+        "Модельное агентство приглашает девушек от {a} лет на работу в {city}. Рост от {n}0 см, приятная внешность. Фото в купальнике присылать в директ {handle}. Доход {pay}$",
+    ),
+    (
+        "kk",
+        "{city} қаласына {a}-{b} жастағы қыздар жұмысқа қажет. Айлығы {pay}$ бастап, билет пен тұрғын үй тегін. Тәжірибе қажет емес. Тек WhatsApp-қа жазыңыз {phone} {emoji}",
+    ),
+    (
+        "kk",
+        "Шетелге жұмыс! {city} зауытына ер адамдар керек. Жалақы {pay}$, тұрғын үй бар, төлқұжат жұмыс берушіде сақталады. Тіркеу ақысы {n}000 теңге. Байланыс {phone}",
+    ),
+    (
+        "kk",
+        "Үй қызметшісі {city} отбасына қажет, жасы {a}-{b}. Жалақы {pay}$, тамақ пен тұру тегін, келісімшарт келгеннен кейін жасалады. Хабарласыңыз {handle} {emoji}",
+    ),
+    (
+        "en",
+        "Hiring girls {a}-{b} for hostess jobs in {city}! Earn {pay}$ per week, flights and accommodation covered, no experience needed. Message on WhatsApp only {phone} {emoji}",
+    ),
+    (
+        "en",
+        "Online sales manager wanted in {city}. Basic English, salary {pay} USD monthly, free flight and housing, start in {n} days. Contact {handle} on Telegram {emoji}",
+    ),
+    (
+        "en",
+        "Work from home: process payments for our clients and keep {n}% of each transfer. Earn up to {pay}$ weekly, no interview. Send your bank card details to {email}",
+    ),
+    (
+        "en",
+        "Nanny needed for a family in {city}, age {a}-{b}, live-in, {pay} USD per month, visa arranged by us, passport kept by the agency for safety. Call {phone}",
+    ),
+    (
+        "ru",
+        "Набор на сезонную работу в {city} по госпрограмме! Сбор за оформление документов {n}0 000 тенге, трудоустройство гарантировано. Анкету и скан паспорта отправить на {email}",
+    ),
 ]
-CITIES = ["Дубай", "Стамбул", "Анталья", "Сеул", "Бахрейн", "Алматы", "Астана", "Шымкент", "Бангкок", "Пномпень", "Dubai", "Istanbul", "Seoul", "Manama", "Bangkok", "Karaganda", "Aktobe", "Taraz", "Pavlodar", "Atyrau"]
+CITIES = [
+    "Дубай",
+    "Стамбул",
+    "Анталья",
+    "Сеул",
+    "Бахрейн",
+    "Алматы",
+    "Астана",
+    "Шымкент",
+    "Бангкок",
+    "Пномпень",
+    "Dubai",
+    "Istanbul",
+    "Seoul",
+    "Manama",
+    "Bangkok",
+    "Karaganda",
+    "Aktobe",
+    "Taraz",
+    "Pavlodar",
+    "Atyrau",
+]
 EMOJI = ["🔥", "💰", "✈️", "🌴", "💃", "⭐️⭐️", "❗️❗️", "👉", ""]
-VARIANTS = [("", ""), ("Срочно! ", ""), ("", " Ждём вас!"), ("🔥 ", " 🔥"), ("Внимание! ", " Не упустите шанс."), ("", " Звоните сейчас.")]
+VARIANTS = [
+    ("", ""),
+    ("Срочно! ", ""),
+    ("", " Ждём вас!"),
+    ("🔥 ", " 🔥"),
+    ("Внимание! ", " Не упустите шанс."),
+    ("", " Звоните сейчас."),
+]
 
 
 @dataclass
@@ -70,7 +134,9 @@ def _filler(rng: random.Random, vocab: list[str]) -> str:
     return " ".join(rng.choice(vocab) for _ in range(rng.randint(30, 120))).capitalize() + "."
 
 
-def generate(n_networks: int = 40, n_fillers: int = 400, seed: int = 7, min_posts: int = 3, max_posts: int = 8) -> Corpus:
+def generate(
+    n_networks: int = 40, n_fillers: int = 400, seed: int = 7, min_posts: int = 3, max_posts: int = 8
+) -> Corpus:
     """A corpus of planted networks and unrelated fillers (fixed `seed`: the same corpus every time)."""
     rng = random.Random(seed)
     syllables = ["ка", "ро", "ми", "ла", "ту", "не", "ва", "зо", "ри", "ба", "до", "ку", "se", "ta", "lo", "mi"]
@@ -93,13 +159,30 @@ def generate(n_networks: int = 40, n_fillers: int = 400, seed: int = 7, min_post
                 shown = phone if rng.random() < 0.5 else _same_phone_other_style(phone, rng)
                 if phone != phones[0]:  # a second number is always posted beside the first
                     shown += " / " + _same_phone_other_style(phones[0], rng)
-                text = before + template.format(
-                    city=rng.choice(CITIES), a=a, b=a + rng.randint(5, 10), pay=rng.randint(8, 60) * 100,
-                    n=rng.randint(2, 9), phone=shown, handle=handle, email=email, emoji=rng.choice(EMOJI),
-                ) + after
+                text = (
+                    before
+                    + template.format(
+                        city=rng.choice(CITIES),
+                        a=a,
+                        b=a + rng.randint(5, 10),
+                        pay=rng.randint(8, 60) * 100,
+                        n=rng.randint(2, 9),
+                        phone=shown,
+                        handle=handle,
+                        email=email,
+                        emoji=rng.choice(EMOJI),
+                    )
+                    + after
+                )
                 if "{phone}" not in template:  # the network's number links its templates
                     text += "\n☎ " + _same_phone_other_style(phones[0], rng)
-                ad = Ad(text=text, id=f"net{net}-t{t}-{post}", language=lang, location=rng.choice(CITIES), posted_at=f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}")
+                ad = Ad(
+                    text=text,
+                    id=f"net{net}-t{t}-{post}",
+                    language=lang,
+                    location=rng.choice(CITIES),
+                    posted_at=f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}",
+                )
                 ads.append(ad)
                 truth[ad.id] = f"net{net}"
                 template_truth[ad.id] = f"t{t}"
@@ -170,6 +253,10 @@ def obfuscate_phones(corpus: Corpus, seed: int = 5) -> Corpus:
     emoji, look-alike digits ("8 7D1 234 5б 78") or left as it was: the ways recruiters dodge
     filters, which the networks must still link. Fillers are unchanged."""
     rng = random.Random(seed)
-    ads = [replace(ad, text=_PLANTED_PHONE.sub(lambda m: _obfuscate(m.group(0), rng), ad.text)) if corpus.truth[ad.id] else ad
-           for ad in corpus.ads]
+    ads = [
+        replace(ad, text=_PLANTED_PHONE.sub(lambda m: _obfuscate(m.group(0), rng), ad.text))
+        if corpus.truth[ad.id]
+        else ad
+        for ad in corpus.ads
+    ]
     return Corpus(ads, corpus.truth, corpus.template_truth)

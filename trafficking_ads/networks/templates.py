@@ -50,7 +50,7 @@ def _phones_as_slots(text: str) -> str:
         return text
     out, last = [], 0
     for c in phones:
-        out += [text[last:c.start], f" {NUM} "]
+        out += [text[last : c.start], f" {NUM} "]
         last = c.end
     out.append(text[last:])
     return "".join(out)

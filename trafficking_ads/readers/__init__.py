@@ -36,14 +36,32 @@ from .telegram import EXPORT_KEYS
 from .mapping import parse_map, resolve
 from .textdir import ad_from_bytes, ad_from_text, read_text_file, text_files
 
-__all__ = ["BadRecord", "InputError", "KINDS", "FORMATS", "iter_records", "read_ads", "check_inputs", "input_size", "parse_map"]
+__all__ = [
+    "BadRecord",
+    "InputError",
+    "KINDS",
+    "FORMATS",
+    "iter_records",
+    "read_ads",
+    "check_inputs",
+    "input_size",
+    "parse_map",
+]
 
 log = logging.getLogger(__name__)
 
 #: Input formats that may be forced (`input_format=`); "auto" picks by extension, then content.
 FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "text")
-_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonlines": "jsonl", ".json": "json?", ".csv": "csv",
-              ".tsv": "tsv", ".tab": "tsv", ".txt": "text"}
+_BY_SUFFIX = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonlines": "jsonl",
+    ".json": "json?",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "text",
+}
 MappingSpec = str | Sequence[str] | Mapping[str, str] | None
 OnError = Literal["warn", "skip", "raise"] | Callable[[BadRecord], None]
 
@@ -125,8 +143,13 @@ def _top_level_keys_include(prefix: str, keys: tuple[str, ...]) -> bool:
     return False
 
 
-def _read_one(inp: str | Path, fmt: str, encoding: str | None, user: Mapping[str, tuple[str, ...]],
-              on_bytes: Callable[[int], None] | None) -> Iterator[Ad | BadRecord]:
+def _read_one(
+    inp: str | Path,
+    fmt: str,
+    encoding: str | None,
+    user: Mapping[str, tuple[str, ...]],
+    on_bytes: Callable[[int], None] | None,
+) -> Iterator[Ad | BadRecord]:
     name = "<stdin>" if str(inp) == "-" else str(inp)
     path = Path(inp)
     if name != "<stdin>" and path.is_dir():

@@ -37,8 +37,20 @@ def read_crawl_store(path: Path) -> Iterator[Ad | BadRecord]:
 
 
 #: Ad fields a stored row may hold as a string (or null); `text` must be a non-empty string.
-_STR_FIELDS = ("id", "title", "company_name", "company_profile", "company_website", "location", "salary",
-               "contacts", "url", "source", "posted_at", "language")
+_STR_FIELDS = (
+    "id",
+    "title",
+    "company_name",
+    "company_profile",
+    "company_website",
+    "location",
+    "salary",
+    "contacts",
+    "url",
+    "source",
+    "posted_at",
+    "language",
+)
 #: Rows read per query when walking the store (a row that cannot be read is retried alone).
 _PAGE = 512
 
@@ -87,12 +99,19 @@ def iter_stored(db_path: str | Path) -> Iterator[tuple[int, Ad | str]]:
         last = 0
         while True:
             try:
-                rows = con.execute("SELECT rowid, ad FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE)).fetchall()
+                rows = con.execute(
+                    "SELECT rowid, ad FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE)
+                ).fetchall()
             except sqlite3.DatabaseError:
                 rows = None
             if rows is None:  # some row in this page is unreadable: go one row at a time
                 try:
-                    ids = [r[0] for r in con.execute("SELECT rowid FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE))]
+                    ids = [
+                        r[0]
+                        for r in con.execute(
+                            "SELECT rowid FROM ads WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, _PAGE)
+                        )
+                    ]
                 except sqlite3.DatabaseError as e:
                     yield last + 1, f"unreadable from here on: {e}"
                     return

@@ -101,7 +101,15 @@ def read_csv(
     if not fmap.has_text or any(c not in header for c in fmap.fields["text"]):
         missing = [c for c in fmap.fields.get("text", ()) if c not in header]
         why = f"no column {missing[0]!r}" if missing else "no text column"
-        yield BadRecord(source, "missing_text", f"{why} among {header}; use --map text=COLUMN", 1, None, "text", raw=safe_raw(first.rstrip("\r\n")))
+        yield BadRecord(
+            source,
+            "missing_text",
+            f"{why} among {header}; use --map text=COLUMN",
+            1,
+            None,
+            "text",
+            raw=safe_raw(first.rstrip("\r\n")),
+        )
         return
     row_no = 0
     while True:
@@ -118,18 +126,30 @@ def read_csv(
         if lines.at_eof and len(lines.row_lines) > 1 and _open_quote(lines.row_lines):
             row_no += 1
             swallowed = lines.row_lines
-            yield BadRecord(source, "invalid_csv", f"a quoted field opened on line {start} never closes "
-                            f"(it ran over {len(swallowed) - 1} more lines to the end of the input); the lines after it are read as rows",
-                            start, row_no, raw=safe_raw(swallowed[0].rstrip("\r\n")))
+            yield BadRecord(
+                source,
+                "invalid_csv",
+                f"a quoted field opened on line {start} never closes "
+                f"(it ran over {len(swallowed) - 1} more lines to the end of the input); the lines after it are read as rows",
+                start,
+                row_no,
+                raw=safe_raw(swallowed[0].rstrip("\r\n")),
+            )
             lines.push_back(swallowed[1:])
             reader = csv.reader(lines, delimiter=reader.dialect.delimiter)
             continue
         if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
             continue  # blank line
         row_no += 1
-        if len(row) != len(header) and not (len(row) > len(header) and not any(x.strip() for x in row[len(header):])):
-            yield BadRecord(source, "invalid_csv", f"row has {len(row)} fields, the header has {len(header)}", start, row_no,
-                            raw=safe_raw(csv_line(row, reader.dialect.delimiter)))
+        if len(row) != len(header) and not (len(row) > len(header) and not any(x.strip() for x in row[len(header) :])):
+            yield BadRecord(
+                source,
+                "invalid_csv",
+                f"row has {len(row)} fields, the header has {len(header)}",
+                start,
+                row_no,
+                raw=safe_raw(csv_line(row, reader.dialect.delimiter)),
+            )
             continue
         obj = dict(zip(header, row))
         try:
@@ -137,7 +157,9 @@ def read_csv(
                 check_text(value, col)
             yield build_ad(obj, fmap)
         except RecordError as e:
-            yield BadRecord(source, e.kind, e.reason, start, row_no, e.field, raw=safe_raw(csv_line(row, reader.dialect.delimiter)))
+            yield BadRecord(
+                source, e.kind, e.reason, start, row_no, e.field, raw=safe_raw(csv_line(row, reader.dialect.delimiter))
+            )
 
 
 def _open_quote(row_lines: list[str]) -> bool:
@@ -148,4 +170,6 @@ def _open_quote(row_lines: list[str]) -> bool:
 
 def csv_line(row: list[str], delimiter: str) -> str:
     """A row re-joined for an error report (quoted only where needed)."""
-    return delimiter.join('"' + c.replace('"', '""') + '"' if (delimiter in c or '"' in c or "\n" in c) else c for c in row)
+    return delimiter.join(
+        '"' + c.replace('"', '""') + '"' if (delimiter in c or '"' in c or "\n" in c) else c for c in row
+    )

@@ -29,7 +29,7 @@ ESCAPE = "trafficking-ads-escape"
 def _escape(err: UnicodeError) -> tuple[str, int]:
     if not isinstance(err, UnicodeDecodeError):
         raise err
-    bad = err.object[err.start:err.end]
+    bad = err.object[err.start : err.end]
     return "".join(chr(0xDC00 + b) for b in bad), err.end
 
 
@@ -70,9 +70,9 @@ class Source(io.RawIOBase):
             if not chunk:
                 self._eof = True
                 break
-            self._buf = self._buf[self._pos:] + chunk
+            self._buf = self._buf[self._pos :] + chunk
             self._pos = 0
-        return self._buf[self._pos:self._pos + n]
+        return self._buf[self._pos : self._pos + n]
 
     @property
     def at_eof_after_peek(self) -> bool:
@@ -82,7 +82,7 @@ class Source(io.RawIOBase):
     def readinto(self, b) -> int:  # type: ignore[override]
         if self._pos < len(self._buf):
             n = min(len(b), len(self._buf) - self._pos)
-            b[:n] = self._buf[self._pos:self._pos + n]
+            b[:n] = self._buf[self._pos : self._pos + n]
             self._pos += n
             if self._pos >= len(self._buf):
                 self._buf, self._pos = b"", 0

@@ -16,7 +16,9 @@ from .mapping import RecordError, check_text, record_to_ad
 from .telegram import EXPORT_KEYS, export_member
 
 
-def read_json(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] | None = None) -> Iterator[Ad | BadRecord]:
+def read_json(
+    stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] | None = None
+) -> Iterator[Ad | BadRecord]:
     """Yield an Ad or a BadRecord per array item / Telegram message / the single object."""
     js = JsonStream(stream)
     counter = [0]
@@ -52,7 +54,9 @@ def read_json(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] |
                     try:
                         single[key], _ = js.value()
                     except JsonValueError as e:
-                        e.field = key if not e.field else (key + e.field if e.field.startswith("[") else f"{key}.{e.field}")
+                        e.field = (
+                            key if not e.field else (key + e.field if e.field.startswith("[") else f"{key}.{e.field}")
+                        )
                         bad = bad or e
             if bad is not None and not export:
                 yield BadRecord(source, bad.kind, bad.reason, line, 1, bad.field)

@@ -11,7 +11,9 @@ from .jsonstream import loads
 from .mapping import RecordError, check_text, record_to_ad
 
 
-def read_jsonl(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] | None = None) -> Iterator[Ad | BadRecord]:
+def read_jsonl(
+    stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] | None = None
+) -> Iterator[Ad | BadRecord]:
     """Yield an Ad or a BadRecord for each non-blank line; `record` counts non-blank lines."""
     record = 0
     for lineno, line in enumerate(stream, 1):
@@ -26,7 +28,14 @@ def read_jsonl(stream: TextIO, source: str, user: Mapping[str, tuple[str, ...]] 
         try:
             obj = loads(line)
         except json.JSONDecodeError as e:
-            yield BadRecord(source, "invalid_json", f"invalid JSON: {e.msg} (column {e.colno})", lineno, record, raw=line.rstrip("\r\n"))
+            yield BadRecord(
+                source,
+                "invalid_json",
+                f"invalid JSON: {e.msg} (column {e.colno})",
+                lineno,
+                record,
+                raw=line.rstrip("\r\n"),
+            )
             continue
         except RecordError as e:
             yield BadRecord(source, e.kind, e.reason, lineno, record, e.field, raw=line.rstrip("\r\n"))

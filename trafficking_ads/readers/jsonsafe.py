@@ -66,7 +66,9 @@ def check_value(obj: Any, text: str | None = None) -> Any:
         if len(path) > MAX_DEPTH:
             raise RecordError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", _path(path[:1]))
         if isinstance(value, HugeInt):
-            raise RecordError("invalid_json", f"integer of {value.digits} digits is too long (limit {MAX_INT_DIGITS})", _path(path))
+            raise RecordError(
+                "invalid_json", f"integer of {value.digits} digits is too long (limit {MAX_INT_DIGITS})", _path(path)
+            )
         if isinstance(value, str):
             _check_str(value, path)
         elif isinstance(value, dict):

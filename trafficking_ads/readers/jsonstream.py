@@ -66,7 +66,7 @@ class JsonStream:
         if not data:
             self._eof = True
             return False
-        self._buf = self._buf[self._pos:] + data
+        self._buf = self._buf[self._pos :] + data
         self._pos = 0
         return True
 
@@ -97,7 +97,10 @@ class JsonStream:
         c = self.skip_ws()
         if not c or c not in chars:
             found = repr(c) if c else "end of input"
-            raise JsonSyntaxError(f"invalid JSON at line {self._line}: expected {' or '.join(map(repr, chars))}, found {found}", self._line)
+            raise JsonSyntaxError(
+                f"invalid JSON at line {self._line}: expected {' or '.join(map(repr, chars))}, found {found}",
+                self._line,
+            )
         self._advance(self._pos + 1)
         return c
 
@@ -113,18 +116,23 @@ class JsonStream:
                 obj, end = raw_decode(self._buf, self._pos)
             except RecursionError:
                 start = self._skip_deep()
-                deep = _deep_member(self._buf[start:self._pos]) if self._buf[start:start + 1] == "{" else None
-                raise JsonValueError("invalid_json", f"nested deeper than {MAX_DEPTH} levels", deep, start_line) from None
+                deep = _deep_member(self._buf[start : self._pos]) if self._buf[start : start + 1] == "{" else None
+                raise JsonValueError(
+                    "invalid_json", f"nested deeper than {MAX_DEPTH} levels", deep, start_line
+                ) from None
             except json.JSONDecodeError as e:
                 truncated = len(self._buf) - e.pos < 16 or e.msg.startswith("Unterminated string")
                 if truncated and self._fill():
                     continue
                 line = self._line + self._buf.count("\n", self._pos, e.pos)
                 raise JsonSyntaxError(f"invalid JSON at line {line}: {e.msg}", line) from None
-            if not self._eof and (end >= len(self._buf) or (len(self._buf) - end < 32 and not isinstance(obj, (str, list, dict)))) \
-                    and self._fill():
+            if (
+                not self._eof
+                and (end >= len(self._buf) or (len(self._buf) - end < 32 and not isinstance(obj, (str, list, dict))))
+                and self._fill()
+            ):
                 continue  # a number at the window's end ("0" of "0.5", "1e" of "1e5") may continue in the next chunk
-            text = self._buf[self._pos:end]
+            text = self._buf[self._pos : end]
             self._advance(end)
             try:
                 check_value(obj, text)

@@ -135,7 +135,9 @@ def check_text(value: str, name: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise RecordError("undecodable", f"undecodable bytes or a lone surrogate at character {e.start}", name) from None
+        raise RecordError(
+            "undecodable", f"undecodable bytes or a lone surrogate at character {e.start}", name
+        ) from None
     return value
 
 
@@ -171,7 +173,9 @@ def _label(value: Any, name: str = "label") -> int | None:
     raise RecordError("wrong_type", f"expected a label 0/1, got {value!r:.40}", name)
 
 
-def build_ad(obj: Mapping[str, Any], fmap: FieldMap, *, keep_raw: bool = True, defaults: Mapping[str, Any] | None = None) -> Ad:
+def build_ad(
+    obj: Mapping[str, Any], fmap: FieldMap, *, keep_raw: bool = True, defaults: Mapping[str, Any] | None = None
+) -> Ad:
     """Build an Ad from one record, or raise RecordError saying what is wrong with it."""
     cols = fmap.fields.get("text")
     if not cols:
@@ -234,15 +238,28 @@ def record_to_ad(
     scored file can be rescored with another model.
     """
     if not isinstance(obj, dict):
-        return BadRecord(source, "not_an_object", f"expected a JSON object, got {type(obj).__name__}",
-                         line, record, raw=safe_raw(raw_text if raw_text is not None else json.dumps(obj, ensure_ascii=False)))
+        return BadRecord(
+            source,
+            "not_an_object",
+            f"expected a JSON object, got {type(obj).__name__}",
+            line,
+            record,
+            raw=safe_raw(raw_text if raw_text is not None else json.dumps(obj, ensure_ascii=False)),
+        )
     if isinstance(obj.get("ad"), dict) and "ad_id" in obj and "risk" in obj:
         obj = {**obj["ad"], "id": obj["ad_id"]}
     try:
         return build_ad(obj, resolve(obj.keys(), user))
     except RecordError as e:
-        return BadRecord(source, e.kind, e.reason, line, record, e.field,
-                         raw=safe_raw(raw_text if raw_text is not None else _dump(obj)))
+        return BadRecord(
+            source,
+            e.kind,
+            e.reason,
+            line,
+            record,
+            e.field,
+            raw=safe_raw(raw_text if raw_text is not None else _dump(obj)),
+        )
 
 
 def _dump(obj: Any) -> str:

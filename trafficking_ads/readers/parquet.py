@@ -18,8 +18,9 @@ from .mapping import record_to_ad
 SUFFIXES = (".parquet", ".pq")
 
 
-def read_parquet(path: str | Path, user: Mapping[str, tuple[str, ...]] | None = None,
-                 source: str | None = None) -> Iterator[Ad | BadRecord]:
+def read_parquet(
+    path: str | Path, user: Mapping[str, tuple[str, ...]] | None = None, source: str | None = None
+) -> Iterator[Ad | BadRecord]:
     """Yield an Ad or a BadRecord per row of a Parquet file (`record` = row number, 1-based)."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -32,17 +32,23 @@ def message_text(text: Any) -> str:
             elif isinstance(part, dict) and isinstance(part.get("text", ""), str):
                 parts.append(part.get("text", ""))
             else:
-                raise RecordError("wrong_type", f"text entity is {type(part).__name__}, expected a string or {{type, text}}", "text")
+                raise RecordError(
+                    "wrong_type", f"text entity is {type(part).__name__}, expected a string or {{type, text}}", "text"
+                )
         return "".join(parts)
     if text is None:
         return ""
     raise RecordError("wrong_type", f"expected a string or a list of entities, got {type(text).__name__}", "text")
 
 
-def message_to_ad(msg: Any, chat: dict[str, Any], *, source: str, line: int, record: int, raw: str) -> Ad | BadRecord | None:
+def message_to_ad(
+    msg: Any, chat: dict[str, Any], *, source: str, line: int, record: int, raw: str
+) -> Ad | BadRecord | None:
     """One exported message as an Ad; None for service and text-less messages."""
     if not isinstance(msg, dict):
-        return BadRecord(source, "not_an_object", f"message is {type(msg).__name__}, expected an object", line, record, raw=raw)
+        return BadRecord(
+            source, "not_an_object", f"message is {type(msg).__name__}, expected an object", line, record, raw=raw
+        )
     if msg.get("type", "message") != "message":
         return None
     try:
@@ -56,15 +62,19 @@ def message_to_ad(msg: Any, chat: dict[str, Any], *, source: str, line: int, rec
         links = [p["href"] for p in msg["text"] if isinstance(p, dict) and isinstance(p.get("href"), str)]
     msg_id = msg.get("id")
     chat_id = chat.get("id")
-    meta = {k: v for k, v in {
-        "chat": chat.get("name"),
-        "chat_type": chat.get("type"),
-        "chat_id": chat_id,
-        "message_id": msg_id,
-        "from": msg.get("from"),
-        "from_id": msg.get("from_id"),
-        "links": links or None,
-    }.items() if v is not None}
+    meta = {
+        k: v
+        for k, v in {
+            "chat": chat.get("name"),
+            "chat_type": chat.get("type"),
+            "chat_id": chat_id,
+            "message_id": msg_id,
+            "from": msg.get("from"),
+            "from_id": msg.get("from_id"),
+            "links": links or None,
+        }.items()
+        if v is not None
+    }
     date = msg.get("date")
     return Ad(
         text=text,
@@ -76,7 +86,9 @@ def message_to_ad(msg: Any, chat: dict[str, Any], *, source: str, line: int, rec
     )
 
 
-def export_member(js: JsonStream, key: str, chat: dict[str, Any], source: str, counter: list[int]) -> Iterator[Ad | BadRecord]:
+def export_member(
+    js: JsonStream, key: str, chat: dict[str, Any], source: str, counter: list[int]
+) -> Iterator[Ad | BadRecord]:
     """Stream the ads under one export key: a chat's `messages`, or the `chats` lists."""
     if key == "messages":
         for _ in js.items():

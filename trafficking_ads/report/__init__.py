@@ -12,4 +12,13 @@ from .explain import Explanation, explain
 from .html import ReportResult, render_report, write_report
 from ..scored import Problem, ScoredInputError, iter_scored
 
-__all__ = ["Explanation", "explain", "render_report", "write_report", "ReportResult", "Problem", "ScoredInputError", "iter_scored"]
+__all__ = [
+    "Explanation",
+    "explain",
+    "render_report",
+    "write_report",
+    "ReportResult",
+    "Problem",
+    "ScoredInputError",
+    "iter_scored",
+]

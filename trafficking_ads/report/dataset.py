@@ -19,8 +19,23 @@ from ..records import Assessment
 from .explain import Explanation, explain
 
 #: Row layout (the page script reads rows by these positions).
-COLUMNS = ("id", "risk", "band", "lang", "source", "title", "text", "url", "linkable", "posted_at",
-           "hits", "components", "network", "extra", "model")
+COLUMNS = (
+    "id",
+    "risk",
+    "band",
+    "lang",
+    "source",
+    "title",
+    "text",
+    "url",
+    "linkable",
+    "posted_at",
+    "hits",
+    "components",
+    "network",
+    "extra",
+    "model",
+)
 #: Lone surrogates (not UTF-8 encodable) and bidi/C1 controls (which would reorder the
 #: file's text in an editor) are written as \u escapes.
 _ESCAPE_MORE = re.compile("[\ud800-\udfff\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -113,23 +128,27 @@ class ReportData:
         for name, limit in cut.items():
             extra.setdefault("_truncated", {})[name] = len(expl.fields[name]) - limit
         url = expl.url or ""
-        self.rows.append([
-            expl.ad_id,
-            round(expl.risk, 4),
-            BANDS.index(expl.band),
-            self.langs(expl.lang or ""),
-            self.sources(expl.source or ""),
-            texts.get("title", ""),
-            texts.get("text", ""),
-            url,
-            1 if is_web_url(url) else 0,
-            expl.posted_at or "",
-            hits,
-            comps,
-            {k: v for k, v in expl.network.items() if v is not None and v != [] and v != {}} if expl.network else None,
-            extra or 0,
-            self.models(f"{expl.model.name} {expl.model.version}"),
-        ])
+        self.rows.append(
+            [
+                expl.ad_id,
+                round(expl.risk, 4),
+                BANDS.index(expl.band),
+                self.langs(expl.lang or ""),
+                self.sources(expl.source or ""),
+                texts.get("title", ""),
+                texts.get("text", ""),
+                url,
+                1 if is_web_url(url) else 0,
+                expl.posted_at or "",
+                hits,
+                comps,
+                {k: v for k, v in expl.network.items() if v is not None and v != [] and v != {}}
+                if expl.network
+                else None,
+                extra or 0,
+                self.models(f"{expl.model.name} {expl.model.version}"),
+            ]
+        )
         return expl
 
     def to_obj(self, meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -195,8 +195,12 @@ def split_components(components: Mapping[str, float]) -> tuple[list[Part], list[
     contributions, scores = [], []
     for key, value in components.items():
         if key.startswith(CONTRIB_PREFIX):
-            name = key[len(CONTRIB_PREFIX):]
-            label = f"indicator {name[len(INDICATOR_PART):]}" if name.startswith(INDICATOR_PART) else COMPONENT_LABELS.get(name, name.replace("_", " "))
+            name = key[len(CONTRIB_PREFIX) :]
+            label = (
+                f"indicator {name[len(INDICATOR_PART) :]}"
+                if name.startswith(INDICATOR_PART)
+                else COMPONENT_LABELS.get(name, name.replace("_", " "))
+            )
             contributions.append(Part(key, label, float(value)))
         else:
             scores.append(Part(key, COMPONENT_LABELS.get(key, key.replace("_", " ")), float(value)))

@@ -46,8 +46,10 @@ def content_security_policy(script: str, style: str) -> str:
     Trusted Types with no policy make every HTML-string sink (innerHTML and the like) throw,
     so the page script can only build the DOM node by node.
     """
-    return (f"default-src 'none'; script-src {csp_hash(script)}; style-src {csp_hash(style)}; "
-            "img-src 'none'; base-uri 'none'; form-action 'none'; require-trusted-types-for 'script'; trusted-types 'none'")
+    return (
+        f"default-src 'none'; script-src {csp_hash(script)}; style-src {csp_hash(style)}; "
+        "img-src 'none'; base-uri 'none'; form-action 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+    )
 
 
 @dataclass
@@ -88,15 +90,22 @@ def render_report(
     net_html = ""
     if networks:
         script, style = asset("netgraph.js") + "\n" + script, style + "\n" + asset("netgraph.css")
-        net_html = ('<section id="networks" aria-labelledby="networks-h"><h2 id="networks-h">Networks</h2>'
-                    '<div class="netcols"><ol id="netlist"></ol><div><svg id="graph" viewBox="0 0 600 420" role="img" '
-                    'aria-label="network graph"></svg><p class="note">Circles: ads (colour = band); squares: contacts; '
-                    'diamonds: templates. Click or press Enter on a node.</p><ul id="nodeads"></ul></div></div>'
-                    f'<script id="network-data" type="application/json">{script_safe_json(networks)}</script></section>\n')
+        net_html = (
+            '<section id="networks" aria-labelledby="networks-h"><h2 id="networks-h">Networks</h2>'
+            '<div class="netcols"><ol id="netlist"></ol><div><svg id="graph" viewBox="0 0 600 420" role="img" '
+            'aria-label="network graph"></svg><p class="note">Circles: ads (colour = band); squares: contacts; '
+            'diamonds: templates. Click or press Enter on a node.</p><ul id="nodeads"></ul></div></div>'
+            f'<script id="network-data" type="application/json">{script_safe_json(networks)}</script></section>\n'
+        )
     models = ", ".join(f"{esc(m)} ({k:,})" for m, k in overview.models.most_common())
-    subtitle = f"{overview.n:,} ads from {len(files)} file(s), generated {generated}" + (f" · models: {models}" if models else "")
-    footer = ["<p>Made by trafficking-ads. A risk score is a lead for an analyst to check, not a finding. Files: ",
-              ", ".join(f"<bdi>{esc(f)}</bdi>" for f in files) or "none", "</p>"]
+    subtitle = f"{overview.n:,} ads from {len(files)} file(s), generated {generated}" + (
+        f" · models: {models}" if models else ""
+    )
+    footer = [
+        "<p>Made by trafficking-ads. A risk score is a lead for an analyst to check, not a finding. Files: ",
+        ", ".join(f"<bdi>{esc(f)}</bdi>" for f in files) or "none",
+        "</p>",
+    ]
     if problems:
         footer.append(f"<details><summary>{len(problems):,} input line(s) skipped</summary><ul>")
         footer.extend(f"<li><bdi>{esc(p)}</bdi></li>" for p in problems[:200])
@@ -145,8 +154,9 @@ def write_report(
 
         records = list(records)
         graphs = network_graphs(records, annotate(records))
-    page, data = render_report(records, title=title, sources=[p.name for p in inputs], problems=problems,
-                               max_text=max_text, networks=graphs)
+    page, data = render_report(
+        records, title=title, sources=[p.name for p in inputs], problems=problems, max_text=max_text, networks=graphs
+    )
     out = Path(output)
     atomic.write_text(out, page)
     size = len(page.encode("utf-8"))

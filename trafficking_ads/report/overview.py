@@ -35,8 +35,11 @@ class Overview:
     indicators: Counter = field(default_factory=Counter)
     categories: dict[str, str] = field(default_factory=dict)
     hist: list[list[int]] = field(default_factory=lambda: [[0, 0, 0] for _ in range(HIST_BINS)])
-    clusters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: defaultdict(
-        lambda: {"ads": 0, "max_risk": 0.0, "high": 0, "reported_size": 0, "notes": {}}))
+    clusters: dict[tuple[str, str], dict[str, Any]] = field(
+        default_factory=lambda: defaultdict(
+            lambda: {"ads": 0, "max_risk": 0.0, "high": 0, "reported_size": 0, "notes": {}}
+        )
+    )
     models: Counter = field(default_factory=Counter)
     against: set[str] = field(default_factory=set)  # indicators seen with negative weight
 
@@ -87,8 +90,10 @@ class Overview:
         for band in reversed(BANDS):
             k = self.bands[band]
             pct = 100 * k / self.n if self.n else 0
-            out.append(f'<button type="button" class="card band-{band}" data-filter="band" data-value="{band}">'
-                       f'<span class="num">{k:,}</span> {band} <span class="pct">{pct:.1f}%</span></button>')
+            out.append(
+                f'<button type="button" class="card band-{band}" data-filter="band" data-value="{band}">'
+                f'<span class="num">{k:,}</span> {band} <span class="pct">{pct:.1f}%</span></button>'
+            )
         out.append("</div>")
         return "".join(out)
 
@@ -96,13 +101,17 @@ class Overview:
         w, h, pad_l, pad_b, pad_t = 420, 190, 34, 30, 10
         bw = (w - pad_l - 6) / HIST_BINS
         peak = max((sum(b) for b in self.hist), default=0) or 1
-        out = [f'<figure class="chart"><figcaption>Risk histogram</figcaption>'
-               f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Risk histogram">']
+        out = [
+            f'<figure class="chart"><figcaption>Risk histogram</figcaption>'
+            f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Risk histogram">'
+        ]
         ch = h - pad_b - pad_t
         for tick in (0, peak // 2, peak):
             y = pad_t + ch - ch * tick / peak
-            out.append(f'<line class="grid" x1="{pad_l}" x2="{w - 4}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                       f'<text class="axis" x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{tick:,}</text>')
+            out.append(
+                f'<line class="grid" x1="{pad_l}" x2="{w - 4}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                f'<text class="axis" x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{tick:,}</text>'
+            )
         for i, counts in enumerate(self.hist):
             x = pad_l + i * bw
             y = pad_t + ch
@@ -112,8 +121,10 @@ class Overview:
                 bh = ch * k / peak
                 y -= bh
                 lo, hi = i / HIST_BINS, (i + 1) / HIST_BINS
-                out.append(f'<rect class="bar band-{band}" x="{x + 1:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}">'
-                           f'<title>risk {lo:.2f}–{hi:.2f}, {band}: {k:,}</title></rect>')
+                out.append(
+                    f'<rect class="bar band-{band}" x="{x + 1:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}">'
+                    f"<title>risk {lo:.2f}–{hi:.2f}, {band}: {k:,}</title></rect>"
+                )
         for v in (0, 0.25, 0.5, 0.75, 1.0):
             x = pad_l + v * HIST_BINS * bw
             out.append(f'<text class="axis" x="{x:.1f}" y="{h - pad_b + 16}" text-anchor="middle">{v:g}</text>')
@@ -137,11 +148,13 @@ class Overview:
             tip = f"{name} ({notes[name]})" if notes and name in notes else name
             neg = filt == "ind" and name in self.against
             tip += " (evidence against risk)" if neg else ""
-            out.append(f'<g class="row" data-filter="{filt}" data-value="{esc(name)}" tabindex="0" role="button">'
-                       f'<title>{esc(tip)}: {k:,}</title>'
-                       f'<text class="label" x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(label)}</text>'
-                       f'<rect class="bar{" against" if neg else ""}" x="{label_w}" y="{y + 3}" width="{max(bar, 1):.1f}" height="{row_h - 6}"/>'
-                       f'<text class="value" x="{label_w + bar + 4:.1f}" y="{y + 14}">{k:,}</text></g>')
+            out.append(
+                f'<g class="row" data-filter="{filt}" data-value="{esc(name)}" tabindex="0" role="button">'
+                f"<title>{esc(tip)}: {k:,}</title>"
+                f'<text class="label" x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(label)}</text>'
+                f'<rect class="bar{" against" if neg else ""}" x="{label_w}" y="{y + 3}" width="{max(bar, 1):.1f}" height="{row_h - 6}"/>'
+                f'<text class="value" x="{label_w + bar + 4:.1f}" y="{y + 14}">{k:,}</text></g>'
+            )
         out.append("</svg>")
         if rest > 0:
             out.append(f'<p class="more">and {rest:,} more in {len(counter) - len(items):,} others</p>')
@@ -150,18 +163,24 @@ class Overview:
 
     def _networks(self, top: int) -> str:
         if not self.clusters:
-            return ('<section class="networks"><h3>Networks</h3><p class="empty">No cluster data in these files '
-                    '(run <code>trafficking-ads cluster</code> to add it).</p></section>')
+            return (
+                '<section class="networks"><h3>Networks</h3><p class="empty">No cluster data in these files '
+                "(run <code>trafficking-ads cluster</code> to add it).</p></section>"
+            )
         ranked = sorted(self.clusters.items(), key=lambda kv: (-kv[1]["ads"], -kv[1]["max_risk"], kv[0]))[:top]
-        out = ['<section class="networks"><h3>Networks: largest clusters</h3><table class="clusters"><thead><tr>'
-               '<th>cluster</th><th>ads here</th><th>size (reported)</th><th>high</th><th>max risk</th>'
-               '<th>shared contacts, reasons</th><th></th>'
-               '</tr></thead><tbody>']
+        out = [
+            '<section class="networks"><h3>Networks: largest clusters</h3><table class="clusters"><thead><tr>'
+            "<th>cluster</th><th>ads here</th><th>size (reported)</th><th>high</th><th>max risk</th>"
+            "<th>shared contacts, reasons</th><th></th>"
+            "</tr></thead><tbody>"
+        ]
         for (kind, value), c in ranked:
-            out.append(f'<tr><td>{esc(kind.replace("_cluster", ""))} <bdi>{esc(value)}</bdi></td><td>{c["ads"]:,}</td>'
-                       f'<td>{c["reported_size"]:,}</td><td>{c["high"]:,}</td><td>{c["max_risk"]:.3f}</td>'
-                       f'<td class="notes">{"; ".join(f"<bdi>{esc(n)}</bdi>" for n in c["notes"])}</td>'
-                       f'<td><button type="button" class="show-cluster" data-kind="{esc(kind)}" data-value="{esc(value)}">'
-                       f'show ads</button></td></tr>')
+            out.append(
+                f"<tr><td>{esc(kind.replace('_cluster', ''))} <bdi>{esc(value)}</bdi></td><td>{c['ads']:,}</td>"
+                f"<td>{c['reported_size']:,}</td><td>{c['high']:,}</td><td>{c['max_risk']:.3f}</td>"
+                f'<td class="notes">{"; ".join(f"<bdi>{esc(n)}</bdi>" for n in c["notes"])}</td>'
+                f'<td><button type="button" class="show-cluster" data-kind="{esc(kind)}" data-value="{esc(value)}">'
+                f"show ads</button></td></tr>"
+            )
         out.append(f'</tbody></table><p class="more">{len(self.clusters):,} clusters in all</p></section>')
         return "".join(out)

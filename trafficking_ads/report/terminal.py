@@ -17,7 +17,16 @@ from .explain import Explanation, neutralize
 BAND_STYLES = {"high": "bold white on red", "medium": "bold black on yellow", "low": "bold white on green"}
 
 #: Highlight colours cycled over indicators, in the order they are listed.
-PALETTE = ("on dark_red", "on dark_orange3", "on dark_magenta", "on blue3", "on dark_green", "on purple4", "on deep_pink4", "on dark_cyan")
+PALETTE = (
+    "on dark_red",
+    "on dark_orange3",
+    "on dark_magenta",
+    "on blue3",
+    "on dark_green",
+    "on purple4",
+    "on deep_pink4",
+    "on dark_cyan",
+)
 
 
 def _styles(expl: Explanation) -> dict[str, str]:
@@ -79,7 +88,9 @@ def render(expl: Explanation) -> RenderableType:
                     ev.append(f" ({e.field})", style="dim")
                 if not e.located:
                     ev.append(" [not found in ad]", style="italic yellow")
-            table.add_row(Text(neutralize(ind.id), style=styles[ind.id]), Text(neutralize(ind.category)), f"{ind.weight:+.2f}", ev)
+            table.add_row(
+                Text(neutralize(ind.id), style=styles[ind.id]), Text(neutralize(ind.category)), f"{ind.weight:+.2f}", ev
+            )
         parts.append(table)
     else:
         parts.append(Text("No indicators found.", style="italic"))
@@ -96,7 +107,9 @@ def render(expl: Explanation) -> RenderableType:
     comp.add_row(Text("indicator weights, total"), f"{expl.indicator_weight_total:+.2f}", "")
     parts.append(comp)
     if not expl.contributions:
-        parts.append(Text("The model reported no per-part contributions (no contrib_* components).", style="dim italic"))
+        parts.append(
+            Text("The model reported no per-part contributions (no contrib_* components).", style="dim italic")
+        )
 
     if expl.network:
         net = Table(title="Network", title_justify="left", show_header=False)

@@ -17,6 +17,16 @@ from .sources import Source, SourceError, load_sources, sources_from_urls
 from .store import Store, iter_ads
 
 __all__ = [
-    "CrawlStats", "crawl", "crawl_async", "FetchConfig", "FetchError", "Fetcher",
-    "Source", "SourceError", "load_sources", "sources_from_urls", "Store", "iter_ads",
+    "CrawlStats",
+    "crawl",
+    "crawl_async",
+    "FetchConfig",
+    "FetchError",
+    "Fetcher",
+    "Source",
+    "SourceError",
+    "load_sources",
+    "sources_from_urls",
+    "Store",
+    "iter_ads",
 ]

@@ -29,7 +29,9 @@ class AddressRefused(TraffickingAdsError):
     """A connection to a non-public address was refused (see the module doc)."""
 
     def __init__(self, host: str, address: str, why: str) -> None:
-        super().__init__(f"{host} resolves to {address} ({why}); refused (use --allow-private to crawl local addresses)")
+        super().__init__(
+            f"{host} resolves to {address} ({why}); refused (use --allow-private to crawl local addresses)"
+        )
         self.host = host
         self.address = address
         self.why = why
@@ -45,8 +47,14 @@ def refusal(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if str(ip) in METADATA_ADDRESSES:
         return "cloud metadata endpoint"
-    for attr, why in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_unspecified", "unspecified"),
-                      ("is_multicast", "multicast"), ("is_private", "private network"), ("is_reserved", "reserved")):
+    for attr, why in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_unspecified", "unspecified"),
+        ("is_multicast", "multicast"),
+        ("is_private", "private network"),
+        ("is_reserved", "reserved"),
+    ):
         if getattr(ip, attr):
             return why
     if not ip.is_global:
@@ -79,21 +87,29 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                          socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await resolve_public(host, port)
         last: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 last = e
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("unix sockets are not crawled")
 
     async def sleep(self, seconds: float) -> None:

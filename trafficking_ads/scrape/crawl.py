@@ -57,7 +57,14 @@ class CrawlStats:
 class Crawler:
     """Crawls `sources` into `store` with `fetcher`'s politeness. `max_pages` caps this run."""
 
-    def __init__(self, store: Store, sources: Iterable[Source], fetcher: Fetcher, max_pages: int | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sources: Iterable[Source],
+        fetcher: Fetcher,
+        max_pages: int | None = None,
+        workers: int | None = None,
+    ) -> None:
         self.store = store
         self.sources = {s.name: s for s in sources}
         self.fetcher = fetcher
@@ -89,7 +96,11 @@ class Crawler:
 
     def _open_sources(self) -> set[str]:
         """Sources of this run below their page limit (other frontier rows stay queued for later runs)."""
-        return {name for name, s in self.sources.items() if s.max_pages is None or self._done_by_source.get(name, 0) < s.max_pages}
+        return {
+            name
+            for name, s in self.sources.items()
+            if s.max_pages is None or self._done_by_source.get(name, 0) < s.max_pages
+        }
 
     def _claim(self) -> FrontierItem | None:
         if self.max_pages is not None and self._claimed >= self.max_pages:
@@ -124,7 +135,9 @@ class Crawler:
             except Exception as e:  # one bad page must not end the crawl; it is recorded and skipped
                 log.exception("error processing %s", item.url)
                 with self.store.transaction():
-                    self.store.save_page(item.url, source=item.source, fetched_at=now_iso(), error=f"{type(e).__name__}: {e}")
+                    self.store.save_page(
+                        item.url, source=item.source, fetched_at=now_iso(), error=f"{type(e).__name__}: {e}"
+                    )
                     self.store.set_state(item.url, "failed", f"{type(e).__name__}: {e}")
                 self.stats.failed += 1
             finally:
@@ -208,7 +221,9 @@ class Crawler:
                     links.append((channel.older, TELEGRAM, False))  # re-queued below if this page showed news
             else:
                 listing = item.role in (START, LISTING)
-                dup = self.store.duplicate_of(item.url, page.canonical, page_fields["content_hash"], by_canonical=not listing)
+                dup = self.store.duplicate_of(
+                    item.url, page.canonical, page_fields["content_hash"], by_canonical=not listing
+                )
                 if dup is not None:
                     self.stats.duplicate_pages += 1
                     with self.store.transaction():
@@ -218,7 +233,11 @@ class Crawler:
                 ads = page.structured_ads(source.name)
                 ad_links: list[str] = []
                 if listing and source.ad_links is not None:
-                    ad_links = [u for u in select_links(page.tree, page.url, source.ad_links.css, source.ad_links.regex) if u != page.url]
+                    ad_links = [
+                        u
+                        for u in select_links(page.tree, page.url, source.ad_links.css, source.ad_links.regex)
+                        if u != page.url
+                    ]
                 if listing and (ad_links or item.role == LISTING):
                     next_pages = self._next_pages(page, source)  # a link that is both is a listing page
                     links.extend((u, LISTING, False) for u in next_pages)
@@ -324,6 +343,12 @@ async def crawl_async(
             return await crawler.run()
 
 
-def crawl(db: str | Path, sources: Iterable[Source], config: FetchConfig | None = None, max_pages: int | None = None, recrawl: bool = False) -> CrawlStats:
+def crawl(
+    db: str | Path,
+    sources: Iterable[Source],
+    config: FetchConfig | None = None,
+    max_pages: int | None = None,
+    recrawl: bool = False,
+) -> CrawlStats:
     """Synchronous `crawl_async` for scripts and the CLI."""
     return asyncio.run(crawl_async(db, sources, config=config, max_pages=max_pages, recrawl=recrawl))

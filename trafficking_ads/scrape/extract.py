@@ -129,7 +129,9 @@ def _abs(base: str, href: str | None) -> str | None:
     return link if link.lower().startswith(("http://", "https://")) else None
 
 
-def select_links(tree: lxml.html.HtmlElement, url: str, css: str | None = None, pattern: re.Pattern[str] | None = None) -> list[str]:
+def select_links(
+    tree: lxml.html.HtmlElement, url: str, css: str | None = None, pattern: re.Pattern[str] | None = None
+) -> list[str]:
     """Links chosen by a CSS selector (elements with href, or `a` inside them) and/or a regex on the absolute URL."""
     base = _base(tree, url)
     if css:
@@ -246,7 +248,9 @@ def _address(addr: Any) -> str | None:
         return _str(addr)
     if not isinstance(addr, dict):
         return _str(addr)
-    parts = [_str(addr.get(k)) for k in ("streetAddress", "addressLocality", "addressRegion", "postalCode", "addressCountry")]
+    parts = [
+        _str(addr.get(k)) for k in ("streetAddress", "addressLocality", "addressRegion", "postalCode", "addressCountry")
+    ]
     text = ", ".join(p for p in parts if p)
     return text or _str(addr.get("name"))
 
@@ -271,7 +275,7 @@ def _number(value: Any) -> str | None:
 
 
 def _salary(value: Any) -> str | None:
-    """"150000–250000 KZT per MONTH" from a MonetaryAmount (or the value itself if it is plain)."""
+    """ "150000–250000 KZT per MONTH" from a MonetaryAmount (or the value itself if it is plain)."""
     value = _first(value)
     if not isinstance(value, dict):
         return _number(value)
@@ -306,7 +310,9 @@ def _contacts(value: Any) -> str | None:
     return "; ".join(p for p in parts if p) or None
 
 
-def job_posting_to_ad(item: dict[str, Any], page_url: str, source: str | None, syntax: str, language: str | None = None) -> Ad:
+def job_posting_to_ad(
+    item: dict[str, Any], page_url: str, source: str | None, syntax: str, language: str | None = None
+) -> Ad:
     """Map a schema.org JobPosting to an Ad (description HTML stripped into `text`)."""
     org = _first(item.get("hiringOrganization"))
     if isinstance(org, dict):
@@ -316,8 +322,13 @@ def job_posting_to_ad(item: dict[str, Any], page_url: str, source: str | None, s
     else:
         company_name, company_website, company_profile = _str(org), None, None
     meta: dict[str, Any] = {"extracted_from": syntax, "page_url": page_url}
-    for key, name in (("employmentType", "employment_type"), ("validThrough", "valid_through"), ("industry", "industry"),
-                      ("jobLocationType", "job_location_type"), ("identifier", "identifier")):
+    for key, name in (
+        ("employmentType", "employment_type"),
+        ("validThrough", "valid_through"),
+        ("industry", "industry"),
+        ("jobLocationType", "job_location_type"),
+        ("identifier", "identifier"),
+    ):
         v = _str(item.get(key))
         if v:
             meta[name] = v
@@ -382,7 +393,10 @@ class HtmlPage:
         """Ads from the page's JobPosting items (empty if it has none)."""
         lang = page_language(self.tree)
         page_url = self.canonical or self.url
-        ads = [job_posting_to_ad(item, page_url, source, syntax, lang) for syntax, item in job_postings(self.tree, page_url)]
+        ads = [
+            job_posting_to_ad(item, page_url, source, syntax, lang)
+            for syntax, item in job_postings(self.tree, page_url)
+        ]
         for ad in ads:
             if not ad.text:  # a JobPosting without description: the page's main text stands in
                 main = main_text_ad(self.text, self.tree, page_url, source)
@@ -395,7 +409,9 @@ class HtmlPage:
         return main_text_ad(self.text, self.tree, self.canonical or self.url, source)
 
 
-_XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b", re.S)
+_XML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b", re.S
+)
 
 
 def is_html(content: bytes, content_type: str) -> bool:
@@ -409,4 +425,3 @@ def is_html(content: bytes, content_type: str) -> bool:
         return False
     head = content[:1024].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head
-

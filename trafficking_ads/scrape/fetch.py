@@ -66,7 +66,6 @@ class FetchError(TraffickingAdsError):
     """A URL that could not be fetched; `kind` says why (robots, scheme, scope, address, too_large,
     redirect_loop, too_many_redirects, timeout, network)."""
 
-
     def __init__(self, kind: str, url: str, message: str) -> None:
         super().__init__(f"{kind}: {url}: {message}")
         self.kind = kind
@@ -107,7 +106,9 @@ def check_url(url: str) -> str:
     url = urldefrag(url.strip())[0]
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise FetchError("scheme", url, f"only http and https URLs are fetched, not {parts.scheme or 'a relative URL'!r}")
+        raise FetchError(
+            "scheme", url, f"only http and https URLs are fetched, not {parts.scheme or 'a relative URL'!r}"
+        )
     if not parts.hostname:
         raise FetchError("scheme", url, "URL has no host")
     return url
@@ -207,8 +208,14 @@ class Fetcher:
                 origin = host_key(url)
                 try:
                     # robots.txt may redirect within the origin's host (RFC 9309 §2.3.1.2), not elsewhere
-                    res = await self._follow(robots_url(url), {}, max_bytes=ROBOTS_MAX_BYTES, obey_robots=False,
-                                             scope=lambda u: urlsplit(u).hostname == urlsplit(origin).hostname, truncate=True)
+                    res = await self._follow(
+                        robots_url(url),
+                        {},
+                        max_bytes=ROBOTS_MAX_BYTES,
+                        obey_robots=False,
+                        scope=lambda u: urlsplit(u).hostname == urlsplit(origin).hostname,
+                        truncate=True,
+                    )
                     status, text = res.status, res.content.decode("utf-8", "replace")
                     if len(res.content) >= ROBOTS_MAX_BYTES:
                         text = text.rsplit("\n", 1)[0]  # the last line may be cut mid-rule
@@ -228,8 +235,13 @@ class Fetcher:
             return True
         return (await self.robots(url)).allowed(url)
 
-    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-                    scope: Callable[[str], bool] | None = None) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        scope: Callable[[str], bool] | None = None,
+    ) -> FetchResult:
         """GET `url` politely; conditional when `etag`/`last_modified` are given (then 304 = unchanged).
 
         `scope(url)` says whether a URL is inside the crawl (a source's `allows`): every redirect
@@ -245,10 +257,19 @@ class Fetcher:
         url = check_url(url)
         if scope is not None and not scope(url):
             raise FetchError("scope", url, "outside the crawl's scheme/host/port scope")
-        return await self._follow(url, headers, max_bytes=self.config.max_bytes, obey_robots=self.config.obey_robots, scope=scope)
+        return await self._follow(
+            url, headers, max_bytes=self.config.max_bytes, obey_robots=self.config.obey_robots, scope=scope
+        )
 
-    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, obey_robots: bool,
-                      scope: Callable[[str], bool] | None = None, truncate: bool = False) -> FetchResult:
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        obey_robots: bool,
+        scope: Callable[[str], bool] | None = None,
+        truncate: bool = False,
+    ) -> FetchResult:
         chain = [url]
         current = url
         retries = 0
@@ -270,7 +291,9 @@ class Fetcher:
             return FetchResult(url, current, status, resp_headers, body, chain[1:], retries)
         raise FetchError("too_many_redirects", url, f"more than {self.config.max_redirects} redirects")
 
-    async def _with_retries(self, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False) -> tuple[int, dict[str, str], bytes, int]:
+    async def _with_retries(
+        self, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False
+    ) -> tuple[int, dict[str, str], bytes, int]:
         cfg = self.config
         host = self._host(url)
         for attempt in range(cfg.max_retries + 1):
@@ -304,7 +327,9 @@ class Fetcher:
             return status, resp_headers, body, attempt
         raise AssertionError("unreachable")
 
-    async def _once(self, host: _Host, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False) -> tuple[int, dict[str, str], bytes]:
+    async def _once(
+        self, host: _Host, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
         """One GET; a body over `max_bytes` is refused, or with `truncate` cut to its first `max_bytes`."""
         assert self._client is not None, "use Fetcher as an async context manager"
         async with host.sem:
@@ -315,7 +340,9 @@ class Fetcher:
                     async with self._client.stream("GET", url, headers=headers) as resp:
                         declared = resp.headers.get("content-length", "")
                         if declared.isdigit() and int(declared) > max_bytes and not truncate:
-                            raise FetchError("too_large", url, f"Content-Length {declared} exceeds the limit of {max_bytes} bytes")
+                            raise FetchError(
+                                "too_large", url, f"Content-Length {declared} exceeds the limit of {max_bytes} bytes"
+                            )
                         buf = bytearray()
                         async for chunk in resp.aiter_bytes():
                             buf += chunk
@@ -323,7 +350,9 @@ class Fetcher:
                                 del buf[max_bytes:]
                                 break
                             if len(buf) > max_bytes:
-                                raise FetchError("too_large", url, f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+                                raise FetchError(
+                                    "too_large", url, f"body exceeds the limit of {max_bytes} bytes (stopped reading)"
+                                )
                         self.bytes_received += len(buf)
                         return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, bytes(buf)
             except (TimeoutError, httpx.TimeoutException) as e:
@@ -332,4 +361,6 @@ class Fetcher:
 
 def http_date(ts: float | None = None) -> str:
     """An RFC 9110 HTTP-date (used by tests and for Retry-After round trips)."""
-    return email.utils.format_datetime(datetime.fromtimestamp(ts if ts is not None else time.time(), timezone.utc), usegmt=True)
+    return email.utils.format_datetime(
+        datetime.fromtimestamp(ts if ts is not None else time.time(), timezone.utc), usegmt=True
+    )

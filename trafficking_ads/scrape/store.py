@@ -136,7 +136,9 @@ class Store:
             if row is None:
                 self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise InvalidValueError(f"{self.path}: crawl store schema {row[0]}, this version reads {SCHEMA_VERSION}")
+                raise InvalidValueError(
+                    f"{self.path}: crawl store schema {row[0]}, this version reads {SCHEMA_VERSION}"
+                )
 
     def __enter__(self) -> "Store":
         return self
@@ -158,7 +160,9 @@ class Store:
         """Remember source definitions (name, config dict) for later resumes."""
         with self.transaction():
             for name, config in sources:
-                self.con.execute("INSERT OR REPLACE INTO sources VALUES (?, ?)", (name, json.dumps(config, ensure_ascii=False)))
+                self.con.execute(
+                    "INSERT OR REPLACE INTO sources VALUES (?, ?)", (name, json.dumps(config, ensure_ascii=False))
+                )
 
     def load_sources(self) -> list[dict[str, Any]]:
         """Source definitions saved by earlier runs."""
@@ -175,7 +179,9 @@ class Store:
         if cur.rowcount:
             return True
         if requeue:
-            cur = self.con.execute("UPDATE frontier SET state='queued', updated_at=? WHERE url=? AND state!='queued'", (now_iso(), url))
+            cur = self.con.execute(
+                "UPDATE frontier SET state='queued', updated_at=? WHERE url=? AND state!='queued'", (now_iso(), url)
+            )
             return bool(cur.rowcount)
         return False
 
@@ -188,7 +194,9 @@ class Store:
             f"SELECT url, source, role, parent FROM frontier WHERE state='queued' AND source IN ({marks}) ORDER BY seq LIMIT ?",
             (*sorted(sources), limit + len(skip_urls)),
         )
-        return [FrontierItem(r["url"], r["source"], r["role"], r["parent"]) for r in rows if r["url"] not in skip_urls][:limit]
+        return [FrontierItem(r["url"], r["source"], r["role"], r["parent"]) for r in rows if r["url"] not in skip_urls][
+            :limit
+        ]
 
     def set_state(self, url: str, state: str, error: str | None = None) -> None:
         """Mark a frontier URL done or failed (attempts counted)."""
@@ -206,13 +214,18 @@ class Store:
 
     def processed_by_source(self) -> dict[str, int]:
         """Pages already done or failed per source (page limits count across resumed runs)."""
-        return dict(self.con.execute("SELECT source, count(*) FROM frontier WHERE state!='queued' GROUP BY source").fetchall())
+        return dict(
+            self.con.execute("SELECT source, count(*) FROM frontier WHERE state!='queued' GROUP BY source").fetchall()
+        )
 
     def requeue_for_recrawl(self) -> int:
         """Queue every known URL again (failed ones too) for a re-crawl; older Telegram pages are left
         done — they are re-queued only when the page before them shows new messages."""
         with self.transaction():
-            cur = self.con.execute("UPDATE frontier SET state='queued', updated_at=? WHERE role!='telegram' AND state!='queued'", (now_iso(),))
+            cur = self.con.execute(
+                "UPDATE frontier SET state='queued', updated_at=? WHERE role!='telegram' AND state!='queued'",
+                (now_iso(),),
+            )
         return cur.rowcount
 
     # ------------------------------------------------------------ pages
@@ -235,7 +248,8 @@ class Store:
             if row:
                 return row[0]
         row = self.con.execute(
-            "SELECT url FROM pages WHERE url!=? AND duplicate_of IS NULL AND content_hash=? ORDER BY rowid LIMIT 1", (url, content_hash)
+            "SELECT url FROM pages WHERE url!=? AND duplicate_of IS NULL AND content_hash=? ORDER BY rowid LIMIT 1",
+            (url, content_hash),
         ).fetchone()
         return row[0] if row else None
 
@@ -245,7 +259,10 @@ class Store:
         cols = ",".join(fields)
         marks = ",".join("?" * len(fields))
         updates = ",".join(f"{c}=excluded.{c}" for c in fields if c != "url")
-        self.con.execute(f"INSERT INTO pages ({cols}) VALUES ({marks}) ON CONFLICT(url) DO UPDATE SET {updates}", tuple(fields.values()))
+        self.con.execute(
+            f"INSERT INTO pages ({cols}) VALUES ({marks}) ON CONFLICT(url) DO UPDATE SET {updates}",
+            tuple(fields.values()),
+        )
 
     def touch_page(self, url: str) -> None:
         """Record a 304: the page is unchanged since `fetched_at`; only `checked_at` moves."""
@@ -275,7 +292,9 @@ class Store:
             if cur.rowcount:
                 counts.updated += 1
                 continue
-            self.con.execute("INSERT INTO ads VALUES (?, ?, ?, ?, ?, ?, ?)", (ad.id, ad.url, page_url, ad.source, h, fetched, blob))
+            self.con.execute(
+                "INSERT INTO ads VALUES (?, ?, ?, ?, ?, ?, ?)", (ad.id, ad.url, page_url, ad.source, h, fetched, blob)
+            )
             counts.new += 1
         return counts
 

@@ -63,7 +63,7 @@ class ChannelPage:
 
 
 def channel_from_url(url: str) -> str | None:
-    """"kzjobs" from https://t.me/s/kzjobs (or any host's /s/<channel> path)."""
+    """ "kzjobs" from https://t.me/s/kzjobs (or any host's /s/<channel> path)."""
     m = _CHANNEL_PATH.match(urlsplit(url).path)
     return m.group(1) if m else None
 

@@ -54,8 +54,10 @@ WARM_UP_ADS = (
 DOCS_STATIC = "/static/docs"
 #: The docs page may load nothing from elsewhere: scripts, styles and images from the service
 #: itself, plus the inline code and styles the page needs.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'"
+)
 
 
 def docs_assets() -> Path:
@@ -147,8 +149,13 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loop = asyncio.get_running_loop()
-        state.batcher = Batcher(lambda ads: list(state.scorer.score_many(ads)), max_batch=settings.max_batch,
-                                max_wait=settings.max_wait_ms / 1000.0, max_queue=settings.max_queue, metrics=metrics)
+        state.batcher = Batcher(
+            lambda ads: list(state.scorer.score_many(ads)),
+            max_batch=settings.max_batch,
+            max_wait=settings.max_wait_ms / 1000.0,
+            max_queue=settings.max_queue,
+            metrics=metrics,
+        )
         state.batcher.start()
 
         def loaded(scorer: Scorer | None, error: str | None, seconds: float) -> None:
@@ -188,7 +195,9 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
             f"Limits: {settings.max_request_ads} ads per request, {settings.max_text_chars} characters per text, "
             f"{settings.max_body_bytes} bytes per body."
         ),
-        docs_url=None, redoc_url=None, lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.service = state
     limits = state.limits
@@ -201,7 +210,9 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(ApiError(exc.status_code, code, str(exc.detail), [], dict(exc.headers or {})), request_id_var.get())
+        return error_response(
+            ApiError(exc.status_code, code, str(exc.detail), [], dict(exc.headers or {})), request_id_var.get()
+        )
 
     @app.exception_handler(ClientGone)
     async def _gone(request: Request, exc: ClientGone) -> Response:
@@ -209,15 +220,22 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
-        return error_response(ApiError(500, "internal_error", "internal error: the service log has the details under this request id"),
-                              request_id_var.get())
+        return error_response(
+            ApiError(500, "internal_error", "internal error: the service log has the details under this request id"),
+            request_id_var.get(),
+        )
 
     # -------------------------------------------------------------- scoring
 
-    @app.post("/v1/score", tags=["scoring"], summary="Score one ad or a batch",
-              responses={200: {"model": ScoreResponse}, **ERROR_RESPONSES},
-              openapi_extra=request_body("ScoreRequest", "One ad, an ad's text alone, or a list of them (at most "
-                                         f"{settings.max_request_ads})."))
+    @app.post(
+        "/v1/score",
+        tags=["scoring"],
+        summary="Score one ad or a batch",
+        responses={200: {"model": ScoreResponse}, **ERROR_RESPONSES},
+        openapi_extra=request_body(
+            "ScoreRequest", f"One ad, an ad's text alone, or a list of them (at most {settings.max_request_ads})."
+        ),
+    )
     async def score(request: Request) -> Response:
         """Assessments in input order, exactly what `Scorer.score_many` returns for the same ads
         (`Assessment.to_dict`): risk, band, indicators with evidence spans, language, model, components."""
@@ -226,9 +244,13 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
         log_ads(state, ads, assessments, "scored")
         return json_response({"assessments": [a.to_dict() for a in assessments]})
 
-    @app.post("/v1/explain", tags=["scoring"], summary="Explain one ad",
-              responses={200: {"description": "The explanation `trafficking-ads explain --json` prints."}, **ERROR_RESPONSES},
-              openapi_extra=request_body("ExplainRequest", "One ad, or its text alone."))
+    @app.post(
+        "/v1/explain",
+        tags=["scoring"],
+        summary="Explain one ad",
+        responses={200: {"description": "The explanation `trafficking-ads explain --json` prints."}, **ERROR_RESPONSES},
+        openapi_extra=request_body("ExplainRequest", "One ad, or its text alone."),
+    )
     async def explain(request: Request) -> Response:
         """Why one ad got its risk: indicators with located evidence, what the transformer and
         the indicators each contributed, language (`trafficking_ads.report.explain`)."""
@@ -251,18 +273,31 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
         """200 while the process runs (no API key needed)."""
         return json_response({"status": "ok"})
 
-    @app.get("/readyz", tags=["service"], summary="The model is loaded and warmed up",
-             responses={503: {"description": "Still loading, or failed."}})
+    @app.get(
+        "/readyz",
+        tags=["service"],
+        summary="The model is loaded and warmed up",
+        responses={503: {"description": "Still loading, or failed."}},
+    )
     async def readyz() -> Response:
         """200 once the model is loaded and warmed up, 503 before (no API key needed)."""
         if state.ready:
-            return json_response({"status": "ready", "model": state.model_version, "loaded_in_s": round(state.loaded_in or 0, 1)})
+            return json_response(
+                {"status": "ready", "model": state.model_version, "loaded_in_s": round(state.loaded_in or 0, 1)}
+            )
         if state.error:
-            return json_response({"status": "failed", "error": "the model could not be loaded; see the service log"}, 503)
+            return json_response(
+                {"status": "failed", "error": "the model could not be loaded; see the service log"}, 503
+            )
         return json_response({"status": "loading"}, 503, {"Retry-After": "5"})
 
-    @app.get("/metrics", tags=["service"], summary="Prometheus metrics", response_class=Response,
-             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    )
     async def metrics_route() -> Response:
         """Requests and errors by route and status, latency histograms, batch sizes, queue depth,
         assessments by band (Prometheus text format)."""
@@ -283,11 +318,14 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title="trafficking-ads API",
-                                   swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
-                                   swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
-                                   swagger_ui_parameters={"validatorUrl": None})
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="trafficking-ads API",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
         page.headers["content-security-policy"] = DOCS_CSP
         return page
 
@@ -295,13 +333,24 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             comps = doc.setdefault("components", {})
-            comps.setdefault("schemas", {}).update(openapi_components({
-                "ScoreRequest": types["ScoreRequest"], "ExplainRequest": types["ExplainRequest"],
-                **LABEL_STUDIO_SCHEMAS,
-            }))
+            comps.setdefault("schemas", {}).update(
+                openapi_components(
+                    {
+                        "ScoreRequest": types["ScoreRequest"],
+                        "ExplainRequest": types["ExplainRequest"],
+                        **LABEL_STUDIO_SCHEMAS,
+                    }
+                )
+            )
             if keys is not None:
-                comps["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"},
-                                            "basic": {"type": "http", "scheme": "basic", "description": "any user name, an API key as password"}}
+                comps["securitySchemes"] = {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "basic": {
+                        "type": "http",
+                        "scheme": "basic",
+                        "description": "any user name, an API key as password",
+                    },
+                }
                 for path, ops in doc.get("paths", {}).items():
                     if path not in PUBLIC_PATHS:
                         for op in ops.values():
@@ -324,8 +373,14 @@ def create_app(settings: ServeSettings | None = None) -> ServiceMiddleware:
             return "/v1/desk/result"
         return "other"
 
-    wrapped = ServiceMiddleware(app, metrics=metrics, keys=keys, max_body_bytes=settings.max_body_bytes,
-                                routes=route_of, log_errors_in_full=settings.log_ads)
+    wrapped = ServiceMiddleware(
+        app,
+        metrics=metrics,
+        keys=keys,
+        max_body_bytes=settings.max_body_bytes,
+        routes=route_of,
+        log_errors_in_full=settings.log_ads,
+    )
     wrapped.fastapi = app  # type: ignore[attr-defined]
     wrapped.state = state  # type: ignore[attr-defined]
     return wrapped

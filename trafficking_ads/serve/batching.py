@@ -62,7 +62,9 @@ class _Job:
 class Batcher:
     """Coalesces `submit` calls into batches of at most `max_batch` ads for `score`."""
 
-    def __init__(self, score: ScoreFn, *, max_batch: int, max_wait: float, max_queue: int, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, score: ScoreFn, *, max_batch: int, max_wait: float, max_queue: int, metrics: Metrics | None = None
+    ) -> None:
         self._score = score
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -204,7 +206,12 @@ class Batcher:
                 if len(results) != len(ads):
                     raise ScorerError(f"scorer returned {len(results)} assessments for {len(ads)} ads")
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
-                log.error("scoring a batch of %d ads failed: %s", len(ads), type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+                log.error(
+                    "scoring a batch of %d ads failed: %s",
+                    len(ads),
+                    type(exc).__name__,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(ScoringFailed(type(exc).__name__))
@@ -226,7 +233,7 @@ class Batcher:
             log.debug("batch of %d ads from %d requests in %.3f s", len(ads), len(batch), dt)
             k = 0
             for job in batch:
-                part = results[k:k + len(job.ads)]
+                part = results[k : k + len(job.ads)]
                 k += len(job.ads)
                 if not job.future.done():
                     job.future.set_result(part)

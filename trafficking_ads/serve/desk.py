@@ -26,16 +26,26 @@ from .service import ServiceState, assess, json_response, read_body
 
 ASSETS = Path(__file__).with_name("desk_assets")
 #: The files the page may load, with their media types (nothing else under /desk/ is served).
-FILES = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8",
-         "i18n.json": "application/json", "netgraph.js": "text/javascript; charset=utf-8",
-         "netgraph.css": "text/css; charset=utf-8"}
+FILES = {
+    "desk.css": "text/css; charset=utf-8",
+    "desk.js": "text/javascript; charset=utf-8",
+    "i18n.json": "application/json",
+    "netgraph.js": "text/javascript; charset=utf-8",
+    "netgraph.css": "text/css; charset=utf-8",
+}
 #: Assets shared with the HTML report (its network picture), served from the report's package.
 SHARED = {name: Path(__file__).parents[1] / "report" / "assets" / name for name in ("netgraph.js", "netgraph.css")}
-DESK_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-src 'self'; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
-            "require-trusted-types-for 'script'; trusted-types 'none'")
-HEADERS = {"content-security-policy": DESK_CSP, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
-           "cache-control": "no-cache"}
+DESK_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+    "require-trusted-types-for 'script'; trusted-types 'none'"
+)
+HEADERS = {
+    "content-security-policy": DESK_CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-cache",
+}
 
 
 #: File name endings the batch route accepts (the readers sniff the format from the content).
@@ -59,7 +69,9 @@ def read_batch(data: bytes, name: str) -> tuple[list[Any], list[dict[str, Any]]]
             if isinstance(rec, Ad):
                 ads.append(rec)
             elif isinstance(rec, BadRecord):
-                bad.append({"line": rec.line, "record": rec.record, "field": rec.field, "kind": rec.kind, "reason": rec.reason})
+                bad.append(
+                    {"line": rec.line, "record": rec.record, "field": rec.field, "kind": rec.kind, "reason": rec.reason}
+                )
     return ads, bad
 
 
@@ -103,7 +115,7 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         step = max(1, state.settings.max_batch)
         assessments = []
         for i in range(0, len(ads), step):
-            assessments += await assess(state, request, ads[i:i + step])
+            assessments += await assess(state, request, ads[i : i + step])
         from ..networks import annotate
         from ..networks.picture import network_graphs
 
@@ -111,15 +123,23 @@ def build_batch_router(state: ServiceState) -> APIRouter:
         clusters = await asyncio.to_thread(annotate, pairs)  # as `score --cluster` does
         graphs = network_graphs(pairs, clusters)
         records = [scored_record(ad, a) for ad, a in zip(ads, assessments)]
-        html, _ = await asyncio.to_thread(render_report, ((r["ad"], a) for r, a in zip(records, assessments)),
-                                          f"trafficking-ads report: {PurePath(name).name}", [PurePath(name).name], None, 100_000, graphs)
+        html, _ = await asyncio.to_thread(
+            render_report,
+            ((r["ad"], a) for r, a in zip(records, assessments)),
+            f"trafficking-ads report: {PurePath(name).name}",
+            [PurePath(name).name],
+            None,
+            100_000,
+            graphs,
+        )
         jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         rid = secrets.token_urlsafe(12)
         kept[rid] = (PurePath(name).name, html, jsonl)
         while len(kept) > KEPT:
             kept.popitem(last=False)
-        return json_response({"id": rid, "name": PurePath(name).name, "records": records, "bad": bad,
-                              "networks": graphs})
+        return json_response(
+            {"id": rid, "name": PurePath(name).name, "records": records, "bad": bad, "networks": graphs}
+        )
 
     lock = asyncio.Lock()
 
@@ -158,9 +178,21 @@ def write_label(label_dir: Path, text: str, verdict: str, note: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     ad = Ad(text=text)
-    ann = Annotation(ad_id=ad.id, text=text, title=None, verdict=verdict, indicators=[], spans=[], annotator="desk",
-                     created_at=now, updated_at=now, task_id=None, annotation_id=None, source_file="desk",
-                     extra={"note": note} if note else {})
+    ann = Annotation(
+        ad_id=ad.id,
+        text=text,
+        title=None,
+        verdict=verdict,
+        indicators=[],
+        spans=[],
+        annotator="desk",
+        created_at=now,
+        updated_at=now,
+        task_id=None,
+        annotation_id=None,
+        source_file="desk",
+        extra={"note": note} if note else {},
+    )
     existing = read_labels(path) if path.is_file() else []
     return write_labels(path, merge(existing, [ann]).records)
 

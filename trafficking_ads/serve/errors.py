@@ -19,8 +19,14 @@ from ..errors import TraffickingAdsError
 class ApiError(TraffickingAdsError):
     """A refused request: HTTP status, a short machine code, a sentence, and the fields at fault."""
 
-    def __init__(self, status: int, code: str, message: str, errors: Iterable[tuple[str, str]] = (),
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: Iterable[tuple[str, str]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -38,8 +44,9 @@ def invalid(errors: Iterable[tuple[str, str]], message: str = "invalid input") -
     return ApiError(422, "invalid_input", message, errors)
 
 
-def error_body(status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None,
-               request_id: str | None = None) -> bytes:
+def error_body(
+    status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None, request_id: str | None = None
+) -> bytes:
     """The JSON bytes of an error response."""
     d: dict[str, Any] = {"error": code, "message": message, "errors": errors or []}
     if request_id:
@@ -49,5 +56,9 @@ def error_body(status: int, code: str, message: str, errors: list[dict[str, Any]
 
 def error_response(err: ApiError, request_id: str | None = None) -> Response:
     """The response for an `ApiError`."""
-    return Response(error_body(err.status, err.code, err.message, err.errors, request_id), status_code=err.status,
-                    headers=err.headers, media_type="application/json")
+    return Response(
+        error_body(err.status, err.code, err.message, err.errors, request_id),
+        status_code=err.status,
+        headers=err.headers,
+        media_type="application/json",
+    )

@@ -27,12 +27,31 @@ from ..labelling.select import Candidate
 from ..labelling.vocab import vocabulary
 from ..records import Ad
 from .errors import invalid
-from .schemas import ERROR_RESPONSES, Limits, check_text, parse_json, request_body, unpaired_surrogate, validation_errors
+from .schemas import (
+    ERROR_RESPONSES,
+    Limits,
+    check_text,
+    parse_json,
+    request_body,
+    unpaired_surrogate,
+    validation_errors,
+)
 from .service import ServiceState, assess, json_response, log_ads, read_body
 
 #: Ad fields taken from a task's data when they hold text (the id comes from `ad_id`).
-TASK_AD_FIELDS = ("title", "company_name", "company_profile", "company_website", "location", "salary",
-                  "contacts", "url", "source", "posted_at", "language")
+TASK_AD_FIELDS = (
+    "title",
+    "company_name",
+    "company_profile",
+    "company_website",
+    "location",
+    "salary",
+    "contacts",
+    "url",
+    "source",
+    "posted_at",
+    "language",
+)
 
 _NAME_ATTR = re.compile(r"""\bname\s*=\s*(["'])(.*?)\1""", re.S)
 
@@ -42,7 +61,9 @@ class LabelStudioTask(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     id: int | str | None = None
-    data: dict[str, Any] = Field(description="The task's data: `text` is the ad's body; title, url, ad_id... are used when present.")
+    data: dict[str, Any] = Field(
+        description="The task's data: `text` is the ad's body; title, url, ad_id... are used when present."
+    )
 
 
 class LabelStudioPredictRequest(BaseModel):
@@ -89,8 +110,16 @@ def missing_controls(label_config: str | None) -> list[str]:
 def _check_config(label_config: str | None, field: str) -> None:
     missing = missing_controls(label_config)
     if missing:
-        raise invalid([(field, "the labelling config lacks the controls " + ", ".join(repr(m) for m in missing)
-                        + ": use the config `label export` writes (tasks.config.xml), also served at GET /v1/labelstudio/config")])
+        raise invalid(
+            [
+                (
+                    field,
+                    "the labelling config lacks the controls "
+                    + ", ".join(repr(m) for m in missing)
+                    + ": use the config `label export` writes (tasks.config.xml), also served at GET /v1/labelstudio/config",
+                )
+            ]
+        )
 
 
 def task_ad(data: dict[str, Any]) -> tuple[Ad, dict[str, Any]]:
@@ -113,8 +142,12 @@ def build_router(state: ServiceState, parse_limits: Limits) -> APIRouter:
     router = APIRouter(tags=["label studio"])
     limit = state.settings.max_body_bytes
 
-    @router.post("/setup", summary="Label Studio: connect a project",
-                 responses=ERROR_RESPONSES, openapi_extra=request_body("LabelStudioSetupRequest", "Sent by Label Studio on connect."))
+    @router.post(
+        "/setup",
+        summary="Label Studio: connect a project",
+        responses=ERROR_RESPONSES,
+        openapi_extra=request_body("LabelStudioSetupRequest", "Sent by Label Studio on connect."),
+    )
     async def setup(request: Request) -> Response:
         """Checks the project's labelling config has the controls the predictions use; returns the model version."""
         body = _model(LabelStudioSetupRequest, parse_json(await read_body(request, limit)))
@@ -124,22 +157,41 @@ def build_router(state: ServiceState, parse_limits: Limits) -> APIRouter:
     @router.get("/health", summary="Label Studio: backend status")
     async def health() -> Response:
         """`status: UP` while the process runs; `ready` says whether the model is loaded."""
-        return json_response({"status": "UP", "model_class": "trafficking-ads", "model_version": state.model_version,
-                              "ready": state.ready})
+        return json_response(
+            {
+                "status": "UP",
+                "model_class": "trafficking-ads",
+                "model_version": state.model_version,
+                "ready": state.ready,
+            }
+        )
 
-    @router.post("/predict", summary="Label Studio: pre-annotate tasks", responses=ERROR_RESPONSES,
-                 openapi_extra=request_body("LabelStudioPredictRequest", "Tasks in Label Studio's format."))
+    @router.post(
+        "/predict",
+        summary="Label Studio: pre-annotate tasks",
+        responses=ERROR_RESPONSES,
+        openapi_extra=request_body("LabelStudioPredictRequest", "Tasks in Label Studio's format."),
+    )
     async def predict(request: Request) -> Response:
         """One prediction per task, exactly as `label export` writes it: verdict by the model's
         operating threshold, indicator choices, evidence spans over the text, score = risk."""
         body = _model(LabelStudioPredictRequest, parse_json(await read_body(request, limit)))
         _check_config(body.label_config, "body.label_config")
         if len(body.tasks) > parse_limits.max_request_ads:
-            raise invalid([("body.tasks", f"{len(body.tasks)} tasks in one request, over the limit of {parse_limits.max_request_ads}")])
+            raise invalid(
+                [
+                    (
+                        "body.tasks",
+                        f"{len(body.tasks)} tasks in one request, over the limit of {parse_limits.max_request_ads}",
+                    )
+                ]
+            )
         errors: list[tuple[str, str]] = []
         for i, task in enumerate(body.tasks):
             errors += check_text(task.data.get("text"), f"body.tasks[{i}].data.text", parse_limits)
-            unpaired_surrogate({k: task.data.get(k) for k in (*TASK_AD_FIELDS, "ad_id")}, f"body.tasks[{i}].data", errors)
+            unpaired_surrogate(
+                {k: task.data.get(k) for k in (*TASK_AD_FIELDS, "ad_id")}, f"body.tasks[{i}].data", errors
+            )
         if errors:
             raise invalid(errors[:20])
         parts = [task_ad(t.data) for t in body.tasks]
@@ -150,19 +202,35 @@ def build_router(state: ServiceState, parse_limits: Limits) -> APIRouter:
         results = []
         for k, ((_ad, fields), a, task) in enumerate(zip(parts, assessments, body.tasks)):
             cand = Candidate(ad=fields, assessment=a, line=k + 1)
-            results.append(task_for(cand, task.id if task.id is not None else k + 1, state.threshold, vocab)["predictions"][0])
+            results.append(
+                task_for(cand, task.id if task.id is not None else k + 1, state.threshold, vocab)["predictions"][0]
+            )
         return json_response({"results": results, "model_version": state.model_version})
 
-    @router.post("/webhook", summary="Label Studio: annotation events", responses=ERROR_RESPONSES,
-                 openapi_extra=request_body("LabelStudioWebhook", "An event from Label Studio."))
+    @router.post(
+        "/webhook",
+        summary="Label Studio: annotation events",
+        responses=ERROR_RESPONSES,
+        openapi_extra=request_body("LabelStudioWebhook", "An event from Label Studio."),
+    )
     async def webhook(request: Request) -> Response:
         """Acknowledged; the service does not retrain online (use `label import` and `train`)."""
         body = _model(LabelStudioWebhook, parse_json(await read_body(request, limit)))
-        return json_response({"status": "ok", "action": body.action, "trained": False,
-                              "message": "not retrained online: export the project, then `trafficking-ads label import` and `train`"})
+        return json_response(
+            {
+                "status": "ok",
+                "action": body.action,
+                "trained": False,
+                "message": "not retrained online: export the project, then `trafficking-ads label import` and `train`",
+            }
+        )
 
-    @router.get("/v1/labelstudio/config", summary="The labelling config the predictions fit",
-                response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+    @router.get(
+        "/v1/labelstudio/config",
+        summary="The labelling config the predictions fit",
+        response_class=Response,
+        responses={200: {"content": {"application/xml": {}}}},
+    )
     async def config() -> Response:
         """The `<View>` XML `label export` writes beside its tasks: paste it into the project's Labeling Interface."""
         return Response(labelling_config(), media_type="application/xml")

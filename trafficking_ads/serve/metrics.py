@@ -22,15 +22,35 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         p = "trafficking_ads_"
-        self.requests = Counter(p + "http_requests", "HTTP requests by route, method and status.", ("route", "method", "status"), registry=r)
-        self.errors = Counter(p + "http_errors", "HTTP responses with status >= 400, by route and status.", ("route", "status"), registry=r)
-        self.latency = Histogram(p + "http_request_duration_seconds", "Time from request to response, by route.", ("route",),
-                                 buckets=LATENCY_BUCKETS, registry=r)
-        self.batch_size = Histogram(p + "batch_size_ads", "Ads per model batch (dynamic batching).", buckets=BATCH_BUCKETS, registry=r)
-        self.batch_seconds = Histogram(p + "batch_duration_seconds", "Time to score one model batch.", buckets=LATENCY_BUCKETS, registry=r)
+        self.requests = Counter(
+            p + "http_requests", "HTTP requests by route, method and status.", ("route", "method", "status"), registry=r
+        )
+        self.errors = Counter(
+            p + "http_errors",
+            "HTTP responses with status >= 400, by route and status.",
+            ("route", "status"),
+            registry=r,
+        )
+        self.latency = Histogram(
+            p + "http_request_duration_seconds",
+            "Time from request to response, by route.",
+            ("route",),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            p + "batch_size_ads", "Ads per model batch (dynamic batching).", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.batch_seconds = Histogram(
+            p + "batch_duration_seconds", "Time to score one model batch.", buckets=LATENCY_BUCKETS, registry=r
+        )
         self.queue_depth = Gauge(p + "queue_depth_ads", "Ads waiting for the model.", registry=r)
-        self.rejected = Counter(p + "queue_rejections", "Requests refused with 503 because the queue was full.", registry=r)
-        self.dropped = Counter(p + "queue_dropped_ads", "Queued ads dropped because their client disconnected.", registry=r)
+        self.rejected = Counter(
+            p + "queue_rejections", "Requests refused with 503 because the queue was full.", registry=r
+        )
+        self.dropped = Counter(
+            p + "queue_dropped_ads", "Queued ads dropped because their client disconnected.", registry=r
+        )
         self.assessments = Counter(p + "assessments", "Assessments produced, by band.", ("band",), registry=r)
         self.ready = Gauge(p + "model_ready", "1 when the model is loaded and warmed up.", registry=r)
         for band in ("low", "medium", "high"):

@@ -36,8 +36,16 @@ ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaita
 class ServiceMiddleware:
     """Wraps the app: id, auth, size, metrics and one access-log line per request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, keys: KeyChecker | None, max_body_bytes: int,
-                 routes: Callable[[str], str], log_errors_in_full: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        keys: KeyChecker | None,
+        max_body_bytes: int,
+        routes: Callable[[str], str],
+        log_errors_in_full: bool = False,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.keys = keys
@@ -79,9 +87,21 @@ class ServiceMiddleware:
                 log.error("unhandled error in %s %s", method, route, exc_info=True)
             else:
                 tb = "".join(traceback.format_tb(exc.__traceback__))
-                log.error("unhandled %s in %s %s (message withheld; --log-ads logs it)\n%s", type(exc).__name__, method, route, tb.rstrip())
+                log.error(
+                    "unhandled %s in %s %s (message withheld; --log-ads logs it)\n%s",
+                    type(exc).__name__,
+                    method,
+                    route,
+                    tb.rstrip(),
+                )
             if not sent["started"]:
-                await _answer(send_with_id, rid, 500, "internal_error", "internal error: the service log has the details under this request id")
+                await _answer(
+                    send_with_id,
+                    rid,
+                    500,
+                    "internal_error",
+                    "internal error: the service log has the details under this request id",
+                )
         finally:
             dt = time.perf_counter() - t0
             status = sent["status"] if sent["started"] else 499
@@ -93,12 +113,22 @@ class ServiceMiddleware:
         """(status, code, message, errors, headers) when the request is refused before the app."""
         if self.keys is not None and path not in PUBLIC_PATHS and not self.keys.allows(headers.get("authorization")):
             why = "missing" if not headers.get("authorization") else "not one of the service's keys"
-            return (401, "unauthorized", "an API key is required: send 'Authorization: Bearer KEY'",
-                    [("Authorization", why)], {"www-authenticate": AUTH_CHALLENGE})
+            return (
+                401,
+                "unauthorized",
+                "an API key is required: send 'Authorization: Bearer KEY'",
+                [("Authorization", why)],
+                {"www-authenticate": AUTH_CHALLENGE},
+            )
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body_bytes:
-            return (413, "body_too_large", f"request body of {int(length)} bytes is over the limit of {self.max_body_bytes}",
-                    [("body", f"{int(length)} bytes, limit {self.max_body_bytes}")], {})
+            return (
+                413,
+                "body_too_large",
+                f"request body of {int(length)} bytes is over the limit of {self.max_body_bytes}",
+                [("body", f"{int(length)} bytes, limit {self.max_body_bytes}")],
+                {},
+            )
         return None
 
 
@@ -118,7 +148,9 @@ async def drain(receive, budget: int = DRAIN_BYTES) -> None:
             return
 
 
-async def _answer(send, rid: str, status: int, code: str, message: str, errors=(), headers: dict[str, str] | None = None) -> None:
+async def _answer(
+    send, rid: str, status: int, code: str, message: str, errors=(), headers: dict[str, str] | None = None
+) -> None:
     """Send a complete JSON error response."""
     body = error_body(status, code, message, [{"field": f, "reason": r} for f, r in errors], rid)
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -168,7 +168,12 @@ def parse_ads(value: Any, limits: Limits, *, single: bool = False) -> tuple[list
         if isinstance(item, str):
             item = {"text": item}
         elif not isinstance(item, dict):
-            errors.append((where, f"expected {'an ad (object) or its text (string)' if is_list else kinds}, got {_json_type(item)}"))
+            errors.append(
+                (
+                    where,
+                    f"expected {'an ad (object) or its text (string)' if is_list else kinds}, got {_json_type(item)}",
+                )
+            )
             continue
         unpaired_surrogate(item, where, errors)
         text = item.get("text")
@@ -176,7 +181,9 @@ def parse_ads(value: Any, limits: Limits, *, single: bool = False) -> tuple[list
             if not text.strip():
                 errors.append((f"{where}.text", "empty text" + (" (only white space)" if text else "")))
             elif len(text) > limits.max_text_chars:
-                errors.append((f"{where}.text", f"text of {len(text)} characters is over the limit of {limits.max_text_chars}"))
+                errors.append(
+                    (f"{where}.text", f"text of {len(text)} characters is over the limit of {limits.max_text_chars}")
+                )
         norm.append((where, item))
     if not errors:
         batch = schemas(limits)["batch"]
@@ -241,8 +248,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def request_body(name: str, description: str) -> dict[str, Any]:
     """An `openapi_extra` request body pointing at a component schema (see `openapi_components`)."""
-    return {"requestBody": {"required": True, "description": description,
-                            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    }
 
 
 def openapi_components(types: dict[str, Any]) -> dict[str, Any]:
@@ -258,7 +270,12 @@ def openapi_components(types: dict[str, Any]) -> dict[str, Any]:
 def check_text(text: Any, where: str, limits: Limits) -> list[tuple[str, str]]:
     """Errors of one ad text taken from elsewhere than an Ad body (a Label Studio task)."""
     if not isinstance(text, str):
-        return [(where, "required: the ad's text as a string" if text is None else f"expected a string, got {_json_type(text)}")]
+        return [
+            (
+                where,
+                "required: the ad's text as a string" if text is None else f"expected a string, got {_json_type(text)}",
+            )
+        ]
     if not text.strip():
         return [(where, "empty text")]
     if len(text) > limits.max_text_chars:
@@ -268,4 +285,16 @@ def check_text(text: Any, where: str, limits: Limits) -> list[tuple[str, str]]:
     return errs
 
 
-__all__ = ["ApiError", "ERROR_RESPONSES", "ErrorResponse", "Limits", "ScoreResponse", "check_text", "openapi_components", "parse_ads", "parse_json", "request_body", "schemas"]
+__all__ = [
+    "ApiError",
+    "ERROR_RESPONSES",
+    "ErrorResponse",
+    "Limits",
+    "ScoreResponse",
+    "check_text",
+    "openapi_components",
+    "parse_ads",
+    "parse_json",
+    "request_body",
+    "schemas",
+]

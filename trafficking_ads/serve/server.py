@@ -42,8 +42,15 @@ def serve(settings: ServeSettings) -> int:
     app = create_app(settings)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", server_header=False,
-                            timeout_graceful_shutdown=settings.shutdown_timeout, log_level=settings.log_level.lower())
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        log_level=settings.log_level.lower(),
+    )
     server = uvicorn.Server(config)
     failed: list[str] = []
 
@@ -53,7 +60,9 @@ def serve(settings: ServeSettings) -> int:
 
     app.state.on_fatal = fatal
     if not settings.loopback and settings.api_key_file is None:
-        log.warning("listening on %s without --api-key-file: anyone who can reach this address can use the service", host)
+        log.warning(
+            "listening on %s without --api-key-file: anyone who can reach this address can use the service", host
+        )
     log.info("listening on http://%s:%d (docs at /docs)", f"[{host}]" if ":" in host else host, port)
     # uvicorn re-raises the signal it stopped on once it has shut down; with these handlers
     # that is a no-op, so a graceful stop exits 0 instead of dying by the signal.

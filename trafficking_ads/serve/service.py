@@ -78,8 +78,12 @@ def read_card(model_dir: Path) -> ModelCard | None:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """JSON with UTF-8 text as is (inputs were checked to be valid Unicode)."""
-    return Response(json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8"), status_code=status,
-                    headers=headers, media_type="application/json")
+    return Response(
+        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8"),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 # ------------------------------------------------------------------ request helpers
@@ -101,8 +105,13 @@ async def read_body(request: Request, limit: int) -> bytes:
         if n > limit:
             if more:  # read the rest so the client gets the answer (see middleware.drain)
                 await drain(request.receive, max(0, DRAIN_BYTES - n))
-            raise ApiError(413, "body_too_large", f"request body over the limit of {limit} bytes",
-                           [("body", f"more than {limit} bytes")], {"connection": "close"})
+            raise ApiError(
+                413,
+                "body_too_large",
+                f"request body over the limit of {limit} bytes",
+                [("body", f"more than {limit} bytes")],
+                {"connection": "close"},
+            )
         chunks.append(chunk)
         if not more:
             return b"".join(chunks)
@@ -140,12 +149,18 @@ async def assess(state: ServiceState, request: Request, ads: list[Ad]) -> list[A
     try:
         return work.result()
     except QueueFull as e:
-        raise ApiError(503, "queue_full", f"the scoring queue is full ({state.batcher.max_queue} ads); retry later",
-                       headers={"Retry-After": str(e.retry_after)}) from None
+        raise ApiError(
+            503,
+            "queue_full",
+            f"the scoring queue is full ({state.batcher.max_queue} ads); retry later",
+            headers={"Retry-After": str(e.retry_after)},
+        ) from None
     except Closed:
         raise ApiError(503, "shutting_down", "the service is shutting down", headers={"Retry-After": "5"}) from None
     except ScoringFailed as e:
-        raise ApiError(500, "scoring_failed", f"the model failed on this batch ({e}); the service log has details") from None
+        raise ApiError(
+            500, "scoring_failed", f"the model failed on this batch ({e}); the service log has details"
+        ) from None
 
 
 def log_ads(state: ServiceState, ads: list[Ad], assessments: list[Assessment], what: str) -> None:

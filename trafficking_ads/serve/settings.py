@@ -62,7 +62,9 @@ class ServeSettings:
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise InvalidValueError(f"--threshold must be within 0-1 (got {self.threshold})")
         if self.log_level.lower() not in ("critical", "error", "warning", "info", "debug"):
-            raise InvalidValueError(f"--log-level must be one of critical, error, warning, info, debug (got {self.log_level!r})")
+            raise InvalidValueError(
+                f"--log-level must be one of critical, error, warning, info, debug (got {self.log_level!r})"
+            )
 
     @property
     def loopback(self) -> bool:
