@@ -375,9 +375,7 @@ def score_file(
             on_progress(n, summary.bytes_read)
 
     try:
-        from .writers_parquet import open_record_writer
-
-        writer = open_record_writer(out, output_format, ad_fields, resume=resume, stream=stream)
+        writer = _open_writer(out, output_format, ad_fields, resume=resume, stream=stream)
         try:
             if writer.partial_model and model_identity(writer.partial_model) != model_identity(scorer.info):
                 raise ResumeError(
@@ -408,3 +406,22 @@ def score_file(
                 errors_open[0] = False
                 error_writer.commit()
     return summary
+
+
+def _open_writer(
+    out: str | os.PathLike | None,
+    fmt: str,
+    ad_fields: tuple[str, ...] = (),
+    resume: bool = False,
+    stream: IO[str] | None = None,
+) -> RecordWriter:
+    """The writer for an output format: `ParquetRecordWriter` for "parquet" (the [parquet]
+    extra; pyarrow is imported only then), else `RecordWriter`."""
+    if fmt == "parquet":
+        from .extras import require
+
+        require("pyarrow", "parquet", feature="Parquet output")
+        from .writers_parquet import ParquetRecordWriter
+
+        return ParquetRecordWriter(out, ad_fields, resume=resume, stream=stream)
+    return RecordWriter(out, fmt, ad_fields, resume=resume, stream=stream)

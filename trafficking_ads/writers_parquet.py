@@ -165,16 +165,3 @@ class ParquetRecordWriter(RecordWriter):
         finally:
             tmp.unlink(missing_ok=True)
         self.partial.unlink(missing_ok=True)  # type: ignore[union-attr]
-
-
-def open_record_writer(
-    out: str | os.PathLike | None,
-    fmt: str,
-    ad_fields: tuple[str, ...] = (),
-    resume: bool = False,
-    stream: IO[str] | None = None,
-) -> RecordWriter:
-    """The writer for an output format: `ParquetRecordWriter` for "parquet", else `RecordWriter`."""
-    if fmt == "parquet":
-        return ParquetRecordWriter(out, ad_fields, resume=resume, stream=stream)
-    return RecordWriter(out, fmt, ad_fields, resume=resume, stream=stream)
