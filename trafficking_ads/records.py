@@ -16,6 +16,22 @@ Band = Literal["low", "medium", "high"]
 
 #: Ad fields that hold text a human wrote (used for the content hash and for display).
 TEXT_FIELDS = ("title", "text", "company_name", "company_profile", "location", "salary", "contacts")
+#: Ad fields that hold an optional string (all but text, label, meta and raw): what readers of
+#: stored or exchanged ads type-check.
+OPTIONAL_STR_FIELDS = (
+    "id",
+    "title",
+    "company_name",
+    "company_profile",
+    "company_website",
+    "location",
+    "salary",
+    "contacts",
+    "url",
+    "source",
+    "posted_at",
+    "language",
+)
 
 
 @dataclass(slots=True)

@@ -20,25 +20,12 @@ from typing import Any, Sequence
 
 from .. import atomic
 from ..problems import DataError, Problems, json_object_lines
-from ..records import Ad
+from ..records import OPTIONAL_STR_FIELDS, Ad
 from .metrics import band_metrics, best_f1_threshold, grouped_metrics
 from ..errors import OperationError
 
 #: Ad fields a JSONL evaluation row may carry besides text and label.
-_AD_FIELDS = (
-    "id",
-    "title",
-    "company_name",
-    "company_profile",
-    "company_website",
-    "location",
-    "salary",
-    "contacts",
-    "url",
-    "source",
-    "posted_at",
-    "meta",
-)
+_AD_FIELDS = (*(f for f in OPTIONAL_STR_FIELDS if f != "language"), "meta")
 
 
 def read_labelled_jsonl(

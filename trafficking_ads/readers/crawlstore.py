@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InvalidValueError, NotFoundError
-from ..records import Ad
+from ..records import OPTIONAL_STR_FIELDS, Ad
 from .errors import BadRecord
 from .jsonstream import loads
 from .mapping import RecordError
@@ -37,20 +37,7 @@ def read_crawl_store(path: Path) -> Iterator[Ad | BadRecord]:
 
 
 #: Ad fields a stored row may hold as a string (or null); `text` must be a non-empty string.
-_STR_FIELDS = (
-    "id",
-    "title",
-    "company_name",
-    "company_profile",
-    "company_website",
-    "location",
-    "salary",
-    "contacts",
-    "url",
-    "source",
-    "posted_at",
-    "language",
-)
+_STR_FIELDS = OPTIONAL_STR_FIELDS
 #: Rows read per query when walking the store (a row that cannot be read is retried alone).
 _PAGE = 512
 

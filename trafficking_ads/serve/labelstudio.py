@@ -25,7 +25,7 @@ from starlette.responses import Response
 from ..labelling.labelstudio import labelling_config, task_for
 from ..labelling.select import Candidate
 from ..labelling.vocab import vocabulary
-from ..records import Ad
+from ..records import OPTIONAL_STR_FIELDS, Ad
 from .errors import invalid
 from .schemas import (
     ERROR_RESPONSES,
@@ -39,19 +39,7 @@ from .schemas import (
 from .service import ServiceState, assess, json_response, log_ads, read_body
 
 #: Ad fields taken from a task's data when they hold text (the id comes from `ad_id`).
-TASK_AD_FIELDS = (
-    "title",
-    "company_name",
-    "company_profile",
-    "company_website",
-    "location",
-    "salary",
-    "contacts",
-    "url",
-    "source",
-    "posted_at",
-    "language",
-)
+TASK_AD_FIELDS = tuple(f for f in OPTIONAL_STR_FIELDS if f != "id")
 
 _NAME_ATTR = re.compile(r"""\bname\s*=\s*(["'])(.*?)\1""", re.S)
 
