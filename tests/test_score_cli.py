@@ -26,7 +26,7 @@ import trafficking_ads.batch as batch
 from trafficking_ads.batch import StrictModeError, score_file
 from trafficking_ads.cli import app
 from trafficking_ads.records import Ad, Assessment, Evidence, IndicatorHit, ModelInfo, read_scored
-from trafficking_ads.scoring import Scorer, as_ad, band_for
+from trafficking_ads.scorer_protocol import Scorer, as_ad, band_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ A scorer turns ads into assessments. The I/O around it (readers, writers, the CL
 knows which kind of model is behind it: a model directory's `model.json` names its `kind`,
 and `load_scorer` builds the matching scorer. Later model kinds plug in here only. The
 interface itself (`Scorer`, `as_ad`, `band_for`) lives in `scorer_protocol`, below the
-scorers; it is re-exported here.
+scorers.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .model_dirs import DEFAULT, find_model_dir, shipped_models_dir
-from .scorer_protocol import Scorer, as_ad, band_for
+from .model_dirs import DEFAULT, find_model_dir
+from .scorer_protocol import Scorer
 
 MODEL_ENV = "TRAFFICKING_ADS_MODEL"
-#: The models shipped with the package (kept for older imports; see `model_dirs`).
-MODELS_ROOT = shipped_models_dir()
 
 
 def resolve_model_dir(model: str | os.PathLike | None = None, models_dir: str | os.PathLike | None = None) -> Path:
@@ -56,4 +54,4 @@ def load_scorer(
     return TransformerScorer.load(path, **opts)
 
 
-__all__ = ["MODELS_ROOT", "MODEL_ENV", "Scorer", "as_ad", "band_for", "load_scorer", "resolve_model_dir"]
+__all__ = ["MODEL_ENV", "Scorer", "load_scorer", "resolve_model_dir"]

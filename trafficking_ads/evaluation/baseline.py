@@ -7,10 +7,8 @@ split. It is refit in each evaluation run (seconds); `BaselineScorer` puts it be
 
 from __future__ import annotations
 
-from ..model.lexical import FORMAT, VIEWS, TfidfLogReg, ad_text
+from ..model.lexical import TfidfLogReg
 from ..records import Ad
-
-__all__ = ["FORMAT", "VIEWS", "BaselineScorer", "TfidfLogReg", "ad_text"]
 
 
 class BaselineScorer:
